@@ -1,0 +1,58 @@
+"""How publishing reports to a person: sizes, and a progress bar when stdout is a terminal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TextIO
+
+
+def format_bytes(size: int) -> str:
+    """Decimal units, as S3 consoles and CDNs bill them: ``41.2 kB``."""
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+class Progress:
+    """A one-line progress bar, redrawn at most ten times a second; called from many threads."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, files: int, size: int) -> None:
+        self._stream = stream
+        self._files = files
+        self._size = size
+        self._done_files = 0
+        self._done_size = 0
+        self._drawn_at = 0.0
+        self._lock = threading.Lock()
+
+    def advance(self, size: int) -> None:
+        with self._lock:
+            self._done_files += 1
+            self._done_size += size
+            now = time.monotonic()
+            if now - self._drawn_at >= 0.1 or self._done_files == self._files:
+                self._drawn_at = now
+                self._draw()
+
+    def close(self) -> None:
+        with self._lock:
+            self._draw()
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _draw(self) -> None:
+        filled = self.WIDTH * self._done_size // self._size if self._size else self.WIDTH
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self._stream.write(
+            f"\r[{bar}] {self._done_files:,}/{self._files:,} files, "
+            f"{format_bytes(self._done_size)}/{format_bytes(self._size)}"
+        )
+        self._stream.flush()

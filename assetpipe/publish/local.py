@@ -1,0 +1,113 @@
+"""What a build put in STATIC_ROOT, as the manifest describes it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from assetpipe.publish.config import PublishError
+
+# Precompressed variants written beside a servable file, and the Content-Encoding they carry.
+VARIANTS = {".br": "br", ".gz": "gzip"}
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    name: str  # path relative to STATIC_ROOT, with forward slashes
+    path: Path
+    size: int
+    hashed: bool  # content-addressed name: immutable once uploaded
+    encoding: str | None = None  # set for a .br/.gz variant of ``name`` minus its suffix
+
+
+@dataclass(frozen=True)
+class Build:
+    """The files a manifest describes: its originals, hashed copies and their variants.
+
+    Anything else in STATIC_ROOT (copies left by earlier builds, Django's intermediate hashed
+    files) is not part of the build and is never published.
+    """
+
+    root: Path
+    manifest_name: str
+    manifest: bytes
+    files: dict[str, LocalFile]
+    referenced: frozenset[str]  # hashed names the manifest points at
+    originals: frozenset[str]
+
+    @property
+    def manifest_md5(self) -> str:
+        return hashlib.md5(self.manifest).hexdigest()
+
+
+def read_manifest_paths(data: bytes, source: str) -> dict[str, str]:
+    """The ``paths`` mapping of a Django staticfiles manifest."""
+    try:
+        paths = json.loads(data)["paths"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PublishError(f"{source} is not a Django staticfiles manifest: {exc}") from exc
+    if not isinstance(paths, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in paths.items()
+    ):
+        raise PublishError(f"{source} is not a Django staticfiles manifest: bad 'paths'")
+    return paths
+
+
+def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -> Build:
+    manifest_path = static_root / manifest_name
+    try:
+        manifest = manifest_path.read_bytes()
+    except FileNotFoundError:
+        raise PublishError(
+            f"{manifest_path} does not exist: run collectstatic before publishing"
+        ) from None
+    paths = read_manifest_paths(manifest, str(manifest_path))
+    sizes = _sizes(static_root)
+    hashed = frozenset(paths.values())
+    files: dict[str, LocalFile] = {}
+    for name in hashed | frozenset(paths):
+        if name not in sizes:
+            continue
+        files[name] = LocalFile(name, static_root / name, sizes[name], name in hashed)
+        if not with_encodings:
+            continue
+        for suffix, encoding in VARIANTS.items():
+            variant = name + suffix
+            if variant in sizes:
+                files[variant] = LocalFile(
+                    variant, static_root / variant, sizes[variant], name in hashed, encoding
+                )
+    return Build(
+        root=static_root,
+        manifest_name=manifest_name,
+        manifest=manifest,
+        files=files,
+        referenced=hashed,
+        originals=frozenset(paths),
+    )
+
+
+def _sizes(root: Path) -> dict[str, int]:
+    """Every file under ``root`` by relative name; one walk instead of a stat per manifest entry."""
+    sizes: dict[str, int] = {}
+    stack = [(str(root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    stack.append((entry.path, f"{prefix}{entry.name}/"))
+                else:
+                    sizes[prefix + entry.name] = entry.stat().st_size
+    return sizes
+
+
+def md5_hex(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as file:
+        while chunk := file.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,142 @@
+"""Publish a built STATIC_ROOT to S3 with the fewest requests, manifest last.
+
+1. list the bucket under ``location`` (one request per 1,000 keys, never a HEAD per file);
+2. plan: hashed names the bucket lacks, and unhashed names whose MD5 differs;
+3. upload the plan in parallel;
+4. only then upload the manifest, after a copy under ``manifests/`` that keeps deploys known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from django.core.files.storage import Storage
+
+from assetpipe.publish.client import S3Client
+from assetpipe.publish.config import PublishError, S3Config
+from assetpipe.publish.display import Progress, format_bytes
+from assetpipe.publish.history import history_name, is_history
+from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.local import read_build
+from assetpipe.publish.manifest_storage import BucketManifestStorage
+from assetpipe.publish.plan import Plan, make_plan
+from assetpipe.publish.upload import put_manifest, upload_files
+
+__all__ = [
+    "PublishError",
+    "PublishResult",
+    "S3Config",
+    "publish",
+    "remote_manifest_storage",
+]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    where: str  # s3://bucket/location
+    uploaded: int
+    uploaded_bytes: int
+    present: int
+    manifest_uploaded: bool
+    requests: Mapping[str, int]  # HTTP requests by S3 operation, retries included
+    dry_run: bool = False
+
+    @property
+    def request_count(self) -> int:
+        return sum(self.requests.values())
+
+    def summary(self) -> str:
+        """One line: ``published to s3://b/static: 3 uploaded (1,531 present), 41.2 kB; ...``"""
+        requests = f"{self.request_count:,} request{'s' if self.request_count != 1 else ''}"
+        if self.dry_run:
+            head = f"dry run for {self.where}: {self.uploaded:,} to upload"
+        else:
+            head = f"published to {self.where}: {self.uploaded:,} uploaded"
+        manifest = ""
+        if not self.manifest_uploaded:
+            manifest = ", manifest unchanged"
+        elif self.dry_run:
+            manifest = ", manifest to update"
+        return (
+            f"{head} ({self.present:,} present), {format_bytes(self.uploaded_bytes)}"
+            f"{manifest}; {requests}"
+        )
+
+
+def publish(
+    static_root: Path,
+    manifest_name: str,
+    config: S3Config,
+    *,
+    dry_run: bool = False,
+    stdout: TextIO | None = None,
+) -> PublishResult:
+    """Make the bucket hold the build in ``static_root``; ``dry_run`` prints the plan only.
+
+    Raises PublishError; whatever happened, the bucket's manifest then still references only
+    objects that exist.
+    """
+    build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
+    clashes = sorted(name for name in build.files if is_history(name))
+    if clashes:
+        raise PublishError(
+            f"{static_root / clashes[0]} would be published where {config.where} keeps its "
+            "manifest history (manifests/); rename that directory"
+        )
+    s3 = S3Client(config)
+    remote = list_prefix(s3, config.prefix)
+    plan = make_plan(build, remote, s3)
+    if plan.missing:
+        raise PublishError(
+            f"{len(plan.missing):,} files that {manifest_name} references exist neither in "
+            f"{static_root} nor in {config.where}, e.g. {plan.missing[0]}; "
+            "nothing was published"
+        )
+    manifest_uploaded = plan.manifest_reason is not None or plan.write_history
+    if dry_run:
+        if stdout is not None:
+            _write_plan(stdout, plan, config, manifest_name)
+    else:
+        tty = stdout is not None and stdout.isatty()
+        progress = (
+            Progress(stdout, len(plan.uploads), plan.upload_bytes)
+            if stdout is not None and tty and plan.uploads
+            else None
+        )
+        upload_files(s3, plan.uploads, progress)
+        # Every object the manifest references is now in the bucket: listed, or uploaded above.
+        # The history copy goes first so that prune always knows the live manifest's build.
+        md5 = build.manifest_md5
+        if plan.write_history:
+            put_manifest(s3, config.key(history_name(md5)), build.manifest, md5)
+        if plan.manifest_reason is not None:
+            put_manifest(s3, config.key(manifest_name), build.manifest, md5)
+    return PublishResult(
+        where=config.where,
+        uploaded=len(plan.uploads),
+        uploaded_bytes=plan.upload_bytes,
+        present=plan.present,
+        manifest_uploaded=manifest_uploaded,
+        requests=dict(s3.requests),
+        dry_run=dry_run,
+    )
+
+
+def _write_plan(stdout: TextIO, plan: Plan, config: S3Config, manifest_name: str) -> None:
+    for upload in plan.uploads:
+        stdout.write(f"upload {upload.key} ({upload.reason}, {format_bytes(upload.file.size)})\n")
+    if plan.write_history:
+        stdout.write(f"upload {config.key('manifests/')}<time>-<digest>.json (manifest history)\n")
+    if plan.manifest_reason is not None:
+        stdout.write(
+            f"upload {config.key(manifest_name)} (manifest {plan.manifest_reason}; "
+            "after the files above)\n"
+        )
+
+
+def remote_manifest_storage(config: S3Config) -> Storage:
+    """A read-only Storage reading the published manifest: Django's ``manifest_storage``."""
+    return BucketManifestStorage(config)

@@ -1,0 +1,105 @@
+"""Upload planned files in parallel, then the manifest: the only writes a publish makes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+
+from assetpipe.publish.client import S3_ERRORS, S3Client
+from assetpipe.publish.config import PublishError
+from assetpipe.publish.display import Progress
+from assetpipe.publish.headers import MANIFEST_TYPE, content_md5, upload_args
+from assetpipe.publish.local import md5_hex
+from assetpipe.publish.plan import Upload
+
+
+def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | None) -> None:
+    """Upload everything or raise; on the first failure no new upload starts."""
+    if not uploads:
+        return
+    stopped = threading.Event()
+
+    def run(upload: Upload) -> None:
+        if stopped.is_set():
+            return
+        try:
+            upload_file(s3, upload)
+        except BaseException:
+            stopped.set()
+            raise
+        if progress:
+            progress.advance(upload.file.size)
+
+    with ThreadPoolExecutor(max_workers=s3.config.max_workers) as pool:
+        futures: list[Future[None]] = [pool.submit(run, upload) for upload in uploads]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        stopped.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+    if progress:
+        progress.close()
+    failures = [f for f in futures if not f.cancelled() and f.exception() is not None]
+    if failures:
+        done = sum(1 for f in futures if not f.cancelled() and f.exception() is None)
+        first = failures[0].exception()
+        assert first is not None
+        raise PublishError(
+            f"{first}; {len(uploads) - done:,} of {len(uploads):,} uploads did not complete. "
+            "The bucket's manifest was left as it was; run again to upload what is missing."
+        ) from first
+
+
+def upload_file(s3: S3Client, upload: Upload) -> None:
+    file = upload.file
+    md5 = upload.md5 or md5_hex(file.path)
+    args = upload_args(file, md5, s3.config)
+    bucket = s3.config.bucket_name
+    try:
+        if file.size < s3.config.multipart_threshold:
+            s3.client.put_object(
+                Bucket=bucket,
+                Key=upload.key,
+                Body=file.path.read_bytes(),
+                ContentMD5=content_md5(md5),
+                **args,
+            )
+        else:
+            threshold = s3.config.multipart_threshold
+            s3.client.upload_file(
+                str(file.path),
+                bucket,
+                upload.key,
+                ExtraArgs=args,
+                # Parts go up one after another: the pool already bounds concurrency.
+                Config=TransferConfig(
+                    multipart_threshold=threshold, multipart_chunksize=threshold, use_threads=False
+                ),
+            )
+    except S3_ERRORS as exc:
+        raise s3.error(exc, "uploading", upload.key) from exc
+    except S3UploadFailedError as exc:
+        # boto3's transfer manager wraps the ClientError that says what went wrong.
+        cause = exc.__cause__ or exc.__context__
+        reason = cause if isinstance(cause, S3_ERRORS) else exc
+        raise s3.error(reason, "uploading", upload.key) from exc
+    except OSError as exc:
+        raise PublishError(f"cannot read {file.path} to upload it: {exc}") from exc
+
+
+def put_manifest(s3: S3Client, key: str, data: bytes, md5: str) -> None:
+    args = {
+        "ContentType": MANIFEST_TYPE,
+        "CacheControl": s3.config.unhashed_cache_control,
+        "Metadata": {"md5": md5},
+    }
+    if s3.config.default_acl:
+        args["ACL"] = s3.config.default_acl
+    try:
+        s3.client.put_object(
+            Bucket=s3.config.bucket_name, Key=key, Body=data, ContentMD5=content_md5(md5), **args
+        )
+    except S3_ERRORS as exc:
+        raise s3.error(exc, "uploading", key) from exc
