@@ -1,0 +1,85 @@
+"""``manage.py assetpipe nginx``: print nginx configuration for this project's STATIC_ROOT."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.management.base import BaseCommand, CommandError
+
+from assetpipe.serve.nginx import DEFAULT_MAX_AGE, render_server, render_snippet, static_site
+
+
+def _private_dirs() -> tuple[Path, ...]:
+    # The build state must never be served; the storage knows where it keeps it.
+    state_dir = getattr(staticfiles_storage, "state_dir", None)
+    return (Path(state_dir),) if state_dir else ()
+
+
+class Nginx:
+    help = (
+        "Print nginx configuration that serves STATIC_ROOT with its precompressed variants: "
+        "location blocks to include in a server {} block, or with --server a complete server block."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--server",
+            action="store_true",
+            help="print a complete server {} block that proxies everything else to the app",
+        )
+        parser.add_argument("--listen", metavar="ADDR", help="listen address for --server, e.g. 80")
+        parser.add_argument("--server-name", metavar="NAME", help="server_name for --server")
+        parser.add_argument(
+            "--upstream",
+            metavar="URL",
+            default="http://127.0.0.1:8000",
+            help="the app's address for --server's proxy_pass (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--no-brotli",
+            dest="brotli",
+            action="store_false",
+            help="leave out brotli_static, for an nginx without ngx_brotli's static module",
+        )
+        parser.add_argument(
+            "--max-age",
+            type=int,
+            default=DEFAULT_MAX_AGE,
+            metavar="SECONDS",
+            help="Cache-Control max-age for names without a content hash (default: %(default)s)",
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        if not settings.STATIC_ROOT:
+            raise CommandError("STATIC_ROOT is not set: there is nothing for nginx to serve.")
+        if options["max_age"] < 0:
+            raise CommandError("--max-age must not be negative.")
+        server_only = ("listen", "server_name")
+        if not options["server"] and any(options[name] for name in server_only):
+            raise CommandError("--listen and --server-name only apply with --server.")
+        if options["server"] and not options["listen"]:
+            raise CommandError("--server needs --listen ADDR (e.g. --listen 80).")
+        try:
+            site = static_site(
+                settings.STATIC_URL,
+                settings.STATIC_ROOT,
+                private_dirs=_private_dirs(),
+                brotli=options["brotli"],
+                max_age=options["max_age"],
+            )
+            if options["server"]:
+                text = render_server(
+                    site,
+                    listen=options["listen"],
+                    upstream=options["upstream"],
+                    server_name=options["server_name"],
+                )
+            else:
+                text = render_snippet(site)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        command.stdout.write(text, ending="")
