@@ -1,0 +1,60 @@
+"""Writing into STATIC_ROOT so that an interrupted run never leaves a partial file behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+# Temporary files are dotfiles (never served) with a suffix a later run recognises and removes.
+TEMP_SUFFIX = ".assetpipe-tmp"
+
+
+def temp_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(path)
+    try:
+        with open(temp, "wb") as f:
+            f.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def copy_atomic(source: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(path)
+    try:
+        shutil.copyfile(source, temp)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def scan_tree(root: Path) -> set[str]:
+    """Every file below ``root`` as a '/'-separated relative name; removes stale temp files.
+
+    One directory walk answers "is this output already there?" for the whole run, instead of a
+    stat per expected file.
+    """
+    found: set[str] = set()
+    if not root.is_dir():
+        return found
+    root_str = str(root)
+    prefix_len = len(root_str) + 1
+    for dirpath, _dirnames, filenames in os.walk(root_str):
+        rel_dir = dirpath[prefix_len:].replace(os.sep, "/")
+        for filename in filenames:
+            if filename.endswith(TEMP_SUFFIX):
+                # Left by an interrupted run; the real file was never replaced by it.
+                Path(dirpath, filename).unlink(missing_ok=True)
+                continue
+            found.add(f"{rel_dir}/{filename}" if rel_dir else filename)
+    return found
