@@ -1,0 +1,108 @@
+"""``manage.py assetpipe nginx``: configuration derived from the project's settings."""
+
+from __future__ import annotations
+
+import subprocess
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from assetpipe.serve.nginx import render_snippet, static_site
+from tests.serve.conftest import NGINX, require_nginx
+
+
+def nginx_command(*args: str) -> str:
+    out = StringIO()
+    call_command("assetpipe", "nginx", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def static_root(tmp_path: Path) -> Path:
+    root = tmp_path / "public" / "static"
+    root.mkdir(parents=True)
+    return root
+
+
+def test_snippet_follows_settings(static_root: Path) -> None:
+    with override_settings(STATIC_ROOT=str(static_root), STATIC_URL="https://cdn.example/assets/"):
+        text = nginx_command()
+    assert text == render_snippet(static_site("/assets/", static_root))
+    assert "location ^~ /assets/ {" in text
+    assert f"alias {static_root}/;" in text
+    assert "brotli_static on;" in text
+    assert "libnginx-mod-http-brotli-static" in text
+    assert "gzip_static on;" in text
+    assert 'add_header Cache-Control "public, max-age=31536000, immutable";' in text
+    assert "server {" not in text
+
+
+def test_options(static_root: Path) -> None:
+    with override_settings(STATIC_ROOT=str(static_root)):
+        text = nginx_command("--no-brotli", "--max-age", "300")
+    assert "brotli" not in text
+    assert 'add_header Cache-Control "public, max-age=300";' in text
+
+
+def test_server_block(static_root: Path) -> None:
+    with override_settings(STATIC_ROOT=str(static_root)):
+        text = nginx_command(
+            "--server", "--listen", "8080", "--server-name", "shop.example",
+            "--upstream", "http://app:9000",
+        )
+    assert text.startswith("server {\n    listen 8080;\n    server_name shop.example;\n")
+    assert "        proxy_pass http://app:9000;" in text
+    assert "    location ^~ /static/ {" in text
+    assert text.endswith("}\n")
+
+
+def test_state_dir_inside_static_root_is_denied(static_root: Path) -> None:
+    site = static_site("/static/", static_root, private_dirs=(static_root / "build-state",))
+    assert "location ^~ /static/build-state/ {" in render_snippet(site)
+    # Outside STATIC_ROOT it cannot be reached through the alias; only the dotfile rule applies.
+    outside = static_site("/static/", static_root, private_dirs=(static_root.parent / ".assetpipe",))
+    assert outside.hidden == ()
+
+
+@pytest.mark.parametrize(
+    ("settings", "args", "message"),
+    [
+        ({"STATIC_ROOT": None}, [], "STATIC_ROOT is not set"),
+        ({}, ["--server"], "--server needs --listen"),
+        ({}, ["--listen", "80"], "only apply with --server"),
+        ({"STATIC_URL": "/", "MEDIA_URL": "/media/"}, [], "must not be '/'"),
+        ({"STATIC_URL": "/static/{x}/"}, [], "characters nginx would misread"),
+        ({}, ["--server", "--listen", "80", "--upstream", "app:9000"], "http:// or https://"),
+        ({}, ["--max-age", "-1"], "must not be negative"),
+    ],
+)
+def test_errors(static_root: Path, settings: dict[str, object], args: list[str], message: str) -> None:
+    with override_settings(**{"STATIC_ROOT": str(static_root), **settings}):
+        with pytest.raises(CommandError, match=message):
+            nginx_command(*args)
+
+
+@pytest.mark.nginx
+@pytest.mark.parametrize("args", [[], ["--no-brotli"], ["--server", "--listen", "127.0.0.1:8080"]])
+def test_nginx_accepts_the_output(static_root: Path, tmp_path: Path, args: list[str]) -> None:
+    require_nginx()
+    with override_settings(STATIC_ROOT=str(static_root)):
+        text = nginx_command(*args)
+    if "--server" not in args:
+        text = f"server {{\n listen 127.0.0.1:8080;\n{text}\n}}"
+    # --no-brotli must work on an nginx without the module, so load it only when used.
+    load = "" if "--no-brotli" in args else "load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;"
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"{load}\npid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n{text}\n}}\n"
+    )
+    check = subprocess.run(
+        [NGINX, "-t", "-p", str(tmp_path), "-c", str(config), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
