@@ -1,0 +1,154 @@
+"""``manage.py assetpipe sync|prune|status``: publishing as separate deploy steps."""
+
+from __future__ import annotations
+
+import io
+from argparse import ArgumentParser
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.utils.module_loading import import_string
+
+from assetpipe.publish.config import SETTING, PublishError, S3Config
+from assetpipe.publish.prune import prune
+from assetpipe.publish.s3 import publish
+from assetpipe.publish.status import status
+
+DEFAULT_MANIFEST_NAME = "staticfiles.json"
+
+
+class Sync:
+    help = "Publish the built STATIC_ROOT to S3: upload what the bucket lacks, manifest last."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print what would be uploaded and why; send no writes.",
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        with _user_errors():
+            result = publish(
+                _static_root(),
+                _manifest_name(),
+                s3_config(),
+                dry_run=options["dry_run"],
+                stdout=_stream(command) if options["verbosity"] else None,
+            )
+        if options["verbosity"]:
+            command.stdout.write(result.summary())
+
+
+class Prune:
+    help = (
+        "Delete hashed objects that none of the newest manifests references and that are "
+        "older than a grace period."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--keep",
+            type=int,
+            default=3,
+            metavar="N",
+            help="Keep everything the newest N manifests reference (default: 3).",
+        )
+        parser.add_argument(
+            "--min-age",
+            type=float,
+            default=3600,
+            metavar="SECONDS",
+            help="Keep unreferenced objects younger than this (default: 3600).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print what would be deleted; delete nothing."
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        with _user_errors():
+            result = prune(
+                s3_config(),
+                keep=options["keep"],
+                min_age=options["min_age"],
+                manifest_name=_manifest_name(),
+                dry_run=options["dry_run"],
+                stdout=_stream(command) if options["verbosity"] else None,
+            )
+        if options["verbosity"]:
+            command.stdout.write(result.summary())
+
+
+class Status:
+    help = "Compare the built STATIC_ROOT with the bucket; exit with status 1 when they differ."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        pass
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        with _user_errors():
+            report = status(_static_root(), _manifest_name(), s3_config())
+        if options["verbosity"]:
+            for line in report.lines():
+                command.stdout.write(line)
+        if not report.in_sync:
+            raise SystemExit(1)
+
+
+def s3_config() -> S3Config:
+    options = settings.STORAGES.get("staticfiles", {}).get("OPTIONS", {}).get("s3")
+    if options is None:
+        raise CommandError(f"{SETTING} is not set: there is no bucket to publish to")
+    try:
+        return S3Config.from_options(options)
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _static_root() -> Path:
+    if not settings.STATIC_ROOT:
+        raise CommandError("STATIC_ROOT is not set: there is no build to publish")
+    return Path(settings.STATIC_ROOT)
+
+
+def _manifest_name() -> str:
+    """The manifest file name of the configured staticfiles backend (a class attribute)."""
+    backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND")
+    if not backend:
+        return DEFAULT_MANIFEST_NAME
+    return str(getattr(import_string(backend), "manifest_name", DEFAULT_MANIFEST_NAME))
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except PublishError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _stream(command: BaseCommand) -> TextIO:
+    return cast(TextIO, _Stream(command.stdout))
+
+
+class _Stream(io.TextIOBase):
+    """Text passed through a command's OutputWrapper without the line ending it would add,
+    so that the progress bar can redraw its line."""
+
+    def __init__(self, wrapper: OutputWrapper) -> None:
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> int:
+        self._wrapper.write(text, ending="")
+        return len(text)
+
+    def isatty(self) -> bool:
+        return self._wrapper.isatty()
+
+    def flush(self) -> None:
+        self._wrapper.flush()
