@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-STATIC_BACKEND = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+STATIC_BACKEND = "assetpipe.storage.AssetPipeStorage"
 
 DOTFILE_SECRET = b"dotfile in STATIC_ROOT: never served\n"
 OUTSIDE_SECRET = b"file beside STATIC_ROOT: never served\n"

@@ -61,8 +61,15 @@ def test_server_block(static_root: Path) -> None:
 
 
 def test_state_dir_inside_static_root_is_denied(static_root: Path) -> None:
-    site = static_site("/static/", static_root, private_dirs=(static_root / "build-state",))
-    assert "location ^~ /static/build-state/ {" in render_snippet(site)
+    storages = {
+        "staticfiles": {
+            "BACKEND": "assetpipe.storage.AssetPipeStorage",
+            "OPTIONS": {"state_dir": str(static_root / "build-state")},
+        }
+    }
+    with override_settings(STATIC_ROOT=str(static_root), STORAGES=storages):
+        text = nginx_command()
+    assert "    location ^~ /static/build-state/ {\n        return 404;" in text
     # Outside STATIC_ROOT it cannot be reached through the alias; only the dotfile rule applies.
     outside = static_site("/static/", static_root, private_dirs=(static_root.parent / ".assetpipe",))
     assert outside.hidden == ()

@@ -28,7 +28,11 @@ HASHED = re.compile(HASHED_NAME_PATTERN)
 def nginx(
     built_static: BuiltStatic, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NginxServer]:
-    site = static_site("/static/", built_static.root)
+    # A state directory configured inside STATIC_ROOT must be denied by name.
+    inner_state = built_static.root / "build-state"
+    inner_state.mkdir(exist_ok=True)
+    (inner_state / "state.json").write_bytes(DOTFILE_SECRET)
+    site = static_site("/static/", built_static.root, private_dirs=(inner_state,))
     snippet = render_snippet(site)
 
     # The project directory as document root is a realistic mistake the snippet must survive:
@@ -45,7 +49,8 @@ def static_files(built: BuiltStatic) -> list[str]:
     names = []
     for path in sorted(built.root.rglob("*")):
         name = path.relative_to(built.root).as_posix()
-        if path.is_file() and path.suffix not in (".br", ".gz") and "/." not in f"/{name}":
+        private = "/." in f"/{name}" or name.startswith("build-state/")
+        if path.is_file() and path.suffix not in (".br", ".gz") and not private:
             names.append(name)
     return names
 
@@ -168,6 +173,9 @@ def test_conditional_requests(nginx: NginxServer, built_static: BuiltStatic, acc
         "/static/../../../../../../../../etc/passwd",
         "/static/",
         "/static/app/",
+        "/static/build-state/state.json",
+        "/static/build-state/",
+        "/static/app/../build-state/state.json",
     ],
 )
 def test_private_paths_are_not_served(nginx: NginxServer, path: str) -> None:
@@ -180,6 +188,7 @@ def test_private_paths_are_not_served(nginx: NginxServer, path: str) -> None:
 
 def test_build_state_is_never_served(nginx: NginxServer, built_static: BuiltStatic) -> None:
     state_files = [p for p in built_static.site.rglob("*") if p.is_file() and ".assetpipe" in p.parts]
+    assert state_files, "assetpipe keeps its build state beside STATIC_ROOT"
     for path in state_files:
         relative = path.relative_to(built_static.site).as_posix()
         for candidate in (f"/{relative}", f"/static/../{relative}"):
