@@ -63,3 +63,71 @@ def make_bucket(s3_client) -> Callable[[], str]:  # type: ignore[no-untyped-def]
         return name
 
     return make
+
+
+class StaticProject:
+    """A source tree, a STATIC_ROOT and collectstatic run against them with AssetPipeStorage."""
+
+    def __init__(self, base: "os.PathLike[str]", settings) -> None:  # type: ignore[no-untyped-def]
+        from pathlib import Path
+
+        self.base = Path(base)
+        self.source = self.base / "src"
+        self.root = self.base / "out" / "static"
+        self.source.mkdir(parents=True)
+        self.settings = settings
+        self.options: dict[str, object] = {}
+        settings.STATIC_ROOT = str(self.root)
+        settings.STATICFILES_DIRS = [str(self.source)]
+        settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+        self.configure()
+
+    def configure(self, **options: object) -> None:
+        from django.contrib.staticfiles import finders
+
+        self.options.update(options)
+        self.settings.STORAGES = {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {
+                "BACKEND": "assetpipe.storage.AssetPipeStorage",
+                "OPTIONS": dict(self.options),
+            },
+        }
+        finders.get_finder.cache_clear()
+
+    def write(self, name: str, content: str | bytes) -> None:
+        path = self.source / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    def collect(self, *args: str, **kwargs: object) -> tuple[str, str]:
+        """Run collectstatic; returns (stdout, stderr)."""
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        out, err = StringIO(), StringIO()
+        kwargs.setdefault("interactive", False)
+        call_command("collectstatic", *args, stdout=out, stderr=err, **kwargs)
+        return out.getvalue(), err.getvalue()
+
+    def manifest(self) -> dict[str, str]:
+        import json
+
+        paths: dict[str, str] = json.loads((self.root / "staticfiles.json").read_text())["paths"]
+        return paths
+
+    def read(self, name: str) -> bytes:
+        return (self.root / name).read_bytes()
+
+    def files(self) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file()
+        }
+
+
+@pytest.fixture
+def project(tmp_path, settings) -> StaticProject:  # type: ignore[no-untyped-def]
+    return StaticProject(tmp_path, settings)

@@ -1,0 +1,360 @@
+"""collectstatic with AssetPipeStorage: names, rewriting, reporting and incremental runs."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import brotli
+import pytest
+from django.core.management import CommandError
+
+from tests.conftest import StaticProject
+
+pytestmark = pytest.mark.django_db(databases=[])
+
+CSS = """@import url("base.css");
+body { background: url("img/bg.png"); }
+.logo { background: url('img/logo.svg#mark'); }
+"""
+BASE_CSS = "html { color: #333; }\n" * 40
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()[:12]
+
+
+def summary(stdout: str) -> dict[str, int]:
+    match = re.search(
+        r"(\d+) files: (\d+) hashed \((\d+) reused\), (\d+) compressed \((\d+) reused\)", stdout
+    )
+    assert match, stdout
+    keys = ("files", "hashed", "hashed_reused", "compressed", "compressed_reused")
+    return dict(zip(keys, map(int, match.groups()), strict=True))
+
+
+def make_site(project: StaticProject) -> None:
+    project.write("css/site.css", CSS)
+    project.write("css/base.css", BASE_CSS)
+    project.write("css/img/bg.png", b"\x89PNG fake image bytes")
+    project.write("css/img/logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'>" + "<g/>" * 50 + "</svg>")
+    project.write("js/app.js", "console.log('hello');\n" * 30)
+
+
+def test_names_and_rewrites(project: StaticProject) -> None:
+    make_site(project)
+    project.collect()
+    manifest = project.manifest()
+    png = md5(b"\x89PNG fake image bytes")
+    assert manifest["css/img/bg.png"] == f"css/img/bg.{png}.png"
+    site = project.read(manifest["css/site.css"])
+    assert f'url("img/bg.{png}.png")'.encode() in site
+    assert b'@import url("base.' + md5(BASE_CSS.encode()).encode() + b'.css")' in site
+    assert re.search(rb'url\("img/logo\.[0-9a-f]{12}\.svg#mark"\)', site)
+    # The hashed name is the hash of the rewritten content, as Django computes it.
+    assert manifest["css/site.css"] == f"css/site.{md5(site)}.css"
+    # Originals stay as they were.
+    assert project.read("css/site.css") == CSS.encode()
+
+
+def test_matches_djangos_manifest_storage_on_admin(project: StaticProject, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.staticfiles import finders
+    from django.core.management import call_command
+
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.AppDirectoriesFinder"]
+    finders.get_finder.cache_clear()
+    project.collect(verbosity=0)
+    ours = project.files()
+
+    reference_root = project.base / "django"
+    settings.STATIC_ROOT = str(reference_root)
+    settings.STORAGES = {
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        }
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    theirs = {
+        str(p.relative_to(reference_root)): p.read_bytes()
+        for p in reference_root.rglob("*")
+        if p.is_file()
+    }
+    assert json.loads(ours.pop("staticfiles.json"))["paths"] == json.loads(
+        theirs.pop("staticfiles.json")
+    )["paths"]
+    without_variants = {k: v for k, v in ours.items() if not k.endswith((".br", ".gz"))}
+    assert without_variants == theirs
+    assert len(theirs) > 100
+
+
+def test_variants_decompress_to_their_originals(project: StaticProject) -> None:
+    make_site(project)
+    project.collect()
+    files = project.files()
+    variants = [name for name in files if name.endswith((".br", ".gz"))]
+    assert variants
+    for name in variants:
+        original = files[name[:-3]]
+        decoded = brotli.decompress(files[name]) if name.endswith(".br") else gzip.decompress(files[name])
+        assert decoded == original, name
+    # Images other than SVG are never compressed; SVG is.
+    assert not any(name.startswith("css/img/bg.") and name.endswith((".br", ".gz")) for name in files)
+    assert "css/img/logo.svg.br" in files
+
+
+def test_skip_rules(project: StaticProject) -> None:
+    project.write("empty.css", "")
+    project.write("noise.txt", os.urandom(4096))  # does not compress by 5%
+    project.write("font.woff2", b"wOF2" + b"a" * 4000)
+    project.write("data.json", '{"a": 1}' * 500)
+    project.collect()
+    files = project.files()
+    for name in ("empty.css", "noise.txt", "font.woff2"):
+        assert name + ".br" not in files and name + ".gz" not in files, name
+    assert "data.json.br" in files and "data.json.gz" in files
+
+    # The option replaces the list.
+    project.configure(skip_compress_extensions=["json"])
+    project.collect(clear=True)
+    files = project.files()
+    assert "data.json.br" not in files and "font.woff2.br" in files
+
+
+def test_unique_content_is_compressed_once(project: StaticProject) -> None:
+    project.write("a.js", "var a = 1;\n" * 100)
+    project.write("copy/a.js", "var a = 1;\n" * 100)
+    out, _ = project.collect()
+    # Four files (two originals, two hashed copies), one content: one compression.
+    assert summary(out)["compressed"] == 1
+    files = project.files()
+    assert files["a.js.br"] == files["copy/a.js.br"] == files[project.manifest()["a.js"] + ".br"]
+
+
+def test_gzip_is_deterministic(project: StaticProject) -> None:
+    project.write("app.js", "console.log(1);\n" * 100)
+    project.collect()
+    header = project.read("app.js.gz")[:10]
+    assert header[4:8] == b"\0\0\0\0"  # mtime 0
+    assert header[3] & 0x08 == 0  # no file name
+
+
+def test_identical_bytes_from_two_builds(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    builds = []
+    for name in ("one", "two"):
+        project = StaticProject(tmp_path / name, settings)
+        make_site(project)
+        project.collect()
+        builds.append(project.files())
+    assert builds[0] == builds[1]
+
+
+def test_no_change_run_does_nothing(project: StaticProject) -> None:
+    make_site(project)
+    project.collect()
+    before = {p: p.stat().st_mtime_ns for p in project.root.rglob("*")}
+    out, _ = project.collect()
+    counts = summary(out)
+    assert counts["hashed"] == 0 and counts["compressed"] == 0
+    assert counts["hashed_reused"] == 5
+    after = {p: p.stat().st_mtime_ns for p in project.root.rglob("*")}
+    assert after == before
+
+
+def test_one_change_rewrites_only_what_depends_on_it(project: StaticProject) -> None:
+    make_site(project)
+    project.collect()
+    old = project.manifest()
+    project.write("css/base.css", BASE_CSS + "a { color: red; }\n")
+    out, _ = project.collect()
+    counts = summary(out)
+    new = project.manifest()
+    changed = {name for name in new if new[name] != old[name]}
+    assert changed == {"css/base.css", "css/site.css"}
+    # base.css and site.css get new hashed files; each of them and base.css's original
+    # has new content to compress.
+    assert counts["hashed"] == 2
+    assert counts["compressed"] == 3
+    assert project.read(new["css/site.css"]).count(new["css/base.css"].split("/")[-1].encode()) == 1
+
+
+def test_fresh_checkout_with_new_mtimes_reuses_everything(project: StaticProject) -> None:
+    make_site(project)
+    project.collect()
+    for path in project.source.rglob("*"):
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    out, _ = project.collect()
+    counts = summary(out)
+    assert counts["hashed"] == 0 and counts["compressed"] == 0
+
+
+def test_state_lives_outside_static_root(project: StaticProject) -> None:
+    make_site(project)
+    project.collect()
+    assert (project.root.parent / ".assetpipe").is_dir()
+    assert not any(".assetpipe" in p.parts for p in project.root.rglob("*"))
+
+
+@pytest.mark.parametrize("corruption", [b"", b"{not json", b'{"format": 1}', b"\x00" * 100])
+def test_corrupt_state_means_full_work_and_correct_output(
+    project: StaticProject, corruption: bytes
+) -> None:
+    make_site(project)
+    project.collect()
+    expected = project.files()
+    for state in (project.root.parent / ".assetpipe").glob("*.json"):
+        state.write_bytes(corruption)
+    for path in project.root.rglob("*"):
+        if path.is_file() and path.name != "staticfiles.json":
+            path.unlink()
+    out, _ = project.collect()
+    assert summary(out)["hashed"] == 5
+    assert project.files() == expected
+
+
+def test_clear_and_deleted_static_root_stay_correct(project: StaticProject) -> None:
+    import shutil
+
+    make_site(project)
+    project.collect()
+    expected = project.files()
+    out, _ = project.collect(clear=True)
+    assert project.files() == expected
+    # Compressed bytes come back from the cache outside STATIC_ROOT.
+    assert summary(out)["compressed"] == 0
+    shutil.rmtree(project.root)
+    project.collect()
+    assert project.files() == expected
+
+
+def test_dry_run_writes_nothing(project: StaticProject) -> None:
+    make_site(project)
+    project.collect(dry_run=True)
+    assert not project.root.exists() or not any(project.root.rglob("*"))
+    assert not (project.root.parent / ".assetpipe").exists()
+
+
+def test_missing_reference_warns_with_file_and_line(project: StaticProject) -> None:
+    project.write("css/app.css", "a{}\nb { background: url(missing.png) }\n")
+    project.write("js/lib.js", "var x;\n//# sourceMappingURL=lib.js.map\n")
+    out, err = project.collect()
+    assert "css/app.css:2: url(missing.png) -> css/missing.png (not found)" in err
+    assert "js/lib.js:2:" in err and "js/lib.js.map" in err
+    hashed_js = project.read(project.manifest()["js/lib.js"])
+    assert hashed_js == b"var x;\n//# sourceMappingURL=lib.js.map\n"
+    assert b"url(missing.png)" in project.read(project.manifest()["css/app.css"])
+    # The warning is repeated on a run that reuses the file.
+    _, err = project.collect()
+    assert "css/app.css:2:" in err
+
+
+def test_strict_missing_references_fail_listing_all(project: StaticProject) -> None:
+    project.write("css/app.css", "a { background: url(one.png) }\nb { background: url(two.png) }\n")
+    project.configure(strict=True)
+    with pytest.raises((CommandError, ValueError)) as info:
+        project.collect()
+    message = str(info.value)
+    assert "css/app.css:1:" in message and "css/one.png" in message
+    assert "css/app.css:2:" in message and "css/two.png" in message
+    assert not (project.root / "staticfiles.json").exists()
+
+
+def test_non_utf8_is_hashed_as_bytes_with_a_warning(project: StaticProject) -> None:
+    data = b"a { content: '\xff\xfe'; background: url(x.png) }"
+    project.write("latin.css", data)
+    _, err = project.collect()
+    assert "latin.css" in err and "UTF-8" in err
+    assert project.read(project.manifest()["latin.css"]) == data
+    assert project.manifest()["latin.css"] == f"latin.{md5(data)}.css"
+
+
+def test_non_utf8_strict_fails(project: StaticProject) -> None:
+    project.write("latin.css", b"a { content: '\xff' }")
+    project.configure(strict=True)
+    with pytest.raises((CommandError, UnicodeDecodeError)):
+        project.collect()
+
+
+def test_cycle_is_left_unhashed_and_consistent(project: StaticProject) -> None:
+    project.write("a.css", '@import url("b.css");\n')
+    project.write("b.css", '@import url("a.css");\n')
+    _, err = project.collect()
+    assert "circular" in err and "a.css <-> b.css" in err
+    manifest = project.manifest()
+    # Every reference in the output points at a file that exists.
+    for name in ("a.css", "b.css"):
+        content = project.read(manifest[name]).decode()
+        for target in re.findall(r'url\("([^"]+)"\)', content):
+            assert (project.root / target).is_file(), (name, target)
+
+
+def test_js_module_imports(project: StaticProject) -> None:
+    project.write("js/util.js", "export const x = 1;\n")
+    project.write(
+        "js/main.js",
+        "import { x } from './util.js';\n"
+        "// import { y } from './commented.js';\n"
+        "const s = \"import z from './string.js'\";\n"
+        "const m = await import('./util.js');\n",
+    )
+    project.configure(js_module_imports=True)
+    _, err = project.collect()
+    manifest = project.manifest()
+    util = manifest["js/util.js"].split("/")[-1]
+    main = project.read(manifest["js/main.js"]).decode()
+    assert f'import {{ x }} from "./{util}"' in main
+    assert f'import("./{util}")' in main
+    assert "'./commented.js'" in main and "'./string.js'" in main
+    assert "commented.js" not in err and "string.js" not in err
+
+
+def test_summary_is_printed(project: StaticProject) -> None:
+    make_site(project)
+    out, _ = project.collect()
+    assert re.search(r"assetpipe: 5 files: 5 hashed \(0 reused\), \d+ compressed", out)
+    out, _ = project.collect(verbosity=0)
+    assert out == ""
+
+
+def test_interrupted_run_leaves_no_partial_file(project: StaticProject, tmp_path: Path) -> None:
+    """A build killed at an arbitrary point, then rerun, ends with a complete, correct tree."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for i in range(40):
+        project.write(f"js/file{i}.js", f"var v{i} = '{os.urandom(8).hex()}';\n" * 3000)
+    settings_file = tmp_path / "interrupt_settings.py"
+    settings_file.write_text(
+        "from tests.settings import *\n"
+        f"STATIC_ROOT = {str(project.root)!r}\n"
+        f"STATICFILES_DIRS = [{str(project.source)!r}]\n"
+        "STATICFILES_FINDERS = ['django.contrib.staticfiles.finders.FileSystemFinder']\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).parent.parent)]),
+        "DJANGO_SETTINGS_MODULE": "interrupt_settings",
+    }
+    command = [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"]
+    for delay in (0.8, 1.6):
+        process = subprocess.Popen(command, env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    subprocess.run(command, env=env, check=True)
+
+    files = project.files()
+    assert not [name for name in files if "assetpipe-tmp" in name]
+    manifest = project.manifest()
+    for original, hashed in manifest.items():
+        assert files[hashed] == files[original] == (project.source / original).read_bytes()
+    for name, data in files.items():
+        if name.endswith(".br"):
+            assert brotli.decompress(data) == files[name[:-3]], name
+        elif name.endswith(".gz"):
+            assert gzip.decompress(data) == files[name[:-3]], name
