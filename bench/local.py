@@ -1,0 +1,227 @@
+"""Local ``collectstatic``: every contender, cold / no-change / one-CSS-change, side by side.
+
+Per repeat, each scenario runs every contender back to back (the order rotating between repeats),
+so that whatever else the machine is doing falls on all contenders alike:
+
+* **cold** — the contender's output directory (``STATIC_ROOT`` and any state kept beside it, e.g.
+  assetpipe's ``.assetpipe``) is deleted first;
+* **no-change** — run again on the output of the cold run;
+* **one-CSS-change** — one CSS file of the source tree gets a rule it has never had (a different
+  one each repeat), then each contender runs once on its no-change output.
+
+Each run's output is checked to be what the scenario claims (see :func:`check_change`); the
+source file is restored at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import django
+
+from bench.runner import (
+    Contender,
+    RunFailed,
+    Workspace,
+    make_workspace,
+    time_collectstatic,
+    warm_up,
+)
+from bench.tree import DEFAULT_CHANGE_FILE, Tree, changing
+from bench.verify import check_compressed, manifest_paths
+
+SCENARIOS: tuple[str, ...] = ("cold", "no-change", "one-CSS-change")
+FLOOR = "floor"
+WHITENOISE = "whitenoise"
+MANIFEST = "manifest"
+
+CONTENDERS: tuple[Contender, ...] = (
+    Contender(FLOOR, "StaticFilesStorage", "django.contrib.staticfiles.storage.StaticFilesStorage"),
+    Contender(
+        MANIFEST,
+        "ManifestStaticFilesStorage",
+        "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+    ),
+    Contender(
+        WHITENOISE,
+        "WhiteNoise CompressedManifest",
+        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    ),
+    Contender(
+        "assetpipe",
+        "AssetPipeStorage",
+        "assetpipe.storage.AssetPipeStorage",
+        installed_apps=("assetpipe",),  # as its users install it
+    ),
+)
+# Contenders whose output must carry .br/.gz variants; checked after the cold run and at the end.
+PRECOMPRESSING = frozenset({WHITENOISE, "assetpipe"})
+HASHING = frozenset({MANIFEST, WHITENOISE, "assetpipe"})
+
+
+@dataclass
+class Results:
+    tree: Tree
+    change_file: str
+    contenders: list[Contender]
+    repeat: int
+    times: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # (scenario, key)
+    errors: dict[str, str] = field(default_factory=dict)  # key -> why it dropped out
+    notes: list[str] = field(default_factory=list)  # verification results, in order
+
+    def median(self, scenario: str, key: str) -> float | None:
+        runs = self.times.get((scenario, key))
+        return statistics.median(runs) if runs else None
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def check_change(workspace: Workspace, relpath: str, rule: bytes) -> str | None:
+    """Why the output does not reflect the latest change to ``relpath``, or None if it does.
+
+    The collected copy must hold the new rule, and for hashing storages so must the hashed file
+    the manifest now names: a storage that copied the file but kept a stale hashed name fails.
+    """
+    collected = workspace.static_root / relpath
+    if rule not in collected.read_bytes():
+        return f"{relpath} was not re-collected"
+    if workspace.contender.key in HASHING:
+        hashed = manifest_paths(workspace.static_root).get(relpath)
+        if hashed is None or rule not in (workspace.static_root / hashed).read_bytes():
+            return f"the manifest's {relpath} -> {hashed} does not hold the change"
+    return None
+
+
+def compare_manifests(workspaces: Sequence[Workspace]) -> list[str]:
+    """Hashed names of every hashing contender against Django's own manifest storage's."""
+    by_key = {w.contender.key: w for w in workspaces}
+    if MANIFEST not in by_key:
+        return []
+    reference = manifest_paths(by_key[MANIFEST].static_root)
+    notes = []
+    for workspace in workspaces:
+        if workspace.contender.key in HASHING - {MANIFEST}:
+            paths = manifest_paths(workspace.static_root)
+            differing = sorted(
+                k for k in reference.keys() | paths.keys() if reference.get(k) != paths.get(k)
+            )
+            verdict = (
+                "identical" if not differing else f"{len(differing)} differ, e.g. {differing[:3]}"
+            )
+            notes.append(
+                f"{workspace.contender.label}: staticfiles.json paths vs "
+                f"ManifestStaticFilesStorage: {verdict}"
+            )
+    return notes
+
+
+def run(
+    tree: Tree,
+    workdir: Path,
+    contenders: Sequence[Contender] = CONTENDERS,
+    repeat: int = 3,
+    change_file: str = DEFAULT_CHANGE_FILE,
+) -> Results:
+    """Time every contender in every scenario ``repeat`` times; see the module docstring."""
+    results = Results(tree, change_file, list(contenders), repeat)
+    workspaces = [make_workspace(workdir, contender, tree) for contender in contenders]
+    active = list(workspaces)
+    for workspace in workspaces:
+        warm_up(workspace)
+
+    def timed(scenario: str, workspace: Workspace) -> bool:
+        key = workspace.contender.key
+        try:
+            seconds = time_collectstatic(workspace)
+        except RunFailed as exc:
+            results.errors[key] = f"{scenario}: {exc}"
+            active.remove(workspace)
+            log(f"  {scenario:15} {workspace.contender.label:30} FAILED")
+            return False
+        results.times.setdefault((scenario, key), []).append(seconds)
+        log(f"  {scenario:15} {workspace.contender.label:30} {seconds:7.2f} s")
+        return True
+
+    with changing(tree.find(change_file)) as change:
+        for index in range(repeat):
+            log(f"repeat {index + 1}/{repeat}")
+            shift = index % len(active) if active else 0
+            order = active[shift:] + active[:shift]
+
+            for workspace in order:
+                workspace.wipe()
+                compresses = workspace.contender.key in PRECOMPRESSING
+                if timed("cold", workspace) and index == 0 and compresses:
+                    verdict = check_compressed(workspace.static_root).summary()
+                    results.notes.append(f"{workspace.contender.label}, cold: {verdict}")
+            if index == 0:
+                results.notes += compare_manifests([w for w in order if w in active])
+
+            for workspace in [w for w in order if w in active]:
+                timed("no-change", workspace)
+
+            rule = change.apply()
+            for workspace in [w for w in order if w in active]:
+                if timed("one-CSS-change", workspace):
+                    problem = check_change(workspace, change_file, rule)
+                    if problem:
+                        results.errors[workspace.contender.key] = f"one-CSS-change: {problem}"
+                        active.remove(workspace)
+
+    for workspace in active:
+        if workspace.contender.key in PRECOMPRESSING:
+            verdict = check_compressed(workspace.static_root).summary()
+            results.notes.append(f"{workspace.contender.label}, after the last change: {verdict}")
+    return results
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    if value is None or not reference:
+        return "—"
+    return f"{value / reference:.2f}x"
+
+
+def render(results: Results) -> str:
+    """The report: what was measured, then a Markdown table of medians and ratios."""
+    tree = results.tree
+    lines = [
+        f"Tree: {tree.files} files, {tree.bytes / 1e6:.1f} MB from {', '.join(tree.sources)}",
+        f"Changed file: {results.change_file}; median of {results.repeat} runs per cell; "
+        f"Python {platform.python_version()}, Django {django.get_version()}, "
+        f"{platform.machine()} ({_cpu_count()} CPUs)",
+        "",
+        "| scenario | storage | median (s) | runs (s) | vs floor | vs WhiteNoise |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    for scenario in SCENARIOS:
+        floor = results.median(scenario, FLOOR)
+        whitenoise = results.median(scenario, WHITENOISE)
+        for contender in results.contenders:
+            runs = results.times.get((scenario, contender.key), [])
+            value = results.median(scenario, contender.key)
+            shown = f"{value:.2f}" if value is not None else "failed"
+            lines.append(
+                f"| {scenario} | {contender.label} | {shown} | "
+                f"{' '.join(f'{t:.2f}' for t in runs)} | "
+                f"{_ratio(value, floor)} | {_ratio(value, whitenoise)} |"
+            )
+    if results.notes:
+        lines += ["", "Checks:", *(f"- {note}" for note in results.notes)]
+    if results.errors:
+        lines += ["", "Failures:"]
+        lines += [f"- {key}: {error}" for key, error in results.errors.items()]
+    return "\n".join(lines)
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the CPUs this process may use, not the host's
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -1,0 +1,145 @@
+"""Run ``collectstatic`` for one storage in a fresh Python process and time the whole process.
+
+Each contender gets its own settings module, written to its own directory, and its own output
+directory (``STATIC_ROOT`` plus whatever state a storage keeps beside it), so contenders never see
+each other's output. The parent times the complete child process, interpreter start-up included:
+that is what a deploy pays, and it is the same for every contender.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.tree import Tree
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SETTINGS_MODULE = "bench_settings"
+
+# What ``manage.py collectstatic --noinput -v0`` does, minus manage.py's argument parsing.
+COLLECTSTATIC = (
+    "import django; django.setup(); "
+    "from django.core.management import call_command; "
+    "call_command('collectstatic', interactive=False, verbosity=0)"
+)
+
+
+class RunFailed(RuntimeError):
+    """A collectstatic process exited non-zero."""
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One storage configuration under test."""
+
+    key: str  # short, unique, usable as a directory name
+    label: str  # for the table
+    backend: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    installed_apps: tuple[str, ...] = ()  # as a project using this storage would list them
+    settings: Mapping[str, Any] = field(default_factory=dict)  # any further settings
+    env: Mapping[str, str] = field(default_factory=dict)  # e.g. credentials for a local endpoint
+
+
+def settings_source(values: Mapping[str, Any]) -> str:
+    """A settings module assigning each value; values must round-trip through ``repr``."""
+    return "".join(f"{name} = {value!r}\n" for name, value in values.items())
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One contender's private directories under a benchmark's work directory."""
+
+    contender: Contender
+    root: Path  # everything the contender writes: STATIC_ROOT and state beside it
+    settings_dir: Path
+
+    @property
+    def static_root(self) -> Path:
+        return self.root / "static"
+
+    def settings(self, tree: Tree) -> dict[str, Any]:
+        contender = self.contender
+        staticfiles: dict[str, Any] = {"BACKEND": contender.backend}
+        if contender.options:
+            staticfiles["OPTIONS"] = dict(contender.options)
+        return {
+            "SECRET_KEY": "bench",
+            "USE_TZ": True,
+            "INSTALLED_APPS": ["django.contrib.staticfiles", *contender.installed_apps],
+            "STATIC_URL": "/static/",
+            "STATIC_ROOT": str(self.static_root),
+            "STATICFILES_DIRS": [str(d) for d in tree.dirs],
+            # Only the tree: app directories would add the installed packages' statics again.
+            "STATICFILES_FINDERS": ["django.contrib.staticfiles.finders.FileSystemFinder"],
+            "STORAGES": {
+                "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                "staticfiles": staticfiles,
+            },
+            **contender.settings,
+        }
+
+    def write_settings(self, tree: Tree) -> None:
+        self.settings_dir.mkdir(parents=True, exist_ok=True)
+        source = settings_source(self.settings(tree))
+        (self.settings_dir / f"{SETTINGS_MODULE}.py").write_text(source)
+
+    def wipe(self) -> None:
+        """Remove all output and state: the next run starts cold."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self.root.exists():
+            raise RuntimeError(f"could not remove {self.root}")
+        self.root.mkdir(parents=True)
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        env.update(self.contender.env)
+        env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+        # The settings module, then this repository (assetpipe may be run uninstalled).
+        paths = [str(self.settings_dir), str(REPO_ROOT), env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+        return env
+
+
+def make_workspace(workdir: Path, contender: Contender, tree: Tree) -> Workspace:
+    workspace = Workspace(
+        contender=contender,
+        root=workdir / "out" / contender.key,
+        settings_dir=workdir / "settings" / contender.key,
+    )
+    workspace.write_settings(tree)
+    return workspace
+
+
+def timed_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> float:
+    """Wall-clock seconds of a complete child process; raises :class:`RunFailed` on failure."""
+    start = time.perf_counter()
+    # stdout is a pipe, not a TTY: no progress bars, and nothing interleaved with the table.
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RunFailed(f"exit {result.returncode}: {(result.stderr or result.stdout)[-3000:]}")
+    return elapsed
+
+
+def warm_up(workspace: Workspace, python: str = sys.executable) -> None:
+    """Import the contender's storage once, untimed, so no contender pays for a cold disk cache."""
+    code = (
+        "import django; django.setup(); from django.utils.module_loading import import_string; "
+        f"import_string({workspace.contender.backend!r})"
+    )
+    timed_process([python, "-c", code], workspace.environment(), cwd=workspace.settings_dir)
+
+
+def time_collectstatic(workspace: Workspace, python: str = sys.executable) -> float:
+    """Seconds for one ``collectstatic`` of ``workspace``'s contender in a fresh interpreter."""
+    return timed_process(
+        [python, "-c", COLLECTSTATIC], workspace.environment(), cwd=workspace.settings_dir
+    )
