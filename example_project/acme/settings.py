@@ -1,0 +1,102 @@
+"""Settings for ACME's shop: assetpipe builds the static files, WhiteNoise serves them, and
+customer uploads go to a private, per-tenant prefix of a shared media bucket.
+
+Both buckets live on one S3 endpoint. ``manage.py demo`` starts a local one (moto's server on
+loopback), so nothing here needs an AWS account; point ``ACME_S3_ENDPOINT`` elsewhere (or drop
+``endpoint_url``) to use real S3.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+# Everything the demo writes (the built STATIC_ROOT and assetpipe's build state) goes here.
+DEMO_DIR = Path(os.environ.get("ACME_DEMO_DIR", BASE_DIR.parent.parent / ".demo")).resolve()
+S3_ENDPOINT = os.environ.get("ACME_S3_ENDPOINT", "http://127.0.0.1:9753")
+TENANT = os.environ.get("ACME_TENANT", "acme-corp")
+STATIC_BUCKET = "acme-static"
+MEDIA_BUCKET = "acme-media"
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    # The admin is installed for its stylesheets, which the shop's pages reuse.
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "assetpipe",
+    "acme",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_ROOT, picking the .br/.gz variants assetpipe wrote.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "acme.urls"
+WSGI_APPLICATION = "acme.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+# The shop keeps no data of its own; sessions are signed cookies.
+DATABASES: dict[str, dict[str, str]] = {}
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DEMO_DIR / "build" / "static"
+# Uploads above this size would be spooled to disk before going to S3; the demo form is small.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+STORAGES = {
+    "staticfiles": {
+        "BACKEND": "assetpipe.storage.AssetPipeStorage",
+        "OPTIONS": {
+            "encodings": ["br", "gzip"],
+            # app.js imports ./greeting.js: rewrite the specifier to the hashed name too.
+            "js_module_imports": True,
+            # Published after each build, so app servers or a CDN can read the same files.
+            "s3": {
+                "bucket_name": STATIC_BUCKET,
+                "location": "static",
+                "endpoint_url": S3_ENDPOINT,
+                "region_name": "us-east-1",
+            },
+        },
+    },
+    "default": {
+        "BACKEND": "assetpipe.media.TenantMediaStorage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_BUCKET,
+            "location": "media",
+            "tenant": TENANT,
+            "endpoint_url": S3_ENDPOINT,
+            "region_name": "us-east-1",
+        },
+    },
+}
