@@ -149,7 +149,9 @@ class Compressor:
 
         # Forget what no file in this build holds, so the state does not grow without bound.
         self.state.compressed = {d: self.state.compressed[d] for d in by_digest}
-        current = {s.name + e.suffix for group in by_digest.values() for s in group for e in self.encodings}
+        current = {
+            s.name + e.suffix for group in by_digest.values() for s in group for e in self.encodings
+        }
         self.state.variants = {v: d for v, d in self.state.variants.items() if v in current}
         for servables in by_digest.values():
             sizes = self.state.compressed.get(servables[0].digest, {})

@@ -168,7 +168,10 @@ class Hasher:
 
     # -- plain files: name from content, copied as they are ------------------------------
 
-    def _name_for(self, name: str, content: bytes | None, digest: str, load: Callable[[], bytes]) -> str:
+    def _name_for(
+        self, name: str, content: bytes | None, digest: str, load: Callable[[], bytes]
+    ) -> str:
+        file: ContentFile[bytes]
         if self.content_addressed:
             file = Prehashed(b"", digest)
         else:
@@ -270,7 +273,7 @@ class Hasher:
         blocks = [m.span() for m in rule.ignored.finditer(text)] if rule.ignored else []
         starts = [start for start, _ in blocks]
         resolver = Resolver(self, refs)
-        django_converter = self.storage.url_converter(name, resolver, rule.template)
+        django_converter = self.storage.url_converter(name, resolver, rule.template)  # type: ignore[arg-type]
 
         def convert(match: re.Match[str]) -> str:
             matched = match.group("matched")
@@ -309,7 +312,11 @@ class Hasher:
         path = urlsplit(unquote(normalized)).path.strip()
         source = self.sources.get(storage.hash_key(storage.clean_name(path)))
         if source is not None:
-            content = Prehashed(b"", source.digest) if self.content_addressed else ContentFile(source.load())
+            content = (
+                Prehashed(b"", source.digest)
+                if self.content_addressed
+                else ContentFile(source.load())
+            )
             return storage.clean_name(storage.hashed_name(normalized, content))
         try:
             return storage.clean_name(storage.hashed_name(normalized))

@@ -78,9 +78,7 @@ class BuildState:
         payload: dict[str, Any] = {
             "format": FORMAT,
             "fingerprint": self.fingerprint,
-            "stamps": {
-                k: [s.size, s.mtime_ns, s.digest] for k, s in sorted(self.stamps.items())
-            },
+            "stamps": {k: [s.size, s.mtime_ns, s.digest] for k, s in sorted(self.stamps.items())},
             "rewrites": {k: _record_to_json(r) for k, r in sorted(self.rewrites.items())},
             "compressed": dict(sorted(self.compressed.items())),
             "variants": dict(sorted(self.variants.items())),

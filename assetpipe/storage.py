@@ -6,7 +6,6 @@ manifest -> publish. Each step lives in its own module.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,14 +19,22 @@ from django.conf import settings
 from django.contrib.staticfiles import storage as django_storage
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage
 from django.core.management.base import CommandError
 
 import assetpipe
 from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor, Servable
 from assetpipe.files import scan_tree, temp_path_for, write_atomic
-from assetpipe.hashing import Hasher, HashResult, Prehashed, Resolver, Source, compile_rules, md5_hex
+from assetpipe.hashing import (
+    Hasher,
+    HashResult,
+    Prehashed,
+    Resolver,
+    Source,
+    compile_rules,
+    md5_hex,
+)
 from assetpipe.report import BuildReport, Console, collectstatic_console
 from assetpipe.state import BuildState, SourceStamp
 
@@ -123,15 +130,15 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
 
     # -- Django hooks -------------------------------------------------------------------
 
-    def file_hash(self, name: str, content: File | None = None) -> str | None:  # type: ignore[type-arg]
+    def file_hash(self, name: str | None, content: File | None = None) -> str | None:  # type: ignore[type-arg]
         if isinstance(content, Prehashed):
             return content.digest[:12]
-        return super().file_hash(name, content)  # type: ignore[no-any-return]
+        return super().file_hash(name, content)  # type: ignore[arg-type]
 
     def _stored_name(self, name: str, hashed_files: Any) -> str:
         if isinstance(hashed_files, Resolver):
             return hashed_files.stored_name(name)
-        return super()._stored_name(name, hashed_files)  # type: ignore[no-any-return]
+        return super()._stored_name(name, hashed_files)  # type: ignore[misc,no-any-return]
 
     def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
         # Django writes in place; a killed run would leave a truncated file that the next
@@ -139,7 +146,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         full_path = Path(self.path(name))
         temp = temp_path_for(full_path)
         temp_name = os.path.relpath(temp, self.location)
-        saved = super()._save(temp_name, content)
+        saved: str = super()._save(temp_name, content)  # type: ignore[misc]
         try:
             os.replace(self.path(saved), full_path)
         except BaseException:
@@ -148,19 +155,22 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         return name.replace("\\", "/")
 
     def save_manifest(self) -> None:
+        # As Django writes it (sorted, as Django 6.1 does), but replaced atomically and only
+        # when it changed, so a no-change run leaves it and its mtime alone.
+        sorted_files = sorted(self.hashed_files.items())
+        manifest_hash = self.file_hash(None, ContentFile(json.dumps(sorted_files).encode()))
+        self.manifest_hash = manifest_hash  # type: ignore[assignment]
         payload = {
-            "paths": dict(sorted(self.hashed_files.items())),
+            "paths": dict(sorted_files),
             "version": self.manifest_version,
+            "hash": manifest_hash,
         }
-        self.manifest_hash = self.file_hash(
-            None, Prehashed(b"", md5_hex(json.dumps(sorted(self.hashed_files.items())).encode()))
-        )
-        payload["hash"] = self.manifest_hash
         contents = json.dumps(payload).encode()
-        if self.manifest_storage is not self:
-            if self.manifest_storage.exists(self.manifest_name):
-                self.manifest_storage.delete(self.manifest_name)
-            self.manifest_storage._save(self.manifest_name, _bytes_file(contents))
+        manifest_storage: Any = self.manifest_storage
+        if manifest_storage is not self:
+            if manifest_storage.exists(self.manifest_name):
+                manifest_storage.delete(self.manifest_name)
+            manifest_storage._save(self.manifest_name, ContentFile(contents))
             return
         path = Path(self.path(self.manifest_name))
         if path.is_file() and path.read_bytes() == contents:
@@ -255,7 +265,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         if publish_summary:
             console.info(f"assetpipe: {publish_summary}")
 
-    def _sources(self, paths: dict[str, tuple[Storage, str]], state: BuildState) -> dict[str, Source]:
+    def _sources(
+        self, paths: dict[str, tuple[Storage, str]], state: BuildState
+    ) -> dict[str, Source]:
         """Digest every collected file, reading only those whose stat changed."""
         stamps: dict[str, SourceStamp] = {}
         sources: dict[str, Source] = {}
@@ -337,9 +349,3 @@ class _Loader:
                 with self.storage.open(self.path) as f:
                     self.data = f.read()
         return self.data
-
-
-def _bytes_file(contents: bytes) -> File:  # type: ignore[type-arg]
-    from django.core.files.base import ContentFile
-
-    return ContentFile(contents)

@@ -68,7 +68,7 @@ def make_bucket(s3_client) -> Callable[[], str]:  # type: ignore[no-untyped-def]
 class StaticProject:
     """A source tree, a STATIC_ROOT and collectstatic run against them with AssetPipeStorage."""
 
-    def __init__(self, base: "os.PathLike[str]", settings) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, base: os.PathLike[str], settings) -> None:  # type: ignore[no-untyped-def]
         from pathlib import Path
 
         self.base = Path(base)

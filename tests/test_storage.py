@@ -41,7 +41,9 @@ def make_site(project: StaticProject) -> None:
     project.write("css/site.css", CSS)
     project.write("css/base.css", BASE_CSS)
     project.write("css/img/bg.png", b"\x89PNG fake image bytes")
-    project.write("css/img/logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'>" + "<g/>" * 50 + "</svg>")
+    project.write(
+        "css/img/logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'>" + "<g/>" * 50 + "</svg>"
+    )
     project.write("js/app.js", "console.log('hello');\n" * 30)
 
 
@@ -73,9 +75,7 @@ def test_matches_djangos_manifest_storage_on_admin(project: StaticProject, setti
     reference_root = project.base / "django"
     settings.STATIC_ROOT = str(reference_root)
     settings.STORAGES = {
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
-        }
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
     }
     call_command("collectstatic", interactive=False, verbosity=0)
     theirs = {
@@ -83,9 +83,10 @@ def test_matches_djangos_manifest_storage_on_admin(project: StaticProject, setti
         for p in reference_root.rglob("*")
         if p.is_file()
     }
-    assert json.loads(ours.pop("staticfiles.json"))["paths"] == json.loads(
-        theirs.pop("staticfiles.json")
-    )["paths"]
+    assert (
+        json.loads(ours.pop("staticfiles.json"))["paths"]
+        == json.loads(theirs.pop("staticfiles.json"))["paths"]
+    )
     without_variants = {k: v for k, v in ours.items() if not k.endswith((".br", ".gz"))}
     assert without_variants == theirs
     assert len(theirs) > 100
@@ -99,10 +100,14 @@ def test_variants_decompress_to_their_originals(project: StaticProject) -> None:
     assert variants
     for name in variants:
         original = files[name[:-3]]
-        decoded = brotli.decompress(files[name]) if name.endswith(".br") else gzip.decompress(files[name])
+        decoded = (
+            brotli.decompress(files[name]) if name.endswith(".br") else gzip.decompress(files[name])
+        )
         assert decoded == original, name
     # Images other than SVG are never compressed; SVG is.
-    assert not any(name.startswith("css/img/bg.") and name.endswith((".br", ".gz")) for name in files)
+    assert not any(
+        name.startswith("css/img/bg.") and name.endswith((".br", ".gz")) for name in files
+    )
     assert "css/img/logo.svg.br" in files
 
 
@@ -240,7 +245,7 @@ def test_dry_run_writes_nothing(project: StaticProject) -> None:
 def test_missing_reference_warns_with_file_and_line(project: StaticProject) -> None:
     project.write("css/app.css", "a{}\nb { background: url(missing.png) }\n")
     project.write("js/lib.js", "var x;\n//# sourceMappingURL=lib.js.map\n")
-    out, err = project.collect()
+    _out, err = project.collect()
     assert "css/app.css:2: url(missing.png) -> css/missing.png (not found)" in err
     assert "js/lib.js:2:" in err and "js/lib.js.map" in err
     hashed_js = project.read(project.manifest()["js/lib.js"])
