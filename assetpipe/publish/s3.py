@@ -110,10 +110,16 @@ def publish(
         # Every object the manifest references is now in the bucket: listed, or uploaded above.
         # The history copy goes first so that prune always knows the live manifest's build.
         md5 = build.manifest_md5
-        if plan.write_history:
-            put_manifest(s3, config.key(history_name(md5)), build.manifest, md5)
-        if plan.manifest_reason is not None:
-            put_manifest(s3, config.key(manifest_name), build.manifest, md5)
+        try:
+            if plan.write_history:
+                put_manifest(s3, config.key(history_name(md5)), build.manifest, md5)
+            if plan.manifest_reason is not None:
+                put_manifest(s3, config.key(manifest_name), build.manifest, md5)
+        except PublishError as exc:
+            raise PublishError(
+                f"{exc}; every file is in the bucket but the manifest may not have been "
+                "updated: run again to update it"
+            ) from exc
     return PublishResult(
         where=config.where,
         uploaded=len(plan.uploads),
