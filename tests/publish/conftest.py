@@ -7,6 +7,7 @@ connection reset instead of forwarding them.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import socket
@@ -205,10 +206,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
         def finish(self) -> None:
-            try:
+            # The connection may have been reset on purpose.
+            with contextlib.suppress(OSError):
                 super().finish()
-            except OSError:
-                pass
 
     return Handler
 
@@ -275,7 +275,7 @@ def build_static(root: Path, files: dict[str, bytes]) -> Path:
             path.write_bytes(data)
     storage = ManifestStaticFilesStorage(location=str(root), base_url="/static/")
     paths = {name: (FileSystemStorage(location=str(source)), name) for name in files}
-    for name, _hashed, processed in storage.post_process(paths):
+    for _name, _hashed, processed in storage.post_process(paths):
         if isinstance(processed, Exception):
             raise processed
     for name, hashed in storage.hashed_files.items():

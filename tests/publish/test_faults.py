@@ -18,8 +18,8 @@ from tests.publish.conftest import (
     Reset,
     Respond,
     Rule,
-    build_static,
     bucket_keys,
+    build_static,
     nth,
     outage_after,
 )

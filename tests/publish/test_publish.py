@@ -12,7 +12,7 @@ import pytest
 
 from assetpipe.publish import inventory
 from assetpipe.publish.s3 import PublishError, S3Config, publish
-from tests.publish.conftest import TREE, FaultProxy, build_static, bucket_keys
+from tests.publish.conftest import TREE, FaultProxy, bucket_keys, build_static
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=60"
