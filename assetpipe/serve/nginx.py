@@ -182,7 +182,7 @@ def render_server(
         "",
         "    location / {",
         f"        proxy_pass {upstream};",
-        "        proxy_set_header Host $host;",
+        "        proxy_set_header Host $http_host;  # with the port, as the browser sent it",
         "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "        proxy_set_header X-Forwarded-Proto $scheme;",
         "    }",

@@ -286,3 +286,92 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# --- the example project -----------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_MANAGE = REPO / "example_project" / "manage.py"
+
+
+def example_env(demo_dir: Path) -> dict[str, str]:
+    """Environment for the example project: its own build dir and a free port for its S3 endpoint."""
+    env = dict(os.environ)
+    env.update(
+        ACME_DEMO_DIR=str(demo_dir),
+        ACME_S3_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        # The checkout's assetpipe, whether or not it is installed in this environment.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def run_example(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, str(EXAMPLE_MANAGE), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@dataclass
+class DemoServer:
+    url: str
+    env: dict[str, str]
+    demo_dir: Path
+    output: list[str]
+
+    @property
+    def static_root(self) -> Path:
+        return self.demo_dir / "build" / "static"
+
+
+@contextmanager
+def running_demo(demo_dir: Path) -> Iterator[DemoServer]:
+    """``manage.py demo --port 0`` in a subprocess, until it prints the URL it serves."""
+    import re
+    import sys
+
+    env = example_env(demo_dir)
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLE_MANAGE), "demo", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    found = threading.Event()
+    urls: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            match = re.search(r"The shop is at (http://\S+/) ", line)
+            if match:
+                urls.append(match.group(1))
+                found.set()
+        found.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        found.wait(timeout=180)
+        assert urls, "the demo did not start serving:\n" + "".join(output)
+        yield DemoServer(url=urls[0], env=env, demo_dir=demo_dir, output=output)
+    finally:
+        # Ctrl-C, as a user would stop it.
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=5)
