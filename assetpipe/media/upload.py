@@ -1,0 +1,190 @@
+"""Copy an existing local MEDIA_ROOT into a tenant's prefix, never replacing anything.
+
+One listing of the prefix tells what is already there: an object whose ETag matches the local
+file's MD5 is skipped, one that differs is a conflict and is left alone, everything else is
+uploaded with a conditional PUT (``If-None-Match: *``), so an object that appears meanwhile is
+not replaced either.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from django.core.exceptions import SuspiciousFileOperation
+from storages.utils import setting
+
+from assetpipe.media.storage import TenantMediaStorage
+
+_CHUNK = 1024 * 1024
+
+
+class Action(Enum):
+    UPLOAD = "upload"  # uploaded, or would be with dry_run
+    SAME = "same"  # already in the bucket with the same content
+    CONFLICT = "conflict"  # in the bucket with other content; left as it is
+    REFUSED = "refused"  # the local name is not a valid media name
+    FAILED = "failed"  # S3 or the file system refused the upload
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    action: Action
+    size: int = 0
+    detail: str = ""
+
+
+@dataclass
+class UploadReport:
+    bucket: str
+    prefix: str
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def of(self, action: Action) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.action is action]
+
+    @property
+    def problems(self) -> list[Outcome]:
+        """Files that are not in the bucket as they are on disk."""
+        return [
+            outcome
+            for outcome in self.outcomes
+            if outcome.action in (Action.CONFLICT, Action.REFUSED, Action.FAILED)
+        ]
+
+
+def local_files(root: Path) -> list[tuple[str, Path]]:
+    """``(media name, path)`` of every file under ``root``, in name order."""
+    found: list[tuple[str, Path]] = []
+    for directory, _, files in os.walk(root):
+        for file_name in files:
+            path = Path(directory, file_name)
+            if path.is_file():
+                found.append((path.relative_to(root).as_posix(), path))
+    return sorted(found)
+
+
+def remote_etags(client: Any, bucket: str, prefix: str) -> dict[str, str]:
+    """ETags (without quotes) of the objects under ``prefix``, by name relative to it."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {
+        entry["Key"][len(prefix) :]: entry["ETag"].strip('"')
+        for page in pages
+        for entry in page.get("Contents", ())
+    }
+
+
+def _md5(path: Path, start: int = 0, length: int | None = None) -> bytes:
+    digest = hashlib.md5(usedforsecurity=False)
+    remaining = math.inf if length is None else length
+    with path.open("rb") as file:
+        file.seek(start)
+        while remaining > 0 and (chunk := file.read(int(min(_CHUNK, remaining)))):
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return digest.digest()
+
+
+def multipart_etag(path: Path, size: int, part_size: int) -> str:
+    """The ETag S3 gives a multipart upload of ``path`` in parts of ``part_size`` bytes."""
+    parts = [_md5(path, start, part_size) for start in range(0, size, part_size)]
+    return f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
+
+
+def same_content(path: Path, size: int, etag: str, part_sizes: tuple[int, ...]) -> bool:
+    """Whether ``etag`` is the ETag of ``path``'s content.
+
+    A multipart ETag depends on the part size, which the listing does not say; the part
+    sizes the storage itself uploads with are tried. An ETag that is not an MD5 at all
+    (SSE-KMS) never matches, so such objects are reported as conflicts, never replaced.
+    """
+    if "-" not in etag:
+        return _md5(path).hex() == etag
+    count = etag.rpartition("-")[2]
+    return any(
+        size > 0
+        and str(math.ceil(size / part_size)) == count
+        and multipart_etag(path, size, part_size) == etag
+        for part_size in part_sizes
+    )
+
+
+def upload_media(
+    storage: TenantMediaStorage, root: Path, *, dry_run: bool = False, jobs: int = 8
+) -> UploadReport:
+    """Upload the files under ``root`` that the storage's tenant prefix lacks."""
+    prefix = storage.tenant_prefix()
+    report = UploadReport(bucket=storage.bucket_name, prefix=prefix, dry_run=dry_run)
+    # boto3 clients are thread-safe; one client serves every worker.
+    client = storage.connection.meta.client
+    remote = remote_etags(client, storage.bucket_name, prefix)
+    part_sizes = (
+        storage.transfer_config.multipart_chunksize,  # storage.save()
+        setting("AWS_S3_FILE_BUFFER_SIZE", 5 * 1024 * 1024),  # storage.open(name, "w")
+    )
+
+    def process(name: str, path: Path, key: str) -> Outcome:
+        size = 0
+        try:
+            size = path.stat().st_size
+            if name in remote:
+                if same_content(path, size, remote[name], part_sizes):
+                    return Outcome(name, Action.SAME, size)
+                return Outcome(
+                    name,
+                    Action.CONFLICT,
+                    size,
+                    f"s3://{storage.bucket_name}/{key} has other content than {path}",
+                )
+            if not dry_run:
+                _put(storage, client, key, path)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                return Outcome(
+                    name,
+                    Action.CONFLICT,
+                    size,
+                    f"s3://{storage.bucket_name}/{key} was created while uploading {path}",
+                )
+            return Outcome(name, Action.FAILED, 0, f"s3://{storage.bucket_name}/{key}: {error}")
+        except OSError as error:
+            return Outcome(name, Action.FAILED, 0, str(error))
+        return Outcome(name, Action.UPLOAD, size)
+
+    work: list[tuple[str, Path, str]] = []
+    for name, path in local_files(root):
+        try:
+            # Keys are made here, on the calling thread, where a tenant resolver has its
+            # context; the workers only hash and upload.
+            work.append((name, path, storage.key(name)))
+        except SuspiciousFileOperation as error:
+            report.outcomes.append(Outcome(name, Action.REFUSED, 0, str(error)))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        report.outcomes += pool.map(lambda item: process(*item), work)
+    report.outcomes.sort(key=lambda outcome: outcome.name)
+    return report
+
+
+def _put(storage: TenantMediaStorage, client: Any, key: str, path: Path) -> None:
+    # The storage's own write parameters (content type, object parameters, ACL if one is
+    # configured), so an uploaded file is stored exactly as storage.save() would store it.
+    params: dict[str, Any] = storage._get_write_parameters(key)
+    with path.open("rb") as body:
+        client.put_object(
+            Bucket=storage.bucket_name,
+            Key=key,
+            Body=body,
+            ContentMD5=base64.b64encode(_md5(path)).decode("ascii"),
+            IfNoneMatch="*",
+            **params,
+        )
