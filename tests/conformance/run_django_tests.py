@@ -280,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     failures = parse_failures(output)
     if failures:
-        print(f"\n{len(failures)} failing tests:")
+        print(f"\n{len(failures)} failing test{'s' if len(failures) != 1 else ''}:")
         for failure in failures:
             print(f"  {failure.kind:5} {failure.test}\n        {failure.reason}")
     return status
