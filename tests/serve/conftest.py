@@ -69,7 +69,9 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     """A valid single-colour PNG (the test tree needs a real image, not just bytes)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     row = b"\x00" + bytes(rgb) * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
@@ -99,8 +101,9 @@ def write_source_tree(source: Path) -> None:
             + "</svg>\n"
         ).encode(),
         "app/img/dot.png": png(4, 4, (200, 30, 30)),
-        "app/data/info.json": ('{"items": [' + ",".join(f'{{"n": {i}}}' for i in range(300)) + "]}")
-        .encode(),
+        "app/data/info.json": (
+            '{"items": [' + ",".join(f'{{"n": {i}}}' for i in range(300)) + "]}"
+        ).encode(),
         "app/ünïcode name.txt": ("plain text with a space and non-ASCII name\n" * 40).encode(),
     }
     for name, content in files.items():
@@ -182,7 +185,11 @@ class NginxServer:
         for name in ("logs", "temp"):
             (prefix / name).mkdir(parents=True, exist_ok=True)
         # As root, nginx's workers would drop to "nobody", who cannot read pytest's 0700 temp dirs.
-        user = f"user {getpass.getuser()} {grp.getgrgid(os.getegid()).gr_name};" if os.geteuid() == 0 else ""
+        user = (
+            f"user {getpass.getuser()} {grp.getgrgid(os.getegid()).gr_name};"
+            if os.geteuid() == 0
+            else ""
+        )
         temp = prefix / "temp"
         self.config = prefix / "nginx.conf"
         self.config.write_text(
@@ -205,13 +212,30 @@ http {{
 """
         )
         check = subprocess.run(
-            [NGINX, "-t", "-p", str(prefix), "-c", str(self.config), "-e", str(prefix / "logs/error.log")],
+            [
+                NGINX,
+                "-t",
+                "-p",
+                str(prefix),
+                "-c",
+                str(self.config),
+                "-e",
+                str(prefix / "logs/error.log"),
+            ],
             capture_output=True,
             text=True,
         )
         assert check.returncode == 0, f"nginx rejected the configuration:\n{check.stderr}"
         self.process = subprocess.Popen(
-            [NGINX, "-p", str(prefix), "-c", str(self.config), "-e", str(prefix / "logs/error.log")],
+            [
+                NGINX,
+                "-p",
+                str(prefix),
+                "-c",
+                str(self.config),
+                "-e",
+                str(prefix / "logs/error.log"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -295,7 +319,7 @@ EXAMPLE_MANAGE = REPO / "example_project" / "manage.py"
 
 
 def example_env(demo_dir: Path) -> dict[str, str]:
-    """Environment for the example project: its own build dir and a free port for its S3 endpoint."""
+    """Environment for the example project: its own build dir, a free port for its S3 server."""
     env = dict(os.environ)
     env.update(
         ACME_DEMO_DIR=str(demo_dir),
@@ -308,7 +332,9 @@ def example_env(demo_dir: Path) -> dict[str, str]:
     return env
 
 
-def run_example(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_example(
+    env: dict[str, str], *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     import sys
 
     return subprocess.run(

@@ -1,4 +1,4 @@
-"""The example shop in headless chromium, served by WhiteNoise and by nginx with the generated config."""
+"""The example shop in headless chromium, served by WhiteNoise and by nginx in front of it."""
 
 from __future__ import annotations
 
@@ -74,7 +74,9 @@ def visit(browser: Any, url: str, screenshot: Path, check: Any) -> None:
     page = context.new_page()
     record = PageVisit()
     page.on("response", lambda response: record.responses.append(response))
-    page.on("requestfailed", lambda request: record.failed.append(f"{request.url}: {request.failure}"))
+    page.on(
+        "requestfailed", lambda request: record.failed.append(f"{request.url}: {request.failure}")
+    )
     page.on("console", lambda m: record.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: record.errors.append(str(error)))
     try:
@@ -116,8 +118,8 @@ def check_shop(page: Any, record: PageVisit, static_root: Path, server_header: s
         assert headers["server"].startswith(server_header), response.url
         # Whatever the build precompressed (tiny files and PNGs it leaves alone) arrives as br.
         name = response.url.split("/static/", 1)[1]
-        expected = "br" if (static_root / f"{name}.br").exists() else None
-        assert headers.get("content-encoding") == expected, response.url
+        encoding = "br" if (static_root / f"{name}.br").exists() else None
+        assert headers.get("content-encoding") == encoding, response.url
         if "/img/" in response.url:
             assert response.body(), response.url
 
@@ -158,7 +160,9 @@ def test_shop_served_by_whitenoise(chromium: Any, demo: DemoServer, tmp_path: Pa
         chromium,
         demo.url,
         tmp_path / "whitenoise.png",
-        lambda page, record: check_shop(page, record, demo.static_root, server_header="WSGIServer/"),
+        lambda page, record: check_shop(
+            page, record, demo.static_root, server_header="WSGIServer/"
+        ),
     )
 
 

@@ -51,8 +51,13 @@ def test_options(static_root: Path) -> None:
 def test_server_block(static_root: Path) -> None:
     with override_settings(STATIC_ROOT=str(static_root)):
         text = nginx_command(
-            "--server", "--listen", "8080", "--server-name", "shop.example",
-            "--upstream", "http://app:9000",
+            "--server",
+            "--listen",
+            "8080",
+            "--server-name",
+            "shop.example",
+            "--upstream",
+            "http://app:9000",
         )
     assert text.startswith("server {\n    listen 8080;\n    server_name shop.example;\n")
     assert "        proxy_pass http://app:9000;" in text
@@ -71,7 +76,9 @@ def test_state_dir_inside_static_root_is_denied(static_root: Path) -> None:
         text = nginx_command()
     assert "    location ^~ /static/build-state/ {\n        return 404;" in text
     # Outside STATIC_ROOT it cannot be reached through the alias; only the dotfile rule applies.
-    outside = static_site("/static/", static_root, private_dirs=(static_root.parent / ".assetpipe",))
+    outside = static_site(
+        "/static/", static_root, private_dirs=(static_root.parent / ".assetpipe",)
+    )
     assert outside.hidden == ()
 
 
@@ -87,10 +94,14 @@ def test_state_dir_inside_static_root_is_denied(static_root: Path) -> None:
         ({}, ["--max-age", "-1"], "must not be negative"),
     ],
 )
-def test_errors(static_root: Path, settings: dict[str, object], args: list[str], message: str) -> None:
-    with override_settings(**{"STATIC_ROOT": str(static_root), **settings}):
-        with pytest.raises(CommandError, match=message):
-            nginx_command(*args)
+def test_errors(
+    static_root: Path, settings: dict[str, object], args: list[str], message: str
+) -> None:
+    with (
+        override_settings(**{"STATIC_ROOT": str(static_root), **settings}),
+        pytest.raises(CommandError, match=message),
+    ):
+        nginx_command(*args)
 
 
 @pytest.mark.nginx
@@ -102,11 +113,13 @@ def test_nginx_accepts_the_output(static_root: Path, tmp_path: Path, args: list[
     if "--server" not in args:
         text = f"server {{\n listen 127.0.0.1:8080;\n{text}\n}}"
     # --no-brotli must work on an nginx without the module, so load it only when used.
-    load = "" if "--no-brotli" in args else "load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;"
-    config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"{load}\npid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n{text}\n}}\n"
+    load = (
+        ""
+        if "--no-brotli" in args
+        else "load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;"
     )
+    config = tmp_path / "nginx.conf"
+    config.write_text(f"{load}\npid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n{text}\n}}\n")
     check = subprocess.run(
         [NGINX, "-t", "-p", str(tmp_path), "-c", str(config), "-e", str(tmp_path / "error.log")],
         capture_output=True,

@@ -25,7 +25,9 @@ def test_demo_builds_twice_publishes_and_lists_the_buckets(tmp_path: Path) -> No
     files_again, hashed_again, reused, compressed_again, _ = map(int, warm)
     assert (files_again, hashed_again, reused, compressed_again) == (files, 0, files, 0)
 
-    published = re.findall(r"^assetpipe: published to s3://acme-static/static: (\d+) uploaded", out, re.MULTILINE)
+    published = re.findall(
+        r"^assetpipe: published to s3://acme-static/static: (\d+) uploaded", out, re.MULTILINE
+    )
     assert len(published) == 2
     assert int(published[0]) > 0 and published[1] == "0"
 
@@ -34,12 +36,18 @@ def test_demo_builds_twice_publishes_and_lists_the_buckets(tmp_path: Path) -> No
     assert re.search(r"^  static/acme/js/greeting\.[0-9a-f]{12}\.js ", out, re.MULTILINE)
     assert "\n  static/staticfiles.json " in out
     assert "\n  media/acme-corp/welcome.txt " in out
-    assert re.search(r"^Signed URL: http://127\.0\.0\.1:\d+/acme-media/media/acme-corp/welcome\.txt\?.*X-Amz-Signature=", out, re.MULTILINE)
+    assert re.search(
+        r"^Signed URL: http://127\.0\.0\.1:\d+/acme-media/media/acme-corp/welcome\.txt\?.*X-Amz-Signature=",
+        out,
+        re.MULTILINE,
+    )
 
     # The entry module imports its dependency by hashed name.
     root = tmp_path / "build" / "static" / "acme" / "js"
     (app,) = (p for p in root.glob("app.*.js") if re.fullmatch(r"app\.[0-9a-f]{12}\.js", p.name))
-    (greeting,) = (p for p in root.glob("greeting.*.js") if re.fullmatch(r"greeting\.[0-9a-f]{12}\.js", p.name))
+    (greeting,) = (
+        p for p in root.glob("greeting.*.js") if re.fullmatch(r"greeting\.[0-9a-f]{12}\.js", p.name)
+    )
     assert f'from "./{greeting.name}";' in app.read_text()
     # The build state is kept beside STATIC_ROOT, never inside it.
     assert (tmp_path / "build" / ".assetpipe").is_dir()

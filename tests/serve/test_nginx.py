@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from assetpipe.serve.nginx import HASHED_NAME_PATTERN, IMMUTABLE, render_server, render_snippet, static_site
+from assetpipe.serve.nginx import (
+    HASHED_NAME_PATTERN,
+    IMMUTABLE,
+    render_server,
+    render_snippet,
+    static_site,
+)
 from tests.serve.conftest import (
     DOTFILE_SECRET,
     OUTSIDE_SECRET,
@@ -64,9 +70,11 @@ def url(name: str) -> str:
 def test_tree_has_hashed_copies_and_variants(built_static: BuiltStatic) -> None:
     names = static_files(built_static)
     assert any(HASHED.search(name) for name in names)
-    assert (built_static.root / built_static.manifest()["app/css/site.css"]).with_suffix(
-        ".css.br"
-    ).exists()
+    assert (
+        (built_static.root / built_static.manifest()["app/css/site.css"])
+        .with_suffix(".css.br")
+        .exists()
+    )
 
 
 @pytest.mark.parametrize("accept", ["br", "gzip", "gzip, deflate, br, zstd", None])
@@ -144,7 +152,9 @@ def test_conditional_requests(nginx: NginxServer, built_static: BuiltStatic, acc
     assert by_etag.body == b""
     assert by_etag.header("Cache-Control") == IMMUTABLE
 
-    by_date = fetch(nginx.url, name, {"Accept-Encoding": accept, "If-Modified-Since": last_modified})
+    by_date = fetch(
+        nginx.url, name, {"Accept-Encoding": accept, "If-Modified-Since": last_modified}
+    )
     assert by_date.status == 304
 
     changed = fetch(nginx.url, name, {"Accept-Encoding": accept, "If-None-Match": '"other"'})
@@ -187,7 +197,9 @@ def test_private_paths_are_not_served(nginx: NginxServer, path: str) -> None:
 
 
 def test_build_state_is_never_served(nginx: NginxServer, built_static: BuiltStatic) -> None:
-    state_files = [p for p in built_static.site.rglob("*") if p.is_file() and ".assetpipe" in p.parts]
+    state_files = [
+        p for p in built_static.site.rglob("*") if p.is_file() and ".assetpipe" in p.parts
+    ]
     assert state_files, "assetpipe keeps its build state beside STATIC_ROOT"
     for path in state_files:
         relative = path.relative_to(built_static.site).as_posix()
@@ -204,23 +216,25 @@ def test_server_block_serves_static_and_proxies_the_rest(
         return [body]
 
     site = static_site("/static/", built_static.root)
-    with running_wsgi(app) as upstream:
-        with running_nginx(
+    with (
+        running_wsgi(app) as upstream,
+        running_nginx(
             tmp_path,
             lambda listen: render_server(
                 site, listen=listen, upstream=upstream, server_name="shop.example"
             ),
-        ) as server:
-            proxied = fetch(server.url, "/checkout/", {"Host": "shop.example"})
-            assert proxied.status == 200
-            assert proxied.body == b"app saw /checkout/ for shop.example"
+        ) as server,
+    ):
+        proxied = fetch(server.url, "/checkout/", {"Host": "shop.example"})
+        assert proxied.status == 200
+        assert proxied.body == b"app saw /checkout/ for shop.example"
 
-            hashed = built_static.manifest()["app/js/app.js"]
-            static = fetch(server.url, url(hashed), {"Accept-Encoding": "br"})
-            assert static.header("Content-Encoding") == "br"
-            assert static.decoded() == (built_static.root / hashed).read_bytes()
-            assert static.header("Cache-Control") == IMMUTABLE
+        hashed = built_static.manifest()["app/js/app.js"]
+        static = fetch(server.url, url(hashed), {"Accept-Encoding": "br"})
+        assert static.header("Content-Encoding") == "br"
+        assert static.decoded() == (built_static.root / hashed).read_bytes()
+        assert static.header("Cache-Control") == IMMUTABLE
 
-            # Dotfiles are refused before reaching the app, static or not.
-            assert fetch(server.url, "/.assetpipe/state.json").status == 404
-            assert fetch(server.url, "/.git/config").status == 404
+        # Dotfiles are refused before reaching the app, static or not.
+        assert fetch(server.url, "/.assetpipe/state.json").status == 404
+        assert fetch(server.url, "/.git/config").status == 404

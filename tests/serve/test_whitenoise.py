@@ -16,11 +16,13 @@ from tests.serve.fetch import fetch
 def whitenoise(built_static: BuiltStatic) -> Iterator[str]:
     # WhiteNoise reads STATIC_ROOT when the middleware is built and asks the storage whether a
     # name is hashed on each request, so the settings stay in force while the server runs.
-    with override_settings(
-        **built_static.settings, MIDDLEWARE=["whitenoise.middleware.WhiteNoiseMiddleware"]
+    with (
+        override_settings(
+            **built_static.settings, MIDDLEWARE=["whitenoise.middleware.WhiteNoiseMiddleware"]
+        ),
+        running_wsgi(get_wsgi_application()) as url,
     ):
-        with running_wsgi(get_wsgi_application()) as url:
-            yield url
+        yield url
 
 
 @pytest.mark.parametrize("name", ["app/css/site.css", "app/js/app.js", "admin/css/base.css"])
@@ -56,11 +58,17 @@ def test_other_encodings(
     response = fetch(whitenoise, f"/static/{hashed}", {"Accept-Encoding": accept} if accept else {})
     assert response.header("Content-Encoding") == encoding
     assert response.decoded() == (built_static.root / hashed).read_bytes()
-    assert response.header("Content-Type") == "text/javascript; charset=\"utf-8\""
+    assert response.header("Content-Type") == 'text/javascript; charset="utf-8"'
 
 
 @pytest.mark.parametrize(
-    "path", ["/static/../secret.txt", "/static/%2e%2e/secret.txt", "/.assetpipe/", "/static/../.assetpipe/"]
+    "path",
+    [
+        "/static/../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/.assetpipe/",
+        "/static/../.assetpipe/",
+    ],
 )
 def test_nothing_outside_static_root_is_served(whitenoise: str, path: str) -> None:
     # WhiteNoise serves every file inside STATIC_ROOT, which is why the build state lives beside it.

@@ -17,18 +17,21 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIServer, make_server
 
 import boto3
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.wsgi import get_wsgi_application
+
+from assetpipe.media import TenantMediaStorage
+from assetpipe.storage import AssetPipeStorage
 
 # Bucket listings show folders with more objects than this as one line.
 LIST_UP_TO = 30
@@ -44,7 +47,6 @@ class Command(BaseCommand):
         "Start a local S3 endpoint, run collectstatic cold and again with nothing to do, list the "
         "buckets, then serve the site."
     )
-    requires_system_checks: list[str] = []  # the steps below run the checks they need
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -71,7 +73,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Local S3 endpoint: {settings.S3_ENDPOINT}")
 
             # A cold build every time: the demo starts from an empty STATIC_ROOT and no state.
-            for path in (settings.STATIC_ROOT, staticfiles_storage.state_dir):
+            static = cast(AssetPipeStorage, staticfiles_storage)
+            for path in (settings.STATIC_ROOT, static.state_dir):
                 shutil.rmtree(path, ignore_errors=True)
 
             self.heading("collectstatic, cold")
@@ -80,9 +83,10 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, stdout=self.stdout)
 
             self.heading("Tenant media")
-            name = default_storage.save("welcome.txt", ContentFile(b"Welcome to ACME's media.\n"))
-            self.stdout.write(f"Stored {name!r} as s3://{settings.MEDIA_BUCKET}/{default_storage.key(name)}")
-            self.stdout.write(f"Signed URL: {default_storage.url(name)}")
+            media = cast(TenantMediaStorage, default_storage)
+            name = media.save("welcome.txt", ContentFile(b"Welcome to ACME's media.\n"))
+            self.stdout.write(f"Stored {name!r} as s3://{settings.MEDIA_BUCKET}/{media.key(name)}")
+            self.stdout.write(f"Signed URL: {media.url(name)}")
 
             self.heading("Bucket contents")
             self.list_bucket(s3, settings.STATIC_BUCKET)
