@@ -118,6 +118,8 @@ class Compressor:
         for servable in files:
             if servable.size and should_compress(servable.name, self.skip_extensions):
                 by_digest.setdefault(servable.digest, []).append(servable)
+            else:
+                self._remove_variants(servable.name)
 
         pending: dict[str, list[Servable]] = {}
         for digest, servables in by_digest.items():
@@ -149,10 +151,8 @@ class Compressor:
 
         # Forget what no file in this build holds, so the state does not grow without bound.
         self.state.compressed = {d: self.state.compressed[d] for d in by_digest}
-        current = {
-            s.name + e.suffix for group in by_digest.values() for s in group for e in self.encodings
-        }
-        self.state.variants = {v: d for v, d in self.state.variants.items() if v in current}
+        current = {s.name for group in by_digest.values() for s in group}
+        self.state.variants = {n: d for n, d in self.state.variants.items() if n in current}
         for servables in by_digest.values():
             sizes = self.state.compressed.get(servables[0].digest, {})
             kept = [s for s in sizes.values() if s is not None]
@@ -160,6 +160,15 @@ class Compressor:
                 self.stats.original_bytes += servables[0].size * len(servables)
                 self.stats.smallest_bytes += min(kept) * len(servables)
         return self.stats
+
+    def _remove_variants(self, name: str) -> None:
+        """An original that became empty or uncompressible must not keep stale variants."""
+        for encoding in self.encodings:
+            variant = name + encoding.suffix
+            if variant in self.existing:
+                (self.root / variant).unlink(missing_ok=True)
+                self.existing.discard(variant)
+                self.stats.removed += 1
 
     def _known_sizes(self, digest: str) -> dict[str, int | None] | None:
         sizes = self.state.compressed.get(digest)
@@ -183,17 +192,23 @@ class Compressor:
         blobs: dict[str, bytes | None] | None,
     ) -> bool:
         """Make the variants of one file match ``sizes``; False if bytes must be computed."""
+        existing = self.existing
+        if self.state.variants.get(servable.name) == servable.digest and all(
+            (servable.name + e.suffix in existing) == (sizes[e.name] is not None)
+            for e in self.encodings
+        ):
+            self.stats.reused += sum(1 for e in self.encodings if sizes[e.name] is not None)
+            return True
         for encoding in self.encodings:
             variant = servable.name + encoding.suffix
             path = self.root / variant
             if sizes[encoding.name] is None:
-                if variant in self.existing:
+                if variant in existing:
                     path.unlink(missing_ok=True)
-                    self.existing.discard(variant)
+                    existing.discard(variant)
                     self.stats.removed += 1
-                self.state.variants.pop(variant, None)
                 continue
-            if self.state.variants.get(variant) == servable.digest and variant in self.existing:
+            if variant in existing and self.state.variants.get(servable.name) == servable.digest:
                 self.stats.reused += 1
                 continue
             blob = blobs.get(encoding.name) if blobs else None
@@ -205,9 +220,9 @@ class Compressor:
                     return False
                 copy_atomic(cached, path)
                 self.stats.reused += 1
-            self.existing.add(variant)
-            self.state.variants[variant] = servable.digest
+            existing.add(variant)
             self.stats.written += 1
+        self.state.variants[servable.name] = servable.digest
         return True
 
     def _blob_path(self, digest: str, encoding: str) -> Path | None:

@@ -15,6 +15,7 @@ Django version.
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import hashlib
 import posixpath
 import re
@@ -28,7 +29,7 @@ from django.contrib.staticfiles.utils import matches_patterns
 from django.core.files.base import ContentFile
 
 from assetpipe.files import copy_atomic, write_atomic
-from assetpipe.state import BuildState, MissingReference, RewriteRecord
+from assetpipe.state import BuildState, MissingReference, PlainRecord, RewriteRecord
 
 if TYPE_CHECKING:
     from assetpipe.storage import AssetPipeStorage
@@ -140,15 +141,21 @@ class Hasher:
         self.content_addressed = content_addressed
         self.result = HashResult()
         self._in_progress: list[str] = []
+        # One regex for all of Django's fnmatch patterns: matches_patterns() per file is slow.
+        self._adjustable = re.compile("|".join(fnmatch.translate(p) for p in rules) or "(?!)")
         self._cycle_keys: set[frozenset[str]] = set()
 
     def run(self) -> HashResult:
         for key in sorted(self.sources):
             self.final_name(key)
+        # Forget files that are no longer collected, so the state does not grow without bound.
+        outputs = self.result.outputs
+        self.state.plain = {n: r for n, r in self.state.plain.items() if n in outputs}
+        self.state.rewrites = {n: r for n, r in self.state.rewrites.items() if n in outputs}
         return self.result
 
     def is_adjustable(self, source: Source) -> bool:
-        return matches_patterns(source.name, self.rules)
+        return self._adjustable.match(source.name) is not None
 
     def final_name(self, key: str) -> str:
         known = self.result.names.get(key)
@@ -179,7 +186,13 @@ class Hasher:
         return self.storage.clean_name(self.storage.hashed_name(name, file))
 
     def _finish_plain(self, source: Source, content: bytes | None = None) -> str:
-        hashed = self._name_for(source.name, content, source.digest, source.load)
+        record = self.state.plain.get(source.name)
+        if record is not None and record.digest == source.digest and self.content_addressed:
+            hashed = record.hashed_name
+        else:
+            hashed = self._name_for(source.name, content, source.digest, source.load)
+            self.state.plain[source.name] = PlainRecord(source.digest, hashed)
+        self.state.rewrites.pop(source.name, None)
         written = False
         if hashed != source.name and (hashed not in self.existing or not self.content_addressed):
             if content is None and source.path is not None:
@@ -215,10 +228,7 @@ class Hasher:
         self.result.reused += 1
         output_path = self.root / record.hashed_name
         output = Output(
-            record.hashed_name,
-            record.output_digest,
-            output_path.stat().st_size,
-            output_path.read_bytes,
+            record.hashed_name, record.output_digest, record.output_size, output_path.read_bytes
         )
         self._done(source, record.hashed_name, output, True)
         return record.hashed_name
@@ -236,7 +246,6 @@ class Hasher:
         except UnicodeDecodeError as exc:
             # Not text: hashed and copied as opaque bytes.
             self.result.undecodable[source.name] = exc
-            self.state.rewrites.pop(source.name, None)
             return self._finish_plain(source, data)
 
         refs: dict[str, str | None] = {}
@@ -255,8 +264,9 @@ class Hasher:
             write_atomic(self.root / hashed, out)
             self.existing.add(hashed)
         self.state.rewrites[source.name] = RewriteRecord(
-            source.digest, refs, hashed, digest, tuple(missing)
+            source.digest, refs, hashed, digest, len(out), tuple(missing)
         )
+        self.state.plain.pop(source.name, None)
         self.result.missing.extend(missing)
         self.result.rewritten += 1
         self._done(source, hashed, Output(hashed, digest, len(out), lambda: out), True)

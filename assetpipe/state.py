@@ -13,22 +13,27 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from assetpipe.files import write_atomic
 
-FORMAT = 1
+FORMAT = 2
 
 
-@dataclass(frozen=True)
-class SourceStamp:
+class SourceStamp(NamedTuple):
     size: int
     mtime_ns: int
     digest: str
 
 
-@dataclass(frozen=True)
-class MissingReference:
+class PlainRecord(NamedTuple):
+    """A file copied as it is: its digest and the hashed name that gave."""
+
+    digest: str
+    hashed_name: str
+
+
+class MissingReference(NamedTuple):
     source: str
     line: int
     target: str
@@ -38,14 +43,14 @@ class MissingReference:
         return f"{self.source}:{self.line}: {self.text} -> {self.target} (not found)"
 
 
-@dataclass(frozen=True)
-class RewriteRecord:
+class RewriteRecord(NamedTuple):
     """How an adjustable file was hashed: reusable while its digest and references hold."""
 
     digest: str
     refs: dict[str, str | None]  # reference as resolved -> name it resolved to (None: missing)
     hashed_name: str
     output_digest: str
+    output_size: int
     missing: tuple[MissingReference, ...] = ()
 
 
@@ -53,10 +58,13 @@ class RewriteRecord:
 class BuildState:
     fingerprint: str
     stamps: dict[str, SourceStamp] = field(default_factory=dict)  # absolute source path ->
+    plain: dict[str, PlainRecord] = field(default_factory=dict)  # collected name ->
     rewrites: dict[str, RewriteRecord] = field(default_factory=dict)  # collected name ->
     # content digest -> {encoding: compressed size, or None when not worth keeping}
     compressed: dict[str, dict[str, int | None]] = field(default_factory=dict)
-    variants: dict[str, str] = field(default_factory=dict)  # variant name -> digest it holds
+    # file in STATIC_ROOT -> digest of the content its variants were made from
+    variants: dict[str, str] = field(default_factory=dict)
+    _loaded: tuple[Any, ...] | None = None
 
     @classmethod
     def load(cls, path: Path, fingerprint: str) -> BuildState:
@@ -64,26 +72,47 @@ class BuildState:
             raw = json.loads(path.read_bytes())
             if raw["format"] != FORMAT or raw["fingerprint"] != fingerprint:
                 return cls(fingerprint)
-            return cls(
+            state = cls(
                 fingerprint=fingerprint,
                 stamps={k: SourceStamp(*v) for k, v in raw["stamps"].items()},
+                plain={k: PlainRecord(*v) for k, v in raw["plain"].items()},
                 rewrites={k: _record_from_json(v) for k, v in raw["rewrites"].items()},
                 compressed=raw["compressed"],
                 variants=raw["variants"],
             )
         except (OSError, ValueError, KeyError, TypeError):
             return cls(fingerprint)
+        state._loaded = state._contents()
+        return state
 
-    def save(self, path: Path) -> None:
+    def _contents(self) -> tuple[Any, ...]:
+        # Shallow copies: the run replaces or updates these dicts, never their values.
+        return (
+            dict(self.stamps),
+            dict(self.plain),
+            dict(self.rewrites),
+            dict(self.compressed),
+            dict(self.variants),
+        )
+
+    def dump(self) -> bytes:
         payload: dict[str, Any] = {
             "format": FORMAT,
             "fingerprint": self.fingerprint,
-            "stamps": {k: [s.size, s.mtime_ns, s.digest] for k, s in sorted(self.stamps.items())},
-            "rewrites": {k: _record_to_json(r) for k, r in sorted(self.rewrites.items())},
-            "compressed": dict(sorted(self.compressed.items())),
-            "variants": dict(sorted(self.variants.items())),
+            "stamps": self.stamps,
+            "plain": self.plain,
+            "rewrites": self.rewrites,
+            "compressed": self.compressed,
+            "variants": self.variants,
         }
-        write_atomic(path, json.dumps(payload, separators=(",", ":")).encode())
+        return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+    def save(self, path: Path) -> None:
+        """Write the state if it changed since it was loaded."""
+        if self._loaded is not None and self._loaded == self._contents():
+            return
+        write_atomic(path, self.dump())
+        self._loaded = self._contents()
 
     def stamp_digest(self, source_path: str, stat: os.stat_result) -> str | None:
         stamp = self.stamps.get(source_path)
@@ -92,21 +121,13 @@ class BuildState:
         return None
 
 
-def _record_to_json(record: RewriteRecord) -> dict[str, Any]:
-    return {
-        "digest": record.digest,
-        "refs": record.refs,
-        "hashed_name": record.hashed_name,
-        "output_digest": record.output_digest,
-        "missing": [[m.source, m.line, m.target, m.text] for m in record.missing],
-    }
-
-
-def _record_from_json(raw: dict[str, Any]) -> RewriteRecord:
+def _record_from_json(raw: list[Any]) -> RewriteRecord:
+    digest, refs, hashed_name, output_digest, output_size, missing = raw
     return RewriteRecord(
-        digest=raw["digest"],
-        refs=dict(raw["refs"]),
-        hashed_name=raw["hashed_name"],
-        output_digest=raw["output_digest"],
-        missing=tuple(MissingReference(*m) for m in raw["missing"]),
+        digest,
+        refs,
+        hashed_name,
+        output_digest,
+        output_size,
+        tuple(MissingReference(*m) for m in missing),
     )

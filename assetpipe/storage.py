@@ -20,7 +20,7 @@ from django.contrib.staticfiles import storage as django_storage
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import Storage
+from django.core.files.storage import FileSystemStorage, Storage
 from django.core.management.base import CommandError
 
 import assetpipe
@@ -272,10 +272,16 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         stamps: dict[str, SourceStamp] = {}
         sources: dict[str, Source] = {}
         for name, (storage, path) in paths.items():
-            try:
-                fs_path: str | None = storage.path(path)
-            except NotImplementedError:
-                fs_path = None
+            fs_path: str | None
+            if isinstance(storage, FileSystemStorage):
+                # The finders listed these names from this very directory; Storage.path()'s
+                # safe_join checks cost more than the rest of a no-change run's work per file.
+                fs_path = os.path.join(storage.location, path)
+            else:
+                try:
+                    fs_path = storage.path(path)
+                except NotImplementedError:
+                    fs_path = None
             loader = _Loader(storage, path, fs_path)
             if fs_path is not None:
                 stat = os.stat(fs_path)
