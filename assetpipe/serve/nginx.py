@@ -114,7 +114,7 @@ def render_snippet(site: StaticSite) -> str:
     lines += [
         "",
         "# Dotfiles are never served: assetpipe's build state (.assetpipe beside STATIC_ROOT),",
-        "# .git, .env. ACME's /.well-known/ stays reachable.",
+        "# .git, .env. /.well-known/ (ACME certificate challenges) stays reachable.",
         r"location ~ /\.(?!well-known/) {",
         "    return 404;",
         "}",

@@ -238,3 +238,6 @@ def test_server_block_serves_static_and_proxies_the_rest(
         # Dotfiles are refused before reaching the app, static or not.
         assert fetch(server.url, "/.assetpipe/state.json").status == 404
         assert fetch(server.url, "/.git/config").status == 404
+        # ...except certificate challenges, which the app (or another location) answers.
+        challenge = fetch(server.url, "/.well-known/acme-challenge/token", {"Host": "shop.example"})
+        assert challenge.body == b"app saw /.well-known/acme-challenge/token for shop.example"
