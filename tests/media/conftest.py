@@ -119,13 +119,24 @@ class IamServer:
     admin_key: str
     admin_secret: str
 
-    def client(self, service: str, key: str | None = None, secret: str | None = None) -> Any:
+    def s3(self, credentials: tuple[str, str] | None = None) -> Any:
+        """An S3 client with ``credentials`` (key id, secret), the administrator's by default."""
+        key, secret = credentials or (self.admin_key, self.admin_secret)
         return boto3.client(
-            service,
+            "s3",
             endpoint_url=self.endpoint,
             region_name="us-east-1",
-            aws_access_key_id=key or self.admin_key,
-            aws_secret_access_key=secret or self.admin_secret,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+        )
+
+    def iam(self) -> Any:
+        return boto3.client(
+            "iam",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.admin_key,
+            aws_secret_access_key=self.admin_secret,
         )
 
 

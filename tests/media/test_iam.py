@@ -103,7 +103,7 @@ def test_command_refuses_bad_input(media_settings: dict[str, Any], args: list[st
 @pytest.fixture
 def iam_bucket(iam_server: IamServer) -> str:
     bucket = f"media-{uuid.uuid4().hex[:12]}"
-    iam_server.client("s3").create_bucket(Bucket=bucket)
+    iam_server.s3().create_bucket(Bucket=bucket)
     return bucket
 
 
@@ -112,7 +112,7 @@ def make_user(iam_server: IamServer) -> Callable[[dict[str, Any]], Credentials]:
     """Create an IAM user with one inline policy; return its access key."""
 
     def make(policy: dict[str, Any]) -> Credentials:
-        iam = iam_server.client("iam")
+        iam = iam_server.iam()
         user = f"tenant-{uuid.uuid4().hex[:12]}"
         iam.create_user(UserName=user)
         iam.put_user_policy(UserName=user, PolicyName="media", PolicyDocument=json.dumps(policy))
@@ -164,7 +164,7 @@ def test_tenant_credentials_can_save_open_list_and_delete_under_their_prefix(
     iam_server: IamServer, iam_bucket: str, tenant_credentials: Callable[[str], Credentials]
 ) -> None:
     storage = storage_as(iam_server, iam_bucket, "acme", tenant_credentials("acme"))
-    admin = iam_server.client("s3")
+    admin = iam_server.s3()
 
     saved = storage.save("invoices/1.pdf", ContentFile(b"%PDF-1"))
     with storage.open("notes.txt", "wb") as file:  # a multipart upload
@@ -187,13 +187,13 @@ def test_tenant_credentials_can_save_open_list_and_delete_under_their_prefix(
 def test_tenant_credentials_are_denied_another_tenants_objects(
     iam_server: IamServer, iam_bucket: str, tenant_credentials: Callable[[str], Credentials]
 ) -> None:
-    admin = iam_server.client("s3")
+    admin = iam_server.s3()
     admin.put_object(Bucket=iam_bucket, Key="media/globex/contract.pdf", Body=b"globex's")
     admin.put_object(Bucket=iam_bucket, Key="static/app.js", Body=b"static")
     acme = tenant_credentials("acme")
     # acme's keys in a process configured for globex: the storage is willing, S3 is not.
     storage = storage_as(iam_server, iam_bucket, "globex", acme)
-    client = iam_server.client("s3", *acme)
+    client = iam_server.s3(acme)
 
     with pytest.raises(ClientError) as opened:
         storage.open("contract.pdf")
@@ -204,13 +204,14 @@ def test_tenant_credentials_are_denied_another_tenants_objects(
     with pytest.raises(ClientError) as deleted:
         storage.delete("contract.pdf")
     assert_denied(deleted.value)
-    for call in (
+    forbidden: list[Callable[[], object]] = [
         lambda: client.get_object(Bucket=iam_bucket, Key="media/globex/contract.pdf"),
         lambda: client.put_object(Bucket=iam_bucket, Key="media/globex/new.txt", Body=b"x"),
         lambda: client.delete_object(Bucket=iam_bucket, Key="media/globex/contract.pdf"),
         lambda: client.put_object(Bucket=iam_bucket, Key="static/app.js", Body=b"defaced"),
         lambda: client.put_object(Bucket=iam_bucket, Key="media/acme", Body=b"x"),
-    ):
+    ]
+    for call in forbidden:
         with pytest.raises(ClientError) as denied:
             call()
         assert_denied(denied.value)
@@ -232,7 +233,7 @@ def test_exists_tells_missing_from_denied_without_bucket_wide_listing(
     Prefix-limited credentials are such callers on AWS; here a user that may list but not
     read gets the same 403s from moto, so the storage's listing fallback is what answers.
     """
-    admin = iam_server.client("s3")
+    admin = iam_server.s3()
     admin.put_object(Bucket=iam_bucket, Key="media/acme/there.txt", Body=b"x")
     lister = make_user(
         {
