@@ -23,6 +23,10 @@ from assetpipe.state import BuildState
 
 # A variant is kept only when it saves at least this fraction of the original's size.
 MIN_SAVING = 0.05
+# Cache marker beside where a blob would be, for content whose variant was not worth keeping.
+NOT_WORTH_IT = ".none"
+# Names the cache directory; a change to the encoder settings must change it.
+CACHE_VERSION = 1
 
 DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
     {
@@ -172,9 +176,22 @@ class Compressor:
 
     def _known_sizes(self, digest: str) -> dict[str, int | None] | None:
         sizes = self.state.compressed.get(digest)
-        if sizes is None or any(e.name not in sizes for e in self.encodings):
-            return None
-        return sizes
+        if sizes is not None and all(e.name in sizes for e in self.encodings):
+            return sizes
+        # The state may be gone while the cache survived (a new state format, other settings).
+        cached: dict[str, int | None] = {}
+        for encoding in self.encodings:
+            blob = self._blob_path(digest, encoding.name)
+            if blob is None:
+                return None
+            if blob.is_file():
+                cached[encoding.name] = blob.stat().st_size
+            elif blob.with_name(blob.name + NOT_WORTH_IT).is_file():
+                cached[encoding.name] = None
+            else:
+                return None
+        self.state.compressed[digest] = cached
+        return cached
 
     def _encode(self, load: Callable[[], bytes]) -> dict[str, bytes | None]:
         data = load()
@@ -237,7 +254,12 @@ class Compressor:
     def _store_blobs(self, digest: str, blobs: dict[str, bytes | None]) -> None:
         for encoding, blob in blobs.items():
             path = self._blob_path(digest, encoding)
-            if path is not None and blob is not None:
+            if path is None:
+                continue
+            if blob is None:
+                # Remember that this content does not compress well, without its bytes.
+                write_atomic(path.with_name(path.name + NOT_WORTH_IT), b"")
+            else:
                 write_atomic(path, blob)
 
     def prune_cache(self) -> None:

@@ -24,7 +24,13 @@ from django.core.files.storage import FileSystemStorage, Storage
 from django.core.management.base import CommandError
 
 import assetpipe
-from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor, Servable
+from assetpipe.compress import (
+    CACHE_VERSION,
+    DEFAULT_SKIP_EXTENSIONS,
+    ENCODINGS,
+    Compressor,
+    Servable,
+)
 from assetpipe.files import scan_tree, temp_path_for, write_atomic
 from assetpipe.hashing import (
     Hasher,
@@ -230,7 +236,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             self.encodings,
             state,
             existing,
-            cache_dir=state_dir / "compressed",
+            cache_dir=state_dir / f"{state_path.stem}.compressed-{CACHE_VERSION}",
             skip_extensions=self.skip_compress_extensions,
             workers=self.compress_workers,
             progress=console.progress(),
