@@ -6,7 +6,8 @@ import threading
 from collections import Counter
 from typing import Any
 
-import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -20,6 +21,10 @@ from botocore.exceptions import (
 )
 
 from assetpipe.publish.config import PublishError, S3Config
+
+# The parsed service models, shared by every client in the process: loading them costs more
+# than a whole no-change publish. Each client still resolves its own credentials.
+_LOADER = botocore.loaders.create_loader()
 
 PERMISSIONS = {
     "listing": "s3:ListBucket",
@@ -39,7 +44,9 @@ class S3Client:
         self.config = config
         self.requests: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self.client: Any = boto3.session.Session().client(
+        session = botocore.session.Session()
+        session.register_component("data_loader", _LOADER)
+        self.client: Any = session.create_client(
             "s3",
             endpoint_url=config.endpoint_url,
             region_name=config.region_name,

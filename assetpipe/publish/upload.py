@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
 from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import TransferConfig
+from boto3.s3.transfer import S3Transfer, TransferConfig
 
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError
@@ -68,16 +68,12 @@ def upload_file(s3: S3Client, upload: Upload) -> None:
             )
         else:
             threshold = s3.config.multipart_threshold
-            s3.client.upload_file(
-                str(file.path),
-                bucket,
-                upload.key,
-                ExtraArgs=args,
-                # Parts go up one after another: the pool already bounds concurrency.
-                Config=TransferConfig(
-                    multipart_threshold=threshold, multipart_chunksize=threshold, use_threads=False
-                ),
+            # Parts go up one after another: the pool already bounds concurrency.
+            transfer_config = TransferConfig(
+                multipart_threshold=threshold, multipart_chunksize=threshold, use_threads=False
             )
+            with S3Transfer(s3.client, transfer_config) as transfer:
+                transfer.upload_file(str(file.path), bucket, upload.key, extra_args=args)
     except S3_ERRORS as exc:
         raise s3.error(exc, "uploading", upload.key) from exc
     except S3UploadFailedError as exc:

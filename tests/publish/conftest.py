@@ -220,7 +220,7 @@ def proxy(s3_endpoint: str) -> Iterator[FaultProxy]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fault_proxy))
     server.daemon_threads = True
     fault_proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fault_proxy
