@@ -241,3 +241,17 @@ def test_server_block_serves_static_and_proxies_the_rest(
         # ...except certificate challenges, which the app (or another location) answers.
         challenge = fetch(server.url, "/.well-known/acme-challenge/token", {"Host": "shop.example"})
         assert challenge.body == b"app saw /.well-known/acme-challenge/token for shop.example"
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding"),
+    [("br;q=0, gzip", "gzip"), ("gzip;q=0, br;q=0", None), ("br;q=0", None), ("BR", "br")],
+)
+def test_quality_values_are_honoured(
+    nginx: NginxServer, built_static: BuiltStatic, accept: str, encoding: str | None
+) -> None:
+    hashed = built_static.manifest()["app/css/site.css"]
+    response = fetch(nginx.url, url(hashed), {"Accept-Encoding": accept})
+    assert response.header("Content-Encoding") == encoding
+    assert response.decoded() == (built_static.root / hashed).read_bytes()
+    assert response.header("Vary") == "Accept-Encoding"
