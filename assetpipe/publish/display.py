@@ -44,7 +44,8 @@ class Progress:
 
     def close(self) -> None:
         with self._lock:
-            self._draw()
+            if self._done_files != self._files:  # stopped by a failure: show where
+                self._draw()
             self._stream.write("\n")
             self._stream.flush()
 

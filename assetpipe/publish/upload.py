@@ -6,8 +6,8 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
-from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import S3Transfer, TransferConfig
+from s3transfer.futures import NonThreadedExecutor
+from s3transfer.manager import TransferConfig, TransferManager
 
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError
@@ -68,19 +68,16 @@ def upload_file(s3: S3Client, upload: Upload) -> None:
             )
         else:
             threshold = s3.config.multipart_threshold
-            # Parts go up one after another: the pool already bounds concurrency.
             transfer_config = TransferConfig(
-                multipart_threshold=threshold, multipart_chunksize=threshold, use_threads=False
+                multipart_threshold=threshold, multipart_chunksize=threshold
             )
-            with S3Transfer(s3.client, transfer_config) as transfer:
-                transfer.upload_file(str(file.path), bucket, upload.key, extra_args=args)
+            # Parts go up one after another: the pool already bounds concurrency.
+            with TransferManager(
+                s3.client, transfer_config, executor_cls=NonThreadedExecutor
+            ) as manager:
+                manager.upload(str(file.path), bucket, upload.key, extra_args=args).result()
     except S3_ERRORS as exc:
         raise s3.error(exc, "uploading", upload.key) from exc
-    except S3UploadFailedError as exc:
-        # boto3's transfer manager wraps the ClientError that says what went wrong.
-        cause = exc.__cause__ or exc.__context__
-        reason = cause if isinstance(cause, S3_ERRORS) else exc
-        raise s3.error(reason, "uploading", upload.key) from exc
     except OSError as exc:
         raise PublishError(f"cannot read {file.path} to upload it: {exc}") from exc
 

@@ -130,6 +130,7 @@ def outage_after(puts: int, fault: Fault) -> Rule:
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     upstream = urlsplit(proxy.upstream)
+    host, port = upstream.hostname or "127.0.0.1", upstream.port
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -175,7 +176,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
         def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-            connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
+            connection = http.client.HTTPConnection(host, port, timeout=30)
             try:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 headers["Content-Length"] = str(len(body))
