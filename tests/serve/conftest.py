@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import getpass
 import grp
+import json
 import os
+import re
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -124,8 +127,6 @@ class BuiltStatic:
     """The settings the build ran with, for serving it through Django/WhiteNoise."""
 
     def manifest(self) -> dict[str, str]:
-        import json
-
         paths: dict[str, str] = json.loads((self.root / "staticfiles.json").read_text())["paths"]
         return paths
 
@@ -335,8 +336,6 @@ def example_env(demo_dir: Path) -> dict[str, str]:
 def run_example(
     env: dict[str, str], *args: str, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    import sys
-
     return subprocess.run(
         [sys.executable, str(EXAMPLE_MANAGE), *args],
         env=env,
@@ -361,9 +360,6 @@ class DemoServer:
 @contextmanager
 def running_demo(demo_dir: Path) -> Iterator[DemoServer]:
     """``manage.py demo --port 0`` in a subprocess, until it prints the URL it serves."""
-    import re
-    import sys
-
     env = example_env(demo_dir)
     process = subprocess.Popen(
         [sys.executable, str(EXAMPLE_MANAGE), "demo", "--port", "0"],

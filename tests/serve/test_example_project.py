@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 from tests.serve.conftest import example_env, run_example
@@ -55,8 +56,6 @@ def test_demo_builds_twice_publishes_and_lists_the_buckets(tmp_path: Path) -> No
 
 
 def test_demo_refuses_a_busy_s3_port(tmp_path: Path) -> None:
-    import socket
-
     env = example_env(tmp_path)
     port = int(env["ACME_S3_ENDPOINT"].rsplit(":", 1)[1])
     with socket.socket() as busy:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -62,8 +63,6 @@ def static_files(built: BuiltStatic) -> list[str]:
 
 
 def url(name: str) -> str:
-    from urllib.parse import quote
-
     return "/static/" + quote(name)
 
 
