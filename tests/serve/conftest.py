@@ -171,7 +171,7 @@ def require_nginx() -> None:
     require_component(
         "nginx with the brotli static module",
         os.access(NGINX, os.X_OK) and BROTLI_MODULE.exists(),
-        "apt-get install nginx-light libnginx-mod-http-brotli-static",
+        "apt-get install nginx libnginx-mod-http-brotli-static",
     )
 
 
