@@ -187,9 +187,17 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
 
     @property
     def state_dir(self) -> Path:
-        if self._state_dir is not None:
-            return Path(self._state_dir)
-        return Path(self.path("")).parent / STATE_DIRNAME
+        root = Path(self.path("")).resolve()
+        if self._state_dir is None:
+            return root.parent / STATE_DIRNAME
+        state_dir = Path(self._state_dir).resolve()
+        if state_dir == root or root in state_dir.parents:
+            # WhiteNoise serves every file below STATIC_ROOT, dotfiles included.
+            raise ImproperlyConfigured(
+                f"assetpipe: state_dir {state_dir} is inside STATIC_ROOT {root}, where it "
+                "would be served; put it beside STATIC_ROOT instead"
+            )
+        return state_dir
 
     def state_fingerprint(self) -> str:
         parts = [

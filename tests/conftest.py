@@ -93,7 +93,7 @@ class StaticProject:
                 "OPTIONS": dict(self.options),
             },
         }
-        finders.get_finder.cache_clear()
+        finders.get_finder.cache_clear()  # type: ignore[attr-defined]
 
     def write(self, name: str, content: str | bytes) -> None:
         path = self.source / name

@@ -238,6 +238,15 @@ def test_clear_and_deleted_static_root_stay_correct(project: StaticProject) -> N
     assert project.files() == expected
 
 
+def test_state_dir_inside_static_root_is_refused(project: StaticProject) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    make_site(project)
+    project.configure(state_dir=str(project.root / ".assetpipe"))
+    with pytest.raises(ImproperlyConfigured, match="inside STATIC_ROOT"):
+        project.collect()
+
+
 def test_dry_run_writes_nothing(project: StaticProject) -> None:
     make_site(project)
     project.collect(dry_run=True)

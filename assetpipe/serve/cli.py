@@ -8,14 +8,19 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from assetpipe.serve.nginx import DEFAULT_MAX_AGE, render_server, render_snippet, static_site
 
 
 def _private_dirs() -> tuple[Path, ...]:
-    # The build state must never be served; the storage knows where it keeps it.
-    state_dir = getattr(staticfiles_storage, "state_dir", None)
+    # The build state must never be served; the storage knows where it keeps it (and refuses
+    # a state_dir inside STATIC_ROOT, so this is a second line of defence).
+    try:
+        state_dir = getattr(staticfiles_storage, "state_dir", None)
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from exc
     return (Path(state_dir),) if state_dir else ()
 
 

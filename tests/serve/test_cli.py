@@ -65,15 +65,22 @@ def test_server_block(static_root: Path) -> None:
     assert text.endswith("}\n")
 
 
-def test_state_dir_inside_static_root_is_denied(static_root: Path) -> None:
+def test_state_dir_inside_static_root_is_refused_and_denied(static_root: Path) -> None:
     storages = {
         "staticfiles": {
             "BACKEND": "assetpipe.storage.AssetPipeStorage",
             "OPTIONS": {"state_dir": str(static_root / "build-state")},
         }
     }
-    with override_settings(STATIC_ROOT=str(static_root), STORAGES=storages):
-        text = nginx_command()
+    with (
+        override_settings(STATIC_ROOT=str(static_root), STORAGES=storages),
+        pytest.raises(CommandError, match="inside STATIC_ROOT"),
+    ):
+        nginx_command()
+    # Were a private directory inside STATIC_ROOT, the configuration would deny it.
+    inside = static_site("/static/", static_root, private_dirs=(static_root / "build-state",))
+    assert inside.hidden
+    text = render_snippet(inside)
     assert "    location ^~ /static/build-state/ {\n        return 404;" in text
     # Outside STATIC_ROOT it cannot be reached through the alias; only the dotfile rule applies.
     outside = static_site(
