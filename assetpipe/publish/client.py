@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import botocore.loaders
 import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -46,6 +48,9 @@ class S3Client:
         self._lock = threading.Lock()
         session = botocore.session.Session()
         session.register_component("data_loader", _LOADER)
+        session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=parse_timestamp
+        )
         self.client: Any = session.create_client(
             "s3",
             endpoint_url=config.endpoint_url,
@@ -71,6 +76,17 @@ class S3Client:
     def error(self, exc: Exception, action: str, key: str | None = None) -> PublishError:
         """A botocore failure while ``action`` (listing, uploading, ...) as a PublishError."""
         return describe_failure(exc, self.config, action, key)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """ISO 8601 (listings) directly; botocore's dateutil-based default for anything else.
+
+    The default parser takes about half the time of parsing a listing of 1,000 keys."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        parsed: datetime = botocore.utils.parse_timestamp(value)
+        return parsed
 
 
 def describe_failure(

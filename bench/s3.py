@@ -1,0 +1,393 @@
+"""``python -m bench.s3``: collectstatic with publishing to S3, assetpipe and the alternatives.
+
+One invocation starts a moto S3 server on loopback, counts every HTTP request it serves by type,
+and times, on the same tree (``bench.tree``) and each against its own bucket:
+
+* ``StaticFilesStorage``, local only: the no-change floor every deploy pays anyway;
+* django-storages' ``S3ManifestStaticStorage`` via collectstatic;
+* WhiteNoise's ``CompressedManifestStaticFilesStorage`` build, then ``aws s3 sync``;
+* assetpipe: ``AssetPipeStorage`` with ``s3`` set, i.e. build and publish in one collectstatic.
+
+Scenarios, each repeated ``--repeat`` times with the contender order rotating: **cold** (no local
+output or state, empty bucket) and **no-change** (again, on the cold run's output and bucket).
+Every run is a complete child process, timed by the parent as in ``python -m bench``. After the
+first cold run each bucket is checked: its manifest must reference only keys that exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from werkzeug.serving import make_server
+
+from bench.runner import (
+    Contender,
+    RunFailed,
+    Workspace,
+    make_workspace,
+    time_collectstatic,
+    timed_process,
+    warm_up,
+)
+from bench.tree import DEFAULT_PACKAGES, Tree, build_tree
+
+SCENARIOS = ("cold", "no-change")
+KINDS = ("PUT", "HEAD", "GET", "LIST", "DELETE", "POST")
+FLOOR, S3MANIFEST, SYNC, ASSETPIPE = "floor", "s3manifest", "whitenoise-sync", "assetpipe"
+LOCATION = "static"
+MANIFEST = f"{LOCATION}/staticfiles.json"
+# For the local endpoint only; every child process gets them through its environment.
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def request_kind(environ: dict[str, Any]) -> str:
+    method: str = environ["REQUEST_METHOD"]
+    query: str = environ.get("QUERY_STRING", "")
+    if method == "GET" and "list-type=2" in query:
+        return "LIST"
+    if method == "GET" and environ.get("PATH_INFO", "/").strip("/").count("/") == 0:
+        return "LIST"  # ListObjects (v1): GET on the bucket itself
+    if method == "POST" and query.startswith("delete"):
+        return "DELETE"
+    return method
+
+
+class Endpoint:
+    """moto's S3 on a free loopback port, in a thread, counting requests by kind."""
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        moto = DomainDispatcherApplication(create_backend_app)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            with self._lock:
+                self.counts[request_kind(environ)] += 1
+            return moto(environ, start_response)
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        self._server = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Endpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+    def take_counts(self) -> Counter[str]:
+        with self._lock:
+            counts, self.counts = self.counts, Counter()
+        return counts
+
+
+@dataclass(frozen=True)
+class S3Contender:
+    contender: Contender
+    bucket: str | None  # None: local only
+    sync: bool = False  # aws s3 sync STATIC_ROOT after the build
+
+
+def contenders(endpoint: str) -> list[S3Contender]:
+    def bucket(key: str) -> str:
+        return f"bench-{key}"
+
+    return [
+        S3Contender(
+            Contender(
+                FLOOR,
+                "StaticFilesStorage (local only)",
+                "django.contrib.staticfiles.storage.StaticFilesStorage",
+            ),
+            None,
+        ),
+        S3Contender(
+            Contender(
+                S3MANIFEST,
+                "django-storages S3ManifestStaticStorage",
+                "storages.backends.s3.S3ManifestStaticStorage",
+                options={
+                    "bucket_name": bucket(S3MANIFEST),
+                    "location": LOCATION,
+                    "endpoint_url": endpoint,
+                    "region_name": "us-east-1",
+                    "querystring_auth": False,
+                },
+                env=CREDENTIALS,
+            ),
+            bucket(S3MANIFEST),
+        ),
+        S3Contender(
+            Contender(
+                SYNC,
+                "WhiteNoise build + aws s3 sync",
+                "whitenoise.storage.CompressedManifestStaticFilesStorage",
+                env=CREDENTIALS,
+            ),
+            bucket(SYNC),
+            sync=True,
+        ),
+        S3Contender(
+            Contender(
+                ASSETPIPE,
+                "assetpipe build + publish",
+                "assetpipe.storage.AssetPipeStorage",
+                options={
+                    "s3": {
+                        "bucket_name": bucket(ASSETPIPE),
+                        "location": LOCATION,
+                        "endpoint_url": endpoint,
+                        "region_name": "us-east-1",
+                    }
+                },
+                installed_apps=("assetpipe",),
+                env=CREDENTIALS,
+            ),
+            bucket(ASSETPIPE),
+        ),
+    ]
+
+
+@dataclass
+class Results:
+    tree: Tree
+    repeat: int
+    labels: dict[str, str]
+    times: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    requests: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)  # last run's
+    notes: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def median(self, scenario: str, key: str) -> float | None:
+        runs = self.times.get((scenario, key))
+        return statistics.median(runs) if runs else None
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def aws_sync(workspace: Workspace, endpoint: str, bucket: str) -> float:
+    aws = Path(sys.executable).with_name("aws")
+    argv = [
+        str(aws),
+        "s3",
+        "sync",
+        str(workspace.static_root),
+        f"s3://{bucket}/{LOCATION}",
+        "--endpoint-url",
+        endpoint,
+        "--only-show-errors",
+    ]
+    return timed_process(argv, workspace.environment(), cwd=workspace.settings_dir)
+
+
+def empty_bucket(client: Any, bucket: str) -> None:
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def check_bucket(client: Any, bucket: str) -> str:
+    """The bucket's manifest and whether every key it references exists."""
+    keys: set[str] = set()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys.update(item["Key"] for item in page.get("Contents", ()))
+    if MANIFEST not in keys:
+        raise RunFailed(f"s3://{bucket}/{MANIFEST} is missing")
+    body = client.get_object(Bucket=bucket, Key=MANIFEST)["Body"].read()
+    referenced = {f"{LOCATION}/{name}" for name in json.loads(body)["paths"].values()}
+    missing = sorted(referenced - keys)
+    if missing:
+        raise RunFailed(f"the manifest references {len(missing)} missing keys, e.g. {missing[0]}")
+    return f"{len(keys):,} keys, manifest references {len(referenced):,}, all present"
+
+
+def run(tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: Iterable[str]) -> Results:
+    selected = set(keys)
+    entries = [c for c in contenders(endpoint.url) if c.contender.key in selected]
+    results = Results(tree, repeat, {c.contender.key: c.contender.label for c in entries})
+    client = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1")
+    workspaces = {c.contender.key: make_workspace(workdir, c.contender, tree) for c in entries}
+    for entry in entries:
+        if entry.bucket:
+            client.create_bucket(Bucket=entry.bucket)
+        warm_up(workspaces[entry.contender.key])
+    active = list(entries)
+
+    def timed(scenario: str, entry: S3Contender) -> None:
+        key = entry.contender.key
+        workspace = workspaces[key]
+        endpoint.take_counts()
+        try:
+            seconds = time_collectstatic(workspace)
+            if entry.sync and entry.bucket:
+                seconds += aws_sync(workspace, endpoint.url, entry.bucket)
+        except RunFailed as exc:
+            results.errors[key] = f"{scenario}: {exc}"
+            active.remove(entry)
+            log(f"  {scenario:10} {entry.contender.label:42} FAILED")
+            return
+        results.times.setdefault((scenario, key), []).append(seconds)
+        results.requests[(scenario, key)] = endpoint.take_counts()
+        log(f"  {scenario:10} {entry.contender.label:42} {seconds:7.2f} s")
+
+    for index in range(repeat):
+        log(f"repeat {index + 1}/{repeat}")
+        shift = index % len(active) if active else 0
+        order = active[shift:] + active[:shift]
+        for entry in order:
+            workspaces[entry.contender.key].wipe()
+            if entry.bucket:
+                empty_bucket(client, entry.bucket)
+            timed("cold", entry)
+            if index == 0 and entry in active and entry.bucket:
+                try:
+                    verdict = check_bucket(client, entry.bucket)
+                except RunFailed as exc:
+                    results.errors[entry.contender.key] = f"cold: {exc}"
+                    active.remove(entry)
+                    continue
+                results.notes.append(f"{entry.contender.label}, cold: {verdict}")
+        for entry in [e for e in order if e in active]:
+            timed("no-change", entry)
+    return results
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    if value is None or not reference:
+        return "—"
+    return f"{value / reference:.2f}x"
+
+
+def render(results: Results) -> str:
+    tree = results.tree
+    lines = [
+        f"Tree: {tree.files} files, {tree.bytes / 1e6:.1f} MB from {', '.join(tree.sources)}; "
+        f"median of {results.repeat} runs per cell; local moto S3 endpoint over loopback HTTP",
+        "",
+        "| scenario | contender | median (s) | runs (s) | vs floor | vs S3Manifest | "
+        + " | ".join(KINDS)
+        + " |",
+        "|---|---|---:|---|---:|---:|" + "---:|" * len(KINDS),
+    ]
+    for scenario in SCENARIOS:
+        floor = results.median(scenario, FLOOR)
+        s3manifest = results.median(scenario, S3MANIFEST)
+        for key, label in results.labels.items():
+            value = results.median(scenario, key)
+            runs = results.times.get((scenario, key), [])
+            counts = results.requests.get((scenario, key), Counter())
+            shown = f"{value:.2f}" if value is not None else "failed"
+            lines.append(
+                f"| {scenario} | {label} | {shown} | {' '.join(f'{t:.2f}' for t in runs)} | "
+                f"{_ratio(value, floor)} | {_ratio(value, s3manifest)} | "
+                + " | ".join(f"{counts[kind]:,}" for kind in KINDS)
+                + " |"
+            )
+    assetpipe = results.median("no-change", ASSETPIPE)
+    floor = results.median("no-change", FLOOR)
+    s3manifest = results.median("no-change", S3MANIFEST)
+    if assetpipe and floor and s3manifest:
+        lines += [
+            "",
+            "Targets (no-change): assetpipe vs local StaticFilesStorage "
+            f"{assetpipe / floor:.2f}x (target <= 1.3x); vs S3ManifestStaticStorage "
+            f"{assetpipe / s3manifest:.3f}x (target <= 0.05x)",
+        ]
+    lines += ["", "Request counts are those of the last run of each cell."]
+    if results.notes:
+        lines += ["", "Checks:", *(f"- {note}" for note in results.notes)]
+    if results.errors:
+        lines += ["", "Failures:", *(f"- {key}: {error}" for key, error in results.errors.items())]
+    return "\n".join(lines)
+
+
+@contextmanager
+def credentials() -> Iterator[None]:
+    """The local endpoint's credentials for this process's own client, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    keys = [FLOOR, S3MANIFEST, SYNC, ASSETPIPE]
+    parser = argparse.ArgumentParser(prog="python -m bench.s3", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cell (default 3)")
+    parser.add_argument(
+        "--contender",
+        action="append",
+        choices=keys,
+        help="run only these contenders (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--package",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help=f"an installed package whose static/ to add (always: {', '.join(DEFAULT_PACKAGES)})",
+    )
+    parser.add_argument("--workdir", type=Path, help="keep the tree and outputs here (new dir)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.workdir is not None and args.workdir.exists():
+        parser.error(f"--workdir {args.workdir} already exists")
+    args.contender = args.contender or keys
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="assetpipe-bench-s3-"))
+    try:
+        tree = build_tree(workdir / "tree", [*DEFAULT_PACKAGES, *args.package])
+        with credentials(), Endpoint() as endpoint:
+            results = run(tree, workdir, endpoint, args.repeat, args.contender)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(render(results))
+    return 1 if results.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
