@@ -10,6 +10,9 @@ assetpipe.E003     error    a media storage cannot be created from its OPTIONS
 assetpipe.W001     warning  media objects would be public (a public ACL)
 assetpipe.W002     warning  media URLs are not signed (``querystring_auth=False``)
 =================  =======  ===========================================================
+
+``assetpipe.media`` (and with it boto3) is imported only once a media storage is found, so
+checking a project without one stays cheap.
 """
 
 from __future__ import annotations
@@ -60,10 +63,10 @@ def _obj(alias: str) -> str:
 def check_media_configuration(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    from assetpipe.media import TenantConfigurationError
-
     messages: list[CheckMessage] = []
     for alias, storage in _media_storages():
+        from assetpipe.media import TenantConfigurationError
+
         if isinstance(storage, TenantConfigurationError):
             messages.append(
                 Error(
@@ -83,12 +86,12 @@ def check_media_configuration(
 def check_media_privacy(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    from assetpipe.media.storage import PUBLIC_ACLS
-
     messages: list[CheckMessage] = []
     for alias, storage in _media_storages():
         if isinstance(storage, ImproperlyConfigured):
             continue
+        from assetpipe.media.storage import PUBLIC_ACLS
+
         acl = storage.object_parameters.get("ACL") or storage.default_acl
         if acl in PUBLIC_ACLS:
             messages.append(

@@ -7,6 +7,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
@@ -119,7 +120,13 @@ class UploadMedia:
             raise CommandError(
                 f"STORAGES[{options['storage']!r}] resolves its tenant per request; pass --tenant."
             )
-        report = upload_media(storage, root, dry_run=options["dry_run"], jobs=options["jobs"])
+        try:
+            report = upload_media(storage, root, dry_run=options["dry_run"], jobs=options["jobs"])
+        except (ClientError, BotoCoreError) as error:
+            # Listing the prefix failed; per-file failures are in the report instead.
+            raise CommandError(
+                f"Cannot list s3://{storage.bucket_name}/{storage.tenant_prefix()}: {error}"
+            ) from error
         _print_report(command, report, verbosity=options["verbosity"])
         if report.problems:
             raise CommandError(

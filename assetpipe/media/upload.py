@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import SuspiciousFileOperation
 from storages.utils import setting
 
@@ -156,6 +156,8 @@ def upload_media(
                     size,
                     f"s3://{storage.bucket_name}/{key} was created while uploading {path}",
                 )
+            return Outcome(name, Action.FAILED, 0, f"s3://{storage.bucket_name}/{key}: {error}")
+        except BotoCoreError as error:
             return Outcome(name, Action.FAILED, 0, f"s3://{storage.bucket_name}/{key}: {error}")
         except OSError as error:
             return Outcome(name, Action.FAILED, 0, str(error))

@@ -223,3 +223,10 @@ def test_bad_input_is_refused(
 
     with pytest.raises(CommandError, match=message):
         upload(*(arg.format(empty=tmp_path) for arg in args))
+
+
+def test_an_unreachable_bucket_is_named(media_settings: dict[str, Any], media_root: Path) -> None:
+    media_settings["bucket_name"] = "no-such-bucket"
+
+    with pytest.raises(CommandError, match=r"s3://no-such-bucket/media/acme/.*NoSuchBucket"):
+        upload()
