@@ -155,7 +155,7 @@ class TenantMediaStorage(S3Storage):  # type: ignore[misc]
         """Add the bucket, key and tenant to S3 errors raised by an operation on ``name``."""
         try:
             yield
-        except ClientError as error:
+        except (ClientError, FileNotFoundError) as error:
             error.add_note(
                 f"media object s3://{self.bucket_name}/{self.tenant_prefix()}{name} "
                 f"(tenant {self.current_tenant()!r})"

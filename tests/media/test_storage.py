@@ -308,8 +308,14 @@ def test_harmless_names_that_look_odd_are_kept_verbatim(
 
 
 def test_missing_objects_raise_file_not_found(make_storage: MakeStorage) -> None:
-    with pytest.raises(FileNotFoundError, match=r"media/acme/nothing\.txt"):
-        make_storage().open("nothing.txt")
+    storage = make_storage()
+
+    with pytest.raises(FileNotFoundError, match=r"media/acme/nothing\.txt") as raised:
+        storage.open("nothing.txt")
+
+    assert raised.value.__notes__ == [
+        f"media object s3://{storage.bucket_name}/media/acme/nothing.txt (tenant 'acme')"
+    ]
 
 
 def test_s3_errors_name_the_bucket_key_and_tenant(make_storage: MakeStorage) -> None:
