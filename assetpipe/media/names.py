@@ -61,10 +61,11 @@ def validate_location(location: str) -> str:
 def validate_name(name: object) -> str:
     """Return ``name`` if it is a canonical relative media name; else ``SuspiciousFileOperation``.
 
-    Refused: anything but a non-empty ``str``; absolute paths (POSIX or Windows); backslashes;
-    empty, ``.`` or ``..`` segments; control characters and characters S3 cannot list; and any
-    name whose percent-decoded or NFKC-normalised form would break one of these rules, since a
-    proxy, CDN or file system on the way may decode or normalise it.
+    Refused: anything but a non-empty ``str``; absolute paths and Windows drive prefixes
+    (joined to a directory on Windows, ``C:x`` leaves it); backslashes; empty, ``.`` or ``..``
+    segments; control characters and characters S3 cannot list; and any name whose
+    percent-decoded or NFKC-normalised form would break one of these rules, since a proxy, CDN
+    or file system on the way may decode or normalise it.
     """
     if not isinstance(name, str):
         raise SuspiciousFileOperation(f"Media name {name!r} is not a string.")
@@ -110,7 +111,7 @@ def _check_form(name: str, form: str) -> None:
     if "\\" in form:
         raise refuse("it contains a backslash")
     if form.startswith("/") or _WINDOWS_DRIVE.match(form):
-        raise refuse("it is an absolute path")
+        raise refuse("it is an absolute path or starts with a drive letter")
     for segment in form.split("/"):
         if segment in ("", ".", ".."):
             raise refuse(f"it contains an empty, '.' or '..' segment ({segment!r})")

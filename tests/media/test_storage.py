@@ -214,6 +214,7 @@ SUSPICIOUS_NAMES = [
     "/etc/passwd",
     "/media/globex/secret.txt",
     "C:/Windows/win.ini",
+    "c:win.ini",
     "..\\globex\\secret.txt",
     "a\\b.txt",
     "a\x00.txt",
