@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage, storages
 
 from assetpipe.media import TenantConfigurationError, TenantMediaStorage
 from tests.media import tenants
@@ -352,3 +353,12 @@ def test_deconstructs_to_its_public_path(make_storage: MakeStorage) -> None:
 
     assert path == "assetpipe.media.TenantMediaStorage"
     assert kwargs["tenant"] == "acme"
+
+
+def test_works_as_the_default_storage_from_settings(
+    media_settings: dict[str, Any], s3_client: Any, media_bucket: str
+) -> None:
+    assert isinstance(storages["default"], TenantMediaStorage)
+    default_storage.save("uploads/hello.txt", ContentFile(b"hello"))
+
+    assert bucket_keys(s3_client, media_bucket) == {"media/acme/uploads/hello.txt"}
