@@ -135,16 +135,21 @@ def run(
     workspaces = [make_workspace(workdir, contender, tree) for contender in contenders]
     active = list(workspaces)
     for workspace in workspaces:
-        warm_up(workspace)
+        try:
+            warm_up(workspace)
+        except RunFailed as exc:  # e.g. the storage does not import: report it, run the rest
+            results.errors[workspace.contender.key] = f"import: {_last_line(exc)}"
+            log(f"{workspace.contender.label} does not import: {exc}")
+            active.remove(workspace)
 
     def timed(scenario: str, workspace: Workspace) -> bool:
         key = workspace.contender.key
         try:
             seconds = time_collectstatic(workspace)
         except RunFailed as exc:
-            results.errors[key] = f"{scenario}: {exc}"
+            results.errors[key] = f"{scenario}: {_last_line(exc)}"
             active.remove(workspace)
-            log(f"  {scenario:15} {workspace.contender.label:30} FAILED")
+            log(f"  {scenario:15} {workspace.contender.label:30} FAILED: {exc}")
             return False
         results.times.setdefault((scenario, key), []).append(seconds)
         log(f"  {scenario:15} {workspace.contender.label:30} {seconds:7.2f} s")
@@ -181,6 +186,12 @@ def run(
             verdict = check_compressed(workspace.static_root).summary()
             results.notes.append(f"{workspace.contender.label}, after the last change: {verdict}")
     return results
+
+
+def _last_line(exc: Exception) -> str:
+    """The exception line at the end of a child's traceback, for a one-line report."""
+    lines = str(exc).strip().splitlines()
+    return lines[-1] if lines else type(exc).__name__
 
 
 def _ratio(value: float | None, reference: float | None) -> str:
