@@ -22,9 +22,11 @@ import logging
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ import boto3
 from werkzeug.serving import make_server
 
 from bench.runner import (
+    REPO_ROOT,
     Contender,
     RunFailed,
     Workspace,
@@ -72,42 +75,69 @@ def request_kind(environ: dict[str, Any]) -> str:
     return method
 
 
+COUNTS_PATH = "/__bench__/counts"  # answered by the counting wrapper, never by moto
+
+
+def serve() -> None:
+    """Serve moto's S3 on a free loopback port, counting requests by kind; print the URL.
+
+    ``GET /__bench__/counts`` returns the counts since the previous such request as JSON.
+    Runs until stdin closes, in its own process so that the server never competes with the
+    process that measures for an interpreter lock.
+    """
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    moto = DomainDispatcherApplication(create_backend_app)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        nonlocal counts
+        if environ.get("PATH_INFO") == COUNTS_PATH:
+            with lock:
+                body, counts = json.dumps(counts).encode(), Counter()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        with lock:
+            counts[request_kind(environ)] += 1
+        return moto(environ, start_response)
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    sys.stdin.read()
+    server.shutdown()
+
+
 class Endpoint:
-    """moto's S3 on a free loopback port, in a thread, counting requests by kind."""
-
-    def __init__(self) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        moto = DomainDispatcherApplication(create_backend_app)
-
-        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-            with self._lock:
-                self.counts[request_kind(environ)] += 1
-            return moto(environ, start_response)
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-        self._server = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    """The :func:`serve` process, started and stopped by the benchmark."""
 
     def __enter__(self) -> Endpoint:
-        self._thread.start()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.s3", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        assert self._process.stdout is not None
+        self.url = self._process.stdout.readline().strip()
+        if not self.url:
+            raise RuntimeError("the moto S3 endpoint did not start")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._thread.join()
+        self._process.communicate(timeout=30)  # closes stdin: the server stops
 
     def take_counts(self) -> Counter[str]:
-        with self._lock:
-            counts, self.counts = self.counts, Counter()
-        return counts
+        """Requests by kind since the previous call."""
+        with urllib.request.urlopen(self.url + COUNTS_PATH) as response:
+            return Counter(json.load(response))
 
 
 @dataclass(frozen=True)
@@ -376,6 +406,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(argv if argv is not None else sys.argv[1:]) == ["--serve"]:
+        serve()
+        return 0
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="assetpipe-bench-s3-"))
     try:

@@ -51,7 +51,8 @@ class BucketManifestStorage(Storage):
     def _save(self, name: str, content: IO[Any]) -> str:
         raise PublishError(
             f"the manifest in {self.config.where} is written by publishing, after the files it "
-            "references; collectstatic must write its manifest to STATIC_ROOT"
+            "references, never through this storage: set read_manifest_from_bucket only where "
+            "collectstatic does not run"
         )
 
     def delete(self, name: str) -> None:
