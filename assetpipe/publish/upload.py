@@ -23,9 +23,9 @@ def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | N
         return
     stopped = threading.Event()
 
-    def run(upload: Upload) -> None:
+    def run(upload: Upload) -> bool:
         if stopped.is_set():
-            return
+            return False
         try:
             upload_file(s3, upload)
         except BaseException:
@@ -33,23 +33,24 @@ def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | N
             raise
         if progress:
             progress.advance(upload.file.size)
+        return True
 
     with ThreadPoolExecutor(max_workers=s3.config.max_workers) as pool:
-        futures: list[Future[None]] = [pool.submit(run, upload) for upload in uploads]
+        futures: list[Future[bool]] = [pool.submit(run, upload) for upload in uploads]
         wait(futures, return_when=FIRST_EXCEPTION)
         stopped.set()
         pool.shutdown(wait=True, cancel_futures=True)
     if progress:
         progress.close()
-    failures = [f for f in futures if not f.cancelled() and f.exception() is not None]
+    finished = [f for f in futures if not f.cancelled()]
+    failures = [error for f in finished if (error := f.exception()) is not None]
     if failures:
-        done = sum(1 for f in futures if not f.cancelled() and f.exception() is None)
-        first = failures[0].exception()
-        assert first is not None
+        done = sum(1 for f in finished if f.exception() is None and f.result())
         raise PublishError(
-            f"{first}; {len(uploads) - done:,} of {len(uploads):,} uploads did not complete. "
-            "The bucket's manifest was left as it was; run again to upload what is missing."
-        ) from first
+            f"{failures[0]}; {len(uploads) - done:,} of {len(uploads):,} uploads did not "
+            "complete. The bucket's manifest was left as it was; run again to upload what is "
+            "missing."
+        ) from failures[0]
 
 
 def upload_file(s3: S3Client, upload: Upload) -> None:

@@ -80,7 +80,7 @@ def test_access_denied_on_upload_names_the_key_and_publishes_no_manifest(
     message = str(failure.value)
     assert message.startswith(
         f"access denied while uploading s3://{cfg.bucket_name}/static/css/app.css at {proxy.url}: "
-        "the credentials need s3:PutObject there; "
+        "the credentials need s3:PutObject there; 10 of 10 uploads did not complete. "
     )
     # Not retried, and nothing after the first refusal.
     assert proxy.counts() == {"LIST": 1, "PUT": 1}

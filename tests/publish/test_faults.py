@@ -156,6 +156,7 @@ def test_a_run_that_dies_keeps_the_previous_manifest_and_the_rerun_uploads_the_r
 
     missing = outdated(s3_client, cfg.bucket_name, deployed)
     assert missing  # the failure did interrupt the upload
+    assert f"; {len(missing)} of 4 uploads did not complete." in message
     proxy.rule = None
     proxy.clear()
     publish(deployed, "staticfiles.json", cfg)

@@ -181,6 +181,23 @@ def test_changed_build_uploads_new_hashed_files_changed_originals_and_the_manife
     assert output.getvalue() == ""  # no progress bar when stdout is not a terminal
 
 
+def test_hashed_copies_of_earlier_builds_left_in_static_root_are_not_published(
+    tmp_path: Path, config: Callable[..., S3Config], s3_client: Any
+) -> None:
+    root = tmp_path / "static"
+    build_static(root, TREE)
+    old = manifest_paths(root)["js/app.js"]
+    build_static(root, {**TREE, "js/app.js": b"console.log('v2');\n"})
+    assert (root / old).exists()
+    cfg = config()
+
+    publish(root, "staticfiles.json", cfg)
+
+    keys = bucket_keys(s3_client, cfg.bucket_name)
+    assert keys - set(history(s3_client, cfg.bucket_name)) == expected_keys(root)
+    assert f"static/{old}" not in keys
+
+
 def test_same_size_change_of_an_original_is_found_by_md5(
     tmp_path: Path, config: Callable[..., S3Config], proxy: FaultProxy
 ) -> None:
