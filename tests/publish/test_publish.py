@@ -294,6 +294,16 @@ def test_missing_local_manifest_is_a_clear_error(
         publish(tmp_path, "staticfiles.json", config())
 
 
+def test_a_static_directory_named_like_the_history_prefix_is_refused(
+    tmp_path: Path, config: Callable[..., S3Config], proxy: FaultProxy
+) -> None:
+    root = build_static(tmp_path / "static", {**TREE, "manifests/site.webmanifest": b"{}"})
+    clash = r"/static/manifests/site\.\S*webmanifest would be published where"
+    with pytest.raises(PublishError, match=clash):
+        publish(root, "staticfiles.json", config())
+    assert proxy.log == []
+
+
 def test_concurrent_syncs_of_the_same_build_end_consistent(
     static_root: Path, config: Callable[..., S3Config], s3_client: Any
 ) -> None:
