@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from argparse import ArgumentParser
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,7 @@ from typing import Any, TextIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 from assetpipe.publish.config import SETTING, PublishError, S3Config
@@ -39,7 +38,7 @@ class Sync:
                 _manifest_name(),
                 s3_config(),
                 dry_run=options["dry_run"],
-                stdout=_stream(command) if options["verbosity"] else None,
+                stdout=_stdout(command, options),
             )
         if options["verbosity"]:
             command.stdout.write(result.summary())
@@ -78,7 +77,7 @@ class Prune:
                 min_age=options["min_age"],
                 manifest_name=_manifest_name(),
                 dry_run=options["dry_run"],
-                stdout=_stream(command) if options["verbosity"] else None,
+                stdout=_stdout(command, options),
             )
         if options["verbosity"]:
             command.stdout.write(result.summary())
@@ -132,23 +131,6 @@ def _user_errors() -> Iterator[None]:
         raise CommandError(str(exc)) from exc
 
 
-def _stream(command: BaseCommand) -> TextIO:
-    return cast(TextIO, _Stream(command.stdout))
-
-
-class _Stream(io.TextIOBase):
-    """Text passed through a command's OutputWrapper without the line ending it would add,
-    so that the progress bar can redraw its line."""
-
-    def __init__(self, wrapper: OutputWrapper) -> None:
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> int:
-        self._wrapper.write(text, ending="")
-        return len(text)
-
-    def isatty(self) -> bool:
-        return self._wrapper.isatty()
-
-    def flush(self) -> None:
-        self._wrapper.flush()
+def _stdout(command: BaseCommand, options: dict[str, Any]) -> TextIO | None:
+    # OutputWrapper is a text stream; publish() writes through it as it is.
+    return cast(TextIO, command.stdout) if options["verbosity"] else None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
-from typing import TextIO
+from typing import TextIO, cast
+
+from django.core.management.base import OutputWrapper
 
 
 def format_bytes(size: int) -> str:
@@ -57,3 +60,26 @@ class Progress:
             f"{format_bytes(self._done_size)}/{format_bytes(self._size)}"
         )
         self._stream.flush()
+
+
+def unwrapped(stream: TextIO) -> TextIO:
+    """``stream``, writing text as given: a management command's OutputWrapper ends every write
+    with a newline, which would put each redraw of the progress bar on a line of its own."""
+    if isinstance(stream, OutputWrapper):
+        return cast(TextIO, _Unwrapped(stream))
+    return stream
+
+
+class _Unwrapped(io.TextIOBase):
+    def __init__(self, wrapper: OutputWrapper) -> None:
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> int:
+        self._wrapper.write(text, ending="")
+        return len(text)
+
+    def isatty(self) -> bool:
+        return self._wrapper.isatty()
+
+    def flush(self) -> None:
+        self._wrapper.flush()

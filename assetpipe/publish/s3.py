@@ -17,7 +17,7 @@ from django.core.files.storage import Storage
 
 from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import PublishError, S3Config
-from assetpipe.publish.display import Progress, format_bytes
+from assetpipe.publish.display import Progress, format_bytes, unwrapped
 from assetpipe.publish.history import history_name, is_history
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import read_build
@@ -96,14 +96,14 @@ def publish(
             "nothing was published"
         )
     manifest_uploaded = plan.manifest_reason is not None or plan.write_history
+    stdout = unwrapped(stdout) if stdout is not None else None
     if dry_run:
         if stdout is not None:
             _write_plan(stdout, plan, config, manifest_name)
     else:
-        tty = stdout is not None and stdout.isatty()
         progress = (
             Progress(stdout, len(plan.uploads), plan.upload_bytes)
-            if stdout is not None and tty and plan.uploads
+            if stdout is not None and stdout.isatty() and plan.uploads
             else None
         )
         upload_files(s3, plan.uploads, progress)
