@@ -1,4 +1,4 @@
-"""The boto3 client a run uses, the requests it sends, and its errors in the user's terms."""
+"""The S3 client a run uses, the requests it sends, and its errors in the user's terms."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ PERMISSIONS = {
 
 
 class S3Client:
-    """One thread-safe boto3 client for a run, counting the HTTP requests it sends.
+    """One thread-safe botocore client for a run, counting the HTTP requests it sends.
 
     Counts are per attempt (retries included) and keyed by operation name, e.g. ``PutObject``.
     """

@@ -65,8 +65,11 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
             f"{manifest_path} does not exist: run collectstatic before publishing"
         ) from None
     paths = read_manifest_paths(manifest, str(manifest_path))
-    sizes = _sizes(static_root)
     hashed = frozenset(paths.values())
+    wanted = hashed | frozenset(paths)
+    if with_encodings:
+        wanted |= {name + suffix for name in wanted for suffix in VARIANTS}
+    sizes = _sizes(static_root, wanted)
     files: dict[str, LocalFile] = {}
     for name in hashed | frozenset(paths):
         if name not in sizes:
@@ -90,18 +93,22 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
     )
 
 
-def _sizes(root: Path) -> dict[str, int]:
-    """Every file under ``root`` by relative name; one walk instead of a stat per manifest entry."""
+def _sizes(root: Path, wanted: frozenset[str]) -> dict[str, int]:
+    """The size of each file of ``wanted`` that exists under ``root``.
+
+    One walk, and a stat only for the files wanted: STATIC_ROOT also holds variants that are not
+    published and copies left by earlier builds."""
     sizes: dict[str, int] = {}
     stack = [(str(root), "")]
     while stack:
         directory, prefix = stack.pop()
         with os.scandir(directory) as entries:
             for entry in entries:
+                name = prefix + entry.name
                 if entry.is_dir():
-                    stack.append((entry.path, f"{prefix}{entry.name}/"))
-                else:
-                    sizes[prefix + entry.name] = entry.stat().st_size
+                    stack.append((entry.path, name + "/"))
+                elif name in wanted:
+                    sizes[name] = entry.stat().st_size
     return sizes
 
 

@@ -105,3 +105,34 @@ def test_command_turns_the_error_into_a_command_error(
     }
     with pytest.raises(CommandError, match="bucket 'assetpipe-no-such-bucket' does not exist at"):
         call_command("assetpipe", "sync")
+
+
+def test_rejected_credentials(
+    static_root: Path, config: Callable[..., S3Config], proxy: FaultProxy
+) -> None:
+    cfg = config()
+    proxy.rule = lambda request: Respond(403, "InvalidAccessKeyId", "The key does not exist.")
+    with pytest.raises(PublishError) as failure:
+        publish(static_root, "staticfiles.json", cfg)
+    assert str(failure.value) == (
+        f"{proxy.url} rejected the AWS credentials while listing "
+        f"s3://{cfg.bucket_name}/static/ (InvalidAccessKeyId)"
+    )
+
+
+def test_other_server_errors_name_the_code_after_the_retries(
+    static_root: Path,
+    config: Callable[..., S3Config],
+    proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    cfg = config()
+    proxy.rule = lambda request: Respond(500, "InternalError", "We encountered an internal error.")
+    with pytest.raises(PublishError) as failure:
+        publish(static_root, "staticfiles.json", cfg)
+    assert str(failure.value) == (
+        f"listing s3://{cfg.bucket_name}/static/ failed at {proxy.url}: "
+        "InternalError We encountered an internal error."
+    )
+    assert proxy.counts() == {"LIST": 2}
