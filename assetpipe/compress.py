@@ -154,7 +154,9 @@ class Compressor:
                         self.progress(done, total)
 
         # Forget what no file in this build holds, so the state does not grow without bound.
+        dropped = len(self.state.compressed.keys() - by_digest.keys())
         self.state.compressed = {d: self.state.compressed[d] for d in by_digest}
+        self.state.cache_garbage += dropped
         current = {s.name for group in by_digest.values() for s in group}
         self.state.variants = {n: d for n, d in self.state.variants.items() if n in current}
         for servables in by_digest.values():
@@ -263,7 +265,14 @@ class Compressor:
                 write_atomic(path, blob)
 
     def prune_cache(self) -> None:
-        """Drop cached blobs whose content no file in the build has any more."""
+        """Drop cached blobs whose content no file in the build has any more.
+
+        Listing the cache costs more than a small change's whole run, so this waits until
+        enough contents have been dropped to make it worth it.
+        """
+        if self.state.cache_garbage <= 64 + len(self.state.compressed) // 4:
+            return
+        self.state.cache_garbage = 0
         if self.cache_dir is None or not self.cache_dir.is_dir():
             return
         live = set(self.state.compressed)

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from assetpipe.files import write_atomic
 
-FORMAT = 2
+FORMAT = 3
 
 
 class SourceStamp(NamedTuple):
@@ -64,6 +64,7 @@ class BuildState:
     compressed: dict[str, dict[str, int | None]] = field(default_factory=dict)
     # file in STATIC_ROOT -> digest of the content its variants were made from
     variants: dict[str, str] = field(default_factory=dict)
+    cache_garbage: int = 0  # contents dropped since the compressed-bytes cache was last pruned
     _loaded: tuple[Any, ...] | None = None
 
     @classmethod
@@ -79,6 +80,7 @@ class BuildState:
                 rewrites={k: _record_from_json(v) for k, v in raw["rewrites"].items()},
                 compressed=raw["compressed"],
                 variants=raw["variants"],
+                cache_garbage=raw["cache_garbage"],
             )
         except (OSError, ValueError, KeyError, TypeError):
             return cls(fingerprint)
@@ -93,6 +95,7 @@ class BuildState:
             dict(self.rewrites),
             dict(self.compressed),
             dict(self.variants),
+            self.cache_garbage,
         )
 
     def dump(self) -> bytes:
@@ -104,6 +107,7 @@ class BuildState:
             "rewrites": self.rewrites,
             "compressed": self.compressed,
             "variants": self.variants,
+            "cache_garbage": self.cache_garbage,
         }
         return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 

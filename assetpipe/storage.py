@@ -254,9 +254,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.hashed_files = hashed.names
         self.save_manifest()
         try:
+            compressor.prune_cache()
             state.save(state_path)
-            if compressed.compressed:
-                compressor.prune_cache()
         except OSError as exc:
             console.warn(f"assetpipe: could not save the build state to {state_path}: {exc}")
 
