@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from django.contrib.staticfiles.utils import matches_patterns
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 
 from assetpipe.files import copy_atomic, write_atomic
@@ -330,7 +331,8 @@ class Hasher:
             return storage.clean_name(storage.hashed_name(normalized, content))
         try:
             return storage.clean_name(storage.hashed_name(normalized))
-        except ValueError:
+        except (ValueError, SuspiciousFileOperation):
+            # SuspiciousFileOperation: the reference leads out of STATIC_ROOT.
             raise MissingTarget(normalized) from None
 
 

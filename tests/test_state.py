@@ -1,0 +1,71 @@
+"""The build state: round trip, and anything unexpected means starting afresh."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assetpipe.state import BuildState, MissingReference, PlainRecord, RewriteRecord, SourceStamp
+
+
+def filled() -> BuildState:
+    state = BuildState("fp")
+    state.stamps["/src/a.css"] = SourceStamp(10, 123, "d1")
+    state.plain["img.png"] = PlainRecord("d2", "img.0123456789ab.png")
+    state.rewrites["a.css"] = RewriteRecord(
+        "d1", {"img.png": "img.0123456789ab.png", "gone.png": None}, "a.abc.css", "d3", 42,
+        (MissingReference("a.css", 3, "gone.png", "url(gone.png)"),),
+    )  # fmt: skip
+    state.compressed["d3"] = {"br": 20, "gzip": None}
+    state.variants["a.abc.css"] = "d3"
+    return state
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    filled().save(path)
+    loaded = BuildState.load(path, "fp")
+    assert loaded.stamps == filled().stamps
+    assert loaded.plain == filled().plain
+    assert loaded.rewrites == filled().rewrites
+    assert loaded.compressed == filled().compressed
+    assert loaded.variants == filled().variants
+
+
+def test_unchanged_state_is_not_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    filled().save(path)
+    before = path.stat().st_mtime_ns
+    os.utime(path, ns=(before - 10**9, before - 10**9))
+    BuildState.load(path, "fp").save(path)
+    assert path.stat().st_mtime_ns == before - 10**9
+
+
+def test_other_fingerprint_starts_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    filled().save(path)
+    assert BuildState.load(path, "other").stamps == {}
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"[]", b"{}", b"null", b'{"format": 3, "fingerprint": "fp"}', b"\xff\xfe"]
+)
+def test_corrupt_state_starts_afresh(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    state = BuildState.load(path, "fp")
+    assert state.stamps == {} and state.rewrites == {}
+
+
+def test_stamp_digest_needs_size_and_mtime_to_match(tmp_path: Path) -> None:
+    source = tmp_path / "a.css"
+    source.write_text("a{}")
+    stat = source.stat()
+    state = BuildState("fp")
+    state.stamps[str(source)] = SourceStamp(stat.st_size, stat.st_mtime_ns, "digest")
+    assert state.stamp_digest(str(source), stat) == "digest"
+    source.write_text("b{}")
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert state.stamp_digest(str(source), source.stat()) is None
