@@ -250,7 +250,7 @@ def config(proxy: FaultProxy, make_bucket: Callable[[], str]) -> Callable[..., S
 
 
 @pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+def three_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     # Three attempts (botocore's standard default), stated so that fault tests can rely on it.
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
 
