@@ -102,20 +102,29 @@ class Console:
         return show
 
 
-def collectstatic_console() -> Console:
-    """The running collectstatic command's output streams and verbosity.
+def running_collectstatic() -> Any:
+    """The collectstatic command this code runs under, if any.
 
-    collectstatic passes neither to ``post_process``; the command object is the caller a
-    few frames up. Outside collectstatic, messages go to the process's streams.
+    collectstatic passes neither its options nor its output streams to the storage; the
+    command object is the caller a few frames up.
     """
     from django.contrib.staticfiles.management.commands.collectstatic import Command
 
     frame = sys._getframe(1)
     while frame is not None:
         candidate = frame.f_locals.get("self")
-        if isinstance(candidate, Command):
-            return Console(candidate.stdout, candidate.stderr, int(candidate.verbosity))
+        # type(), not isinstance(): a lazy object's __class__ would instantiate it.
+        if issubclass(type(candidate), Command):
+            return candidate
         frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def collectstatic_console() -> Console:
+    """collectstatic's output streams and verbosity; outside it, the process's streams."""
+    command = running_collectstatic()
+    if command is not None:
+        return Console(command.stdout, command.stderr, int(command.verbosity))
     return Console(_Writer(sys.stdout), _Writer(sys.stderr), 1)
 
 

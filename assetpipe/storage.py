@@ -41,7 +41,7 @@ from assetpipe.hashing import (
     compile_rules,
     md5_hex,
 )
-from assetpipe.report import BuildReport, Console, collectstatic_console
+from assetpipe.report import BuildReport, Console, collectstatic_console, running_collectstatic
 from assetpipe.state import BuildState, SourceStamp
 
 # ES module import/export specifiers, as Django 6.1 rewrites them: the statement may span
@@ -119,13 +119,24 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.compress_workers = compress_workers
         self._state_dir = state_dir
         self.s3_config = None
+        self._manifest_from_bucket = False
         if s3 is not None:
             from assetpipe.publish.s3 import S3Config, remote_manifest_storage
 
             self.s3_config = S3Config.from_options(s3)
-            if self.s3_config.read_manifest_from_bucket and "manifest_storage" not in kwargs:
+            self._manifest_from_bucket = (
+                self.s3_config.read_manifest_from_bucket and "manifest_storage" not in kwargs
+            )
+            if self._manifest_from_bucket:
                 kwargs["manifest_storage"] = remote_manifest_storage(self.s3_config)
         super().__init__(location, base_url, *args, **kwargs)
+        self._inventory = None
+        if self.s3_config is not None:
+            command = running_collectstatic()
+            if command is not None and not command.dry_run and command.post_process:
+                from assetpipe.publish.s3 import InventoryPrefetch
+
+                self._inventory = InventoryPrefetch(self.s3_config)
         if js_module_imports:
             self.patterns = (*type(self).patterns, JS_MODULE_PATTERNS)
         self.rules = compile_rules(
@@ -173,7 +184,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         }
         contents = json.dumps(payload).encode()
         manifest_storage: Any = self.manifest_storage
-        if manifest_storage is not self:
+        # The bucket's manifest is read-only here: publishing uploads it after its files.
+        if manifest_storage is not self and not self._manifest_from_bucket:
             if manifest_storage.exists(self.manifest_name):
                 manifest_storage.delete(self.manifest_name)
             manifest_storage._save(self.manifest_name, ContentFile(contents))
@@ -344,7 +356,10 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         from assetpipe.publish.s3 import PublishError, publish
 
         try:
-            result = publish(root, self.manifest_name, self.s3_config, stdout=console.stdout)
+            inventory, self._inventory = self._inventory, None
+            result = publish(
+                root, self.manifest_name, self.s3_config, stdout=console.stdout, inventory=inventory
+            )
         except PublishError as exc:
             raise CommandError(str(exc)) from exc
         return result.summary()

@@ -87,3 +87,36 @@ def test_app_server_without_static_root_renders_from_the_bucket(
 
     assert rendered == f"/static/{paths['css/app.css']}"
     assert proxy.counts() == {"GET": 1}
+
+
+def test_build_server_with_the_bucket_manifest_option_builds_and_publishes(
+    tmp_path: Path,
+    config: Callable[..., S3Config],
+    proxy: FaultProxy,
+    settings: Settings,
+    s3_client: Any,
+) -> None:
+    """One settings file for builders and app servers: the build writes its manifest locally."""
+    source = tmp_path / "source"
+    for name, data in TREE.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    cfg = config()
+    settings.STATICFILES_DIRS = [str(source)]
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    settings.STATIC_ROOT = str(tmp_path / "static")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": STORAGE,
+            "OPTIONS": {"s3": s3_options(cfg, read_manifest_from_bucket=True)},
+        },
+    }
+
+    call_command("collectstatic", interactive=False, verbosity=0, stdout=io.StringIO())
+
+    manifest = (tmp_path / "static" / "staticfiles.json").read_bytes()
+    body = s3_client.get_object(Bucket=cfg.bucket_name, Key="static/staticfiles.json")["Body"]
+    assert body.read() == manifest
+    paths = json.loads(manifest)["paths"]
+    assert {f"static/{name}" for name in paths.values()} <= bucket_keys(s3_client, cfg.bucket_name)
