@@ -41,7 +41,7 @@ from assetpipe.hashing import (
     compile_rules,
     md5_hex,
 )
-from assetpipe.report import BuildReport, Console, collectstatic_console, running_collectstatic
+from assetpipe.report import BuildReport, Console, collectstatic_console
 from assetpipe.state import BuildState, SourceStamp
 
 # ES module import/export specifiers, as Django 6.1 rewrites them: the statement may span
@@ -121,22 +121,18 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.s3_config = None
         self._manifest_from_bucket = False
         if s3 is not None:
-            from assetpipe.publish.s3 import S3Config, remote_manifest_storage
+            # Not publish.s3: building never needs botocore until it publishes.
+            from assetpipe.publish.config import S3Config
 
             self.s3_config = S3Config.from_options(s3)
             self._manifest_from_bucket = (
                 self.s3_config.read_manifest_from_bucket and "manifest_storage" not in kwargs
             )
             if self._manifest_from_bucket:
+                from assetpipe.publish.s3 import remote_manifest_storage
+
                 kwargs["manifest_storage"] = remote_manifest_storage(self.s3_config)
         super().__init__(location, base_url, *args, **kwargs)
-        self._inventory = None
-        if self.s3_config is not None:
-            command = running_collectstatic()
-            if command is not None and not command.dry_run and command.post_process:
-                from assetpipe.publish.s3 import InventoryPrefetch
-
-                self._inventory = InventoryPrefetch(self.s3_config)
         if js_module_imports:
             self.patterns = (*type(self).patterns, JS_MODULE_PATTERNS)
         self.rules = compile_rules(
@@ -356,10 +352,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         from assetpipe.publish.s3 import PublishError, publish
 
         try:
-            inventory, self._inventory = self._inventory, None
-            result = publish(
-                root, self.manifest_name, self.s3_config, stdout=console.stdout, inventory=inventory
-            )
+            result = publish(root, self.manifest_name, self.s3_config, stdout=console.stdout)
         except PublishError as exc:
             raise CommandError(str(exc)) from exc
         return result.summary()

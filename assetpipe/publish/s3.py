@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,51 +19,19 @@ from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.display import Progress, format_bytes, unwrapped
 from assetpipe.publish.history import history_name, is_history
-from assetpipe.publish.inventory import RemoteObject, list_prefix
+from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import read_build
 from assetpipe.publish.manifest_storage import BucketManifestStorage
 from assetpipe.publish.plan import Plan, make_plan
 from assetpipe.publish.upload import put_manifest, upload_files
 
 __all__ = [
-    "InventoryPrefetch",
     "PublishError",
     "PublishResult",
     "S3Config",
     "publish",
     "remote_manifest_storage",
 ]
-
-
-class InventoryPrefetch:
-    """Lists the bucket in a background thread while the build runs.
-
-    On a run where nothing changed, setting up the client and listing the bucket is most of
-    what publishing costs; started when collectstatic begins, it overlaps the copy and hash
-    phases instead of following them. The listing is what it would have been a moment
-    later: hashed keys are immutable, and anything else is compared by content as usual.
-    """
-
-    def __init__(self, config: S3Config) -> None:
-        self.config = config
-        self._result: tuple[S3Client, dict[str, RemoteObject]] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="assetpipe-inventory", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            s3 = S3Client(self.config)
-            self._result = (s3, list_prefix(s3, self.config.prefix))
-        except BaseException as exc:  # re-raised in the thread that asks for the result
-            self._error = exc
-
-    def result(self) -> tuple[S3Client, dict[str, RemoteObject]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
 
 
 @dataclass(frozen=True)
@@ -106,11 +73,8 @@ def publish(
     *,
     dry_run: bool = False,
     stdout: TextIO | None = None,
-    inventory: InventoryPrefetch | None = None,
 ) -> PublishResult:
     """Make the bucket hold the build in ``static_root``; ``dry_run`` prints the plan only.
-
-    ``inventory``, started before the build, saves waiting for the listing afterwards.
 
     Raises PublishError; whatever happened, the bucket's manifest then still references only
     objects that exist.
@@ -122,11 +86,8 @@ def publish(
             f"{static_root / clashes[0]} would be published where {config.where} keeps its "
             "manifest history (manifests/); rename that directory"
         )
-    if inventory is not None and inventory.config == config:
-        s3, remote = inventory.result()
-    else:
-        s3 = S3Client(config)
-        remote = list_prefix(s3, config.prefix)
+    s3 = S3Client(config)
+    remote = list_prefix(s3, config.prefix)
     plan = make_plan(build, remote, s3)
     if plan.missing:
         raise PublishError(
