@@ -194,7 +194,7 @@ def _last_line(exc: Exception) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def _ratio(value: float | None, reference: float | None) -> str:
+def ratio(value: float | None, reference: float | None) -> str:
     if value is None or not reference:
         return "—"
     return f"{value / reference:.2f}x"
@@ -222,7 +222,7 @@ def render(results: Results) -> str:
             lines.append(
                 f"| {scenario} | {contender.label} | {shown} | "
                 f"{' '.join(f'{t:.2f}' for t in runs)} | "
-                f"{_ratio(value, floor)} | {_ratio(value, whitenoise)} |"
+                f"{ratio(value, floor)} | {ratio(value, whitenoise)} |"
             )
     if results.notes:
         lines += ["", "Checks:", *(f"- {note}" for note in results.notes)]

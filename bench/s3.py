@@ -47,6 +47,7 @@ from bench.runner import (
     timed_process,
     warm_up,
 )
+from bench.local import ratio
 from bench.tree import DEFAULT_PACKAGES, Tree, build_tree
 
 SCENARIOS = ("cold", "no-change")
@@ -314,12 +315,6 @@ def run(tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: Iterab
     return results
 
 
-def _ratio(value: float | None, reference: float | None) -> str:
-    if value is None or not reference:
-        return "—"
-    return f"{value / reference:.2f}x"
-
-
 def render(results: Results) -> str:
     tree = results.tree
     lines = [
@@ -341,7 +336,7 @@ def render(results: Results) -> str:
             shown = f"{value:.2f}" if value is not None else "failed"
             lines.append(
                 f"| {scenario} | {label} | {shown} | {' '.join(f'{t:.2f}' for t in runs)} | "
-                f"{_ratio(value, floor)} | {_ratio(value, s3manifest)} | "
+                f"{ratio(value, floor)} | {ratio(value, s3manifest)} | "
                 + " | ".join(f"{counts[kind]:,}" for kind in KINDS)
                 + " |"
             )

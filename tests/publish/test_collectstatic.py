@@ -27,6 +27,16 @@ def s3_options(config: S3Config, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def use_source_tree(tmp_path: Path, settings: Settings) -> None:
+    source = tmp_path / "source"
+    for name, data in TREE.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    settings.STATICFILES_DIRS = [str(source)]
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    settings.STATIC_ROOT = str(tmp_path / "static")
+
+
 def test_collectstatic_publishes_and_a_no_change_run_only_lists(
     tmp_path: Path,
     config: Callable[..., S3Config],
@@ -34,14 +44,8 @@ def test_collectstatic_publishes_and_a_no_change_run_only_lists(
     settings: Settings,
     s3_client: Any,
 ) -> None:
-    source = tmp_path / "source"
-    for name, data in TREE.items():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_bytes(data)
     cfg = config()
-    settings.STATICFILES_DIRS = [str(source)]
-    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
-    settings.STATIC_ROOT = str(tmp_path / "static")
+    use_source_tree(tmp_path, settings)
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": STORAGE, "OPTIONS": {"s3": s3_options(cfg)}},
@@ -97,14 +101,8 @@ def test_build_server_with_the_bucket_manifest_option_builds_and_publishes(
     s3_client: Any,
 ) -> None:
     """One settings file for builders and app servers: the build writes its manifest locally."""
-    source = tmp_path / "source"
-    for name, data in TREE.items():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_bytes(data)
     cfg = config()
-    settings.STATICFILES_DIRS = [str(source)]
-    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
-    settings.STATIC_ROOT = str(tmp_path / "static")
+    use_source_tree(tmp_path, settings)
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {
