@@ -37,6 +37,7 @@ from typing import Any
 import boto3
 from werkzeug.serving import make_server
 
+from bench.local import ratio
 from bench.runner import (
     REPO_ROOT,
     Contender,
@@ -47,7 +48,6 @@ from bench.runner import (
     timed_process,
     warm_up,
 )
-from bench.local import ratio
 from bench.tree import DEFAULT_PACKAGES, Tree, build_tree
 
 SCENARIOS = ("cold", "no-change")
