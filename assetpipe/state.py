@@ -10,7 +10,6 @@ content. A missing, corrupt or foreign state is discarded: it can cost time, nev
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -117,12 +116,6 @@ class BuildState:
             return
         write_atomic(path, self.dump())
         self._loaded = self._contents()
-
-    def stamp_digest(self, source_path: str, stat: os.stat_result) -> str | None:
-        stamp = self.stamps.get(source_path)
-        if stamp and stamp.size == stat.st_size and stamp.mtime_ns == stat.st_mtime_ns:
-            return stamp.digest
-        return None
 
 
 def _record_from_json(raw: list[Any]) -> RewriteRecord:

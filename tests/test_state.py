@@ -57,15 +57,3 @@ def test_corrupt_state_starts_afresh(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     state = BuildState.load(path, "fp")
     assert state.stamps == {} and state.rewrites == {}
-
-
-def test_stamp_digest_needs_size_and_mtime_to_match(tmp_path: Path) -> None:
-    source = tmp_path / "a.css"
-    source.write_text("a{}")
-    stat = source.stat()
-    state = BuildState("fp")
-    state.stamps[str(source)] = SourceStamp(stat.st_size, stat.st_mtime_ns, "digest")
-    assert state.stamp_digest(str(source), stat) == "digest"
-    source.write_text("b{}")
-    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
-    assert state.stamp_digest(str(source), source.stat()) is None

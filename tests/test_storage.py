@@ -186,6 +186,19 @@ def test_one_change_rewrites_only_what_depends_on_it(project: StaticProject) -> 
     assert project.read(new["css/site.css"]).count(new["css/base.css"].split("/")[-1].encode()) == 1
 
 
+def test_same_size_edit_is_seen(project: StaticProject) -> None:
+    project.write("app.js", "var a = 1;\n")
+    project.collect()
+    before = project.manifest()["app.js"]
+    path = project.source / "app.js"
+    mtime = path.stat().st_mtime_ns
+    path.write_text("var a = 2;\n")
+    os.utime(path, ns=(mtime + 1, mtime + 1))
+    project.collect()
+    assert project.manifest()["app.js"] != before
+    assert project.read(project.manifest()["app.js"]) == b"var a = 2;\n"
+
+
 def test_fresh_checkout_with_new_mtimes_reuses_everything(project: StaticProject) -> None:
     make_site(project)
     project.collect()
