@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +138,9 @@ class Compressor:
         order = sorted(pending, key=lambda d: -pending[d][0].size)
         total = len(order)
         if total:
+            # Imported here: a run with nothing to compress does not pay for it.
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 futures = {pool.submit(self._encode, pending[d][0].load): d for d in order}
                 for done, future in enumerate(as_completed(futures), 1):
