@@ -17,7 +17,7 @@ from pathlib import Path
 
 import brotli
 
-from assetpipe.files import copy_atomic, write_atomic
+from assetpipe.files import BuiltFile, copy_atomic, write_atomic
 from assetpipe.state import BuildState
 
 # A variant is kept only when it saves at least this fraction of the original's size.
@@ -66,16 +66,6 @@ ENCODINGS: dict[str, Encoding] = {
 }
 
 
-@dataclass(frozen=True)
-class Servable:
-    """A file in STATIC_ROOT that may get compressed variants."""
-
-    name: str
-    digest: str
-    size: int
-    load: Callable[[], bytes]
-
-
 @dataclass
 class CompressStats:
     compressed: int = 0  # unique contents run through the encoders
@@ -114,17 +104,17 @@ class Compressor:
         self.progress = progress
         self.stats = CompressStats()
 
-    def run(self, files: Iterable[Servable]) -> CompressStats:
+    def run(self, files: Iterable[BuiltFile]) -> CompressStats:
         if not self.encodings:
             return self.stats
-        by_digest: dict[str, list[Servable]] = {}
+        by_digest: dict[str, list[BuiltFile]] = {}
         for servable in files:
             if servable.size and should_compress(servable.name, self.skip_extensions):
                 by_digest.setdefault(servable.digest, []).append(servable)
             else:
                 self._remove_variants(servable.name)
 
-        pending: dict[str, list[Servable]] = {}
+        pending: dict[str, list[BuiltFile]] = {}
         for digest, servables in by_digest.items():
             sizes = self._known_sizes(digest)
             if sizes is None:
@@ -208,7 +198,7 @@ class Compressor:
 
     def _place(
         self,
-        servable: Servable,
+        servable: BuiltFile,
         sizes: dict[str, int | None],
         blobs: dict[str, bytes | None] | None,
     ) -> bool:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BuiltFile:
+    """A file in STATIC_ROOT: its name, the digest and size of its content, how to read it."""
+
+    name: str
+    digest: str
+    size: int
+    load: Callable[[], bytes]
+
 
 # Temporary files are dotfiles (never served) with a suffix a later run recognises and removes.
 TEMP_SUFFIX = ".assetpipe-tmp"

@@ -29,7 +29,7 @@ from django.contrib.staticfiles.utils import matches_patterns
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 
-from assetpipe.files import copy_atomic, write_atomic
+from assetpipe.files import BuiltFile, copy_atomic, write_atomic
 from assetpipe.state import BuildState, MissingReference, PlainRecord, RewriteRecord
 
 if TYPE_CHECKING:
@@ -76,16 +76,6 @@ class Source:
     load: Callable[[], bytes]
 
 
-@dataclass(frozen=True)
-class Output:
-    """A hashed file in STATIC_ROOT."""
-
-    name: str
-    digest: str
-    size: int
-    load: Callable[[], bytes]
-
-
 class Prehashed(ContentFile):  # type: ignore[type-arg]
     """Content whose MD5 is already known, so naming it needs no second pass over the bytes."""
 
@@ -106,7 +96,7 @@ class _Cycle(Exception):
 @dataclass
 class HashResult:
     names: dict[str, str] = field(default_factory=dict)  # manifest: key -> hashed name
-    outputs: dict[str, Output] = field(default_factory=dict)  # collected name -> hashed file
+    outputs: dict[str, BuiltFile] = field(default_factory=dict)  # collected name -> hashed file
     processed: dict[str, bool] = field(default_factory=dict)  # for collectstatic's report
     rewritten: int = 0
     reused: int = 0
@@ -203,10 +193,12 @@ class Hasher:
             self.existing.add(hashed)
             self.result.copied += 1
             written = True
-        self._done(source, hashed, Output(hashed, source.digest, source.size, source.load), written)
+        self._done(
+            source, hashed, BuiltFile(hashed, source.digest, source.size, source.load), written
+        )
         return hashed
 
-    def _done(self, source: Source, hashed: str, output: Output, processed: bool) -> None:
+    def _done(self, source: Source, hashed: str, output: BuiltFile, processed: bool) -> None:
         self.result.names[source.key] = hashed
         self.result.outputs[source.name] = output
         self.result.processed[source.name] = processed
@@ -228,7 +220,7 @@ class Hasher:
         self.result.missing.extend(record.missing)
         self.result.reused += 1
         output_path = self.root / record.hashed_name
-        output = Output(
+        output = BuiltFile(
             record.hashed_name, record.output_digest, record.output_size, output_path.read_bytes
         )
         self._done(source, record.hashed_name, output, True)
@@ -270,7 +262,7 @@ class Hasher:
         self.state.plain.pop(source.name, None)
         self.result.missing.extend(missing)
         self.result.rewritten += 1
-        self._done(source, hashed, Output(hashed, digest, len(out), lambda: out), True)
+        self._done(source, hashed, BuiltFile(hashed, digest, len(out), lambda: out), True)
         return hashed
 
     def _converter(

@@ -30,9 +30,8 @@ from assetpipe.compress import (
     DEFAULT_SKIP_EXTENSIONS,
     ENCODINGS,
     Compressor,
-    Servable,
 )
-from assetpipe.files import scan_tree, temp_path_for, write_atomic
+from assetpipe.files import BuiltFile, scan_tree, temp_path_for, write_atomic
 from assetpipe.hashing import (
     Hasher,
     HashResult,
@@ -348,12 +347,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         state.stamps = stamps
         return sources
 
-    def _servables(self, sources: Mapping[str, Source], hashed: HashResult) -> Iterator[Servable]:
+    def _servables(self, sources: Mapping[str, Source], hashed: HashResult) -> Iterator[BuiltFile]:
         for source in sources.values():
             output = hashed.outputs[source.name]
             if output.name != source.name:
-                yield Servable(source.name, source.digest, source.size, source.load)
-            yield Servable(output.name, output.digest, output.size, output.load)
+                yield BuiltFile(source.name, source.digest, source.size, source.load)
+            yield output
 
     def _strict_error(self, hashed: HashResult) -> tuple[str, None, Exception] | None:
         if not self.strict:

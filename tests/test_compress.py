@@ -7,16 +7,17 @@ from pathlib import Path
 
 import brotli
 
-from assetpipe.compress import ENCODINGS, Compressor, Servable, should_compress
+from assetpipe.compress import ENCODINGS, Compressor, should_compress
+from assetpipe.files import BuiltFile
 from assetpipe.hashing import md5_hex
 from assetpipe.state import BuildState
 
 
-def servable(root: Path, name: str, data: bytes) -> Servable:
+def servable(root: Path, name: str, data: bytes) -> BuiltFile:
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return Servable(name, md5_hex(data), len(data), path.read_bytes)
+    return BuiltFile(name, md5_hex(data), len(data), path.read_bytes)
 
 
 def compressor(root: Path, state: BuildState, cache: Path) -> Compressor:
