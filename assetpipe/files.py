@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,28 +28,28 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path to write; on success it replaces ``path``, on failure it is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path_for(path)
     try:
-        with open(temp, "wb") as f:
-            f.write(data)
+        yield temp
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    with replacing(path) as temp:
+        temp.write_bytes(data)
 
 
 def copy_atomic(source: Path, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path_for(path)
-    try:
+    with replacing(path) as temp:
         shutil.copyfile(source, temp)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def scan_tree(root: Path) -> set[str]:

@@ -342,10 +342,7 @@ class Resolver(Mapping[str, str]):
     def stored_name(self, reference: str) -> str:
         try:
             resolved = self.hasher.resolve(reference)
-        except MissingTarget:
-            self.refs[reference] = None
-            raise
-        except _Cycle:
+        except (MissingTarget, _Cycle):
             self.refs[reference] = None
             raise
         self.refs[reference] = resolved

@@ -65,12 +65,16 @@ class BuildReport:
         return lines
 
 
-def format_bytes(size: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(size) < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
+def format_bytes(size: int) -> str:
+    """Decimal units, as S3 consoles and CDNs bill them: ``41.2 kB``."""
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"
 
 
 @dataclass

@@ -41,7 +41,7 @@ from assetpipe.hashing import (
     compile_rules,
     md5_hex,
 )
-from assetpipe.report import BuildReport, Console, collectstatic_console
+from assetpipe.report import WARNING_LINES, BuildReport, Console, collectstatic_console
 from assetpipe.state import BuildState, SourceStamp
 
 # ES module import/export specifiers, as Django 6.1 rewrites them: the statement may span
@@ -292,7 +292,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             undecodable=sorted(hashed.undecodable),
             cycles=hashed.cycles,
         )
-        for line in report.warnings(None if console.verbosity >= 2 else 20):
+        for line in report.warnings(None if console.verbosity >= 2 else WARNING_LINES):
             console.warn(line)
         publish_summary = self._publish(root, console)
         report.seconds = time.perf_counter() - started

@@ -9,17 +9,9 @@ from typing import TextIO, cast
 
 from django.core.management.base import OutputWrapper
 
+from assetpipe.report import format_bytes
 
-def format_bytes(size: int) -> str:
-    """Decimal units, as S3 consoles and CDNs bill them: ``41.2 kB``."""
-    if size < 1000:
-        return f"{size} B"
-    value = float(size)
-    for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 1000 or unit == "TB":
-            break
-    return f"{value:.1f} {unit}"
+__all__ = ["Progress", "format_bytes", "unwrapped"]
 
 
 class Progress:
