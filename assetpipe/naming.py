@@ -1,0 +1,37 @@
+"""What names in a build mean: Django's hashed names and the precompressed variants' suffixes.
+
+Every step that has to tell a hashed name from a plain one, or a variant from its original,
+asks here, so hashing, compressing, publishing, serving and pruning agree.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Django's hashed names are ``name.<first 12 hex digits of the MD5><ext>``, where ext is the
+# last extension or nothing (``LICENSE.2c54f4e1ca1c``); see ManifestStaticFilesStorage.hashed_name.
+HASH_LENGTH = 12
+HASHED_NAME_PATTERN = rf"\.[0-9a-f]{{{HASH_LENGTH}}}(\.[^/.]*)?$"
+_HASHED_NAME = re.compile(HASHED_NAME_PATTERN)
+
+# Precompressed variants written beside a servable file: Content-Encoding -> file suffix.
+VARIANT_SUFFIXES: dict[str, str] = {"br": ".br", "gzip": ".gz"}
+# The same, the other way round: suffix -> Content-Encoding.
+VARIANT_ENCODINGS: dict[str, str] = {s: e for e, s in VARIANT_SUFFIXES.items()}
+
+
+def looks_hashed(name: str) -> bool:
+    """Whether the last path segment of ``name`` is spelled like a Django hashed name."""
+    return _HASHED_NAME.search(name.rsplit("/", 1)[-1]) is not None
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    """``(original, encoding)`` for a variant's name; ``(name, None)`` for any other name."""
+    for suffix, encoding in VARIANT_ENCODINGS.items():
+        if name.endswith(suffix):
+            return name[: -len(suffix)], encoding
+    return name, None
+
+
+def variant_name(name: str, encoding: str) -> str:
+    return name + VARIANT_SUFFIXES[encoding]
