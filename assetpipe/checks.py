@@ -7,29 +7,41 @@ assetpipe.E001     error    static publishing and a media storage share a bucket
                             their key prefixes overlap
 assetpipe.E002     error    a media storage's tenant is missing or invalid
 assetpipe.E003     error    a media storage cannot be created from its OPTIONS
+assetpipe.E004     error    an AssetPipeStorage option is unknown, of the wrong type or out
+                            of range, or ``state_dir`` is inside STATIC_ROOT
 assetpipe.W001     warning  media objects would be public (a public ACL)
 assetpipe.W002     warning  media URLs are not signed (``querystring_auth=False``)
+assetpipe.W003     warning  "assetpipe" is not listed before "django.contrib.staticfiles"
+                            in INSTALLED_APPS, so ``collectstatic`` is Django's command
 =================  =======  ===========================================================
 
-``assetpipe.media`` (and with it boto3) is imported only once a media storage is found, so
-checking a project without one stays cheap.
+Every check also carries the ``assetpipe`` tag (``manage.py check --tag assetpipe``).
+``assetpipe.media`` (and with it boto3) is imported only once a media storage is found, and the
+static storage's options are checked without creating the storage, so checking a project
+without media on S3 stays cheap.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from django.apps import AppConfig
-from django.conf import settings
+from django.apps import AppConfig, apps
+from django.conf import STATICFILES_STORAGE_ALIAS, settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from assetpipe.options import SETTING, storage_option_problems
+
 if TYPE_CHECKING:
     from assetpipe.media import TenantMediaStorage
+
+# Selects assetpipe's checks, e.g. before ``manage.py assetpipe <subcommand>``.
+TAG = "assetpipe"
 
 
 def _media_backends() -> Iterator[tuple[str, type[TenantMediaStorage], dict[str, Any]]]:
@@ -59,7 +71,7 @@ def _obj(alias: str) -> str:
     return f'STORAGES["{alias}"]'
 
 
-@register(Tags.files)
+@register(Tags.files, TAG)
 def check_media_configuration(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -82,7 +94,7 @@ def check_media_configuration(
     return messages
 
 
-@register(Tags.files, Tags.security)
+@register(Tags.files, Tags.security, TAG)
 def check_media_privacy(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -128,7 +140,7 @@ def _static_publishing() -> tuple[str, str] | None:
     return s3["bucket_name"], f"{location}/" if location else ""
 
 
-@register(Tags.files, Tags.staticfiles)
+@register(Tags.files, Tags.staticfiles, TAG)
 def check_media_static_overlap(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -159,3 +171,69 @@ def check_media_static_overlap(
                 )
             )
     return messages
+
+
+def _assetpipe_static_storage() -> Mapping[str, Any] | None:
+    """``STORAGES["staticfiles"]`` if its backend is an AssetPipeStorage, else None."""
+    config: Any = settings.STORAGES.get(STATICFILES_STORAGE_ALIAS)
+    try:
+        backend = import_string(config["BACKEND"])
+    except (ImportError, KeyError, TypeError):
+        return None  # Django reports an unusable STORAGES entry where it is used.
+    # Importing an AssetPipeStorage backend has imported assetpipe.storage; a project with
+    # another backend does not import it here.
+    storage = sys.modules.get("assetpipe.storage")
+    if storage and isinstance(backend, type) and issubclass(backend, storage.AssetPipeStorage):
+        return config  # type: ignore[no-any-return]
+    return None
+
+
+@register(Tags.staticfiles, TAG)
+def check_static_options(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    config = _assetpipe_static_storage()
+    if config is None:
+        return []
+    options = config.get("OPTIONS", {})
+    problems: list[str] = [str(problem) for problem in storage_option_problems(options)]
+    if isinstance(options, Mapping):
+        problems.extend(_state_dir_problems(options))
+    obj = _obj(STATICFILES_STORAGE_ALIAS)
+    return [Error(problem, obj=obj, id="assetpipe.E004") for problem in problems]
+
+
+def _state_dir_problems(options: Mapping[str, Any]) -> list[str]:
+    # The storage refuses this only when a build asks for its state; say so before.
+    state_dir, root = options.get("state_dir"), options.get("location") or settings.STATIC_ROOT
+    if not isinstance(state_dir, str | Path) or not state_dir or not isinstance(root, str | Path):
+        return []
+    state, static_root = Path(state_dir).resolve(), Path(root).resolve()
+    if state != static_root and static_root not in state.parents:
+        return []
+    return [
+        f'assetpipe: {SETTING}["state_dir"] {state} is inside STATIC_ROOT {static_root}, where '
+        "it would be served; put it beside STATIC_ROOT instead."
+    ]
+
+
+@register(Tags.staticfiles, TAG)
+def check_app_order(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if _assetpipe_static_storage() is None:
+        return []
+    names = [config.name for config in apps.get_app_configs()]
+    staticfiles = "django.contrib.staticfiles"
+    if staticfiles not in names or names.index("assetpipe") < names.index(staticfiles):
+        return []
+    return [
+        CheckWarning(
+            '"assetpipe" is listed after "django.contrib.staticfiles" in INSTALLED_APPS, so '
+            "collectstatic is Django's command, not assetpipe's, which reports the build at "
+            "the command's verbosity.",
+            hint='List "assetpipe" before "django.contrib.staticfiles" in INSTALLED_APPS.',
+            obj="INSTALLED_APPS",
+            id="assetpipe.W003",
+        )
+    ]

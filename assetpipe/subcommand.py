@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 
 
 class Subcommand(Protocol):
-    help: str
+    """A subcommand's arguments and work; its help is in the command's table of subcommands."""
 
     def add_arguments(self, parser: ArgumentParser) -> None: ...
 

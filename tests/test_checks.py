@@ -1,13 +1,18 @@
-"""System checks (``manage.py check``) for the media storage's settings."""
+"""System checks (``manage.py check``) for the static and media storages' settings."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.checks import Tags, run_checks
+from django.core.checks import CheckMessage, Tags, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+
+from assetpipe.checks import TAG
+from assetpipe.options import SETTING
+from assetpipe.storage import AssetPipeStorage
 
 MEDIA_IDS = {f"assetpipe.E00{n}" for n in (1, 2, 3)} | {f"assetpipe.W00{n}" for n in (1, 2)}
 
@@ -176,3 +181,142 @@ def test_global_aws_settings_do_not_make_media_public(settings: Any) -> None:
     configure(settings, media={})
 
     assert media_ids() == []
+
+
+# -- the static storage's options ------------------------------------------------------------
+
+
+class ProjectStorage(AssetPipeStorage):
+    """A project's own subclass, checked like AssetPipeStorage itself."""
+
+
+def configure_static(
+    settings: Any, options: object, backend: str = "assetpipe.storage.AssetPipeStorage"
+) -> None:
+    settings.STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": backend, "OPTIONS": options},
+    }
+
+
+def static_messages(message_id: str, tags: list[str] | None = None) -> list[CheckMessage]:
+    return [m for m in run_checks(tags=tags) if m.id == message_id]
+
+
+@pytest.mark.parametrize(
+    "backend", ["assetpipe.storage.AssetPipeStorage", f"{__name__}.ProjectStorage"]
+)
+def test_each_invalid_option_is_an_error(settings: Any, backend: str) -> None:
+    configure_static(
+        settings, {"encoding": ["br"], "compress_workers": "4", "strict": "no"}, backend
+    )
+
+    messages = static_messages("assetpipe.E004")
+    assert [m.obj for m in messages] == ['STORAGES["staticfiles"]'] * 3
+    unknown, workers, strict = (m.msg for m in messages)
+    assert "unknown option 'encoding' (did you mean 'encodings'?)" in unknown
+    assert f"{SETTING}[\"compress_workers\"] is '4' (str); expected None" in workers
+    assert f"{SETTING}[\"strict\"] is 'no' (str); expected True or False" in strict
+
+
+def test_invalid_options_fail_manage_py_check(settings: Any) -> None:
+    configure_static(settings, {"encodings": "br"})
+
+    with pytest.raises(SystemCheckError, match=r"assetpipe\.E004.*\[.encodings.\] is 'br'"):
+        call_command("check")
+
+
+@pytest.mark.parametrize("tags", [[TAG], [Tags.staticfiles]])
+def test_option_checks_run_with_assetpipe_and_staticfiles_tags(
+    settings: Any, tags: list[str]
+) -> None:
+    configure_static(settings, {"compress_workers": 0})
+
+    assert len(static_messages("assetpipe.E004", tags)) == 1
+
+
+def test_valid_options_pass(settings: Any, tmp_path: Path) -> None:
+    configure_static(
+        settings,
+        {
+            "encodings": ["br"],
+            "strict": True,
+            "compress_workers": 2,
+            "state_dir": str(tmp_path / "state"),
+            "location": str(tmp_path / "static"),
+            "s3": {"bucket_name": "acme", "location": "static"},
+        },
+    )
+
+    assert static_messages("assetpipe.E004") == []
+
+
+def test_other_backends_options_are_not_checked(settings: Any) -> None:
+    configure_static(
+        settings,
+        {"encoding": ["br"]},
+        backend="django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+    )
+
+    assert static_messages("assetpipe.E004") == []
+    assert static_messages("assetpipe.W003") == []
+
+
+def test_options_that_are_not_a_dict(settings: Any) -> None:
+    configure_static(settings, ["strict"])
+
+    [message] = static_messages("assetpipe.E004")
+    assert message.msg == f"assetpipe: {SETTING} must be a dict, not list."
+
+
+@pytest.mark.parametrize("inside", ["", "state", ".assetpipe"])
+def test_state_dir_inside_static_root_is_an_error(
+    settings: Any, tmp_path: Path, inside: str
+) -> None:
+    root = tmp_path / "static"
+    settings.STATIC_ROOT = str(root)
+    configure_static(settings, {"state_dir": str(root / inside)})
+
+    [message] = static_messages("assetpipe.E004")
+    assert f"is inside STATIC_ROOT {root}, where it would be served" in message.msg
+
+
+def test_state_dir_inside_the_location_option_is_an_error(settings: Any, tmp_path: Path) -> None:
+    configure_static(
+        settings, {"location": str(tmp_path / "public"), "state_dir": str(tmp_path / "public/x")}
+    )
+
+    assert len(static_messages("assetpipe.E004")) == 1
+
+
+INSTALLED_FIRST = [
+    "assetpipe",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+]
+
+
+def test_assetpipe_listed_after_staticfiles_is_a_warning(settings: Any) -> None:
+    settings.INSTALLED_APPS = [*INSTALLED_FIRST[1:], "assetpipe"]
+    configure_static(settings, {})
+
+    [message] = static_messages("assetpipe.W003", [Tags.staticfiles])
+    assert message.obj == "INSTALLED_APPS"
+    assert 'List "assetpipe" before "django.contrib.staticfiles"' in str(message.hint)
+
+
+@pytest.mark.parametrize(
+    "installed",
+    [
+        INSTALLED_FIRST,
+        ["assetpipe.apps.AssetPipeConfig", *INSTALLED_FIRST[1:]],
+        [app for app in INSTALLED_FIRST if app != "django.contrib.staticfiles"],
+    ],
+)
+def test_assetpipe_listed_first_passes(settings: Any, installed: list[str]) -> None:
+    settings.INSTALLED_APPS = installed
+    configure_static(settings, {})
+
+    assert static_messages("assetpipe.W003") == []

@@ -49,8 +49,6 @@ def _add_storage_argument(parser: ArgumentParser) -> None:
 
 
 class IamPolicy:
-    help = "Print the IAM policy that limits a tenant's credentials to its media prefix."
-
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--tenant", required=True, help="The tenant id.")
         _add_storage_argument(parser)
@@ -87,11 +85,6 @@ class IamPolicy:
 
 
 class UploadMedia:
-    help = (
-        "Copy a local MEDIA_ROOT into the tenant's media prefix: uploads what is missing, "
-        "skips identical objects, never replaces or deletes anything."
-    )
-
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would be uploaded; upload nothing."

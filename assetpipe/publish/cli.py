@@ -22,8 +22,6 @@ DEFAULT_MANIFEST_NAME = "staticfiles.json"
 
 
 class Sync:
-    help = "Publish the built STATIC_ROOT to S3: upload what the bucket lacks, manifest last."
-
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--dry-run",
@@ -45,11 +43,6 @@ class Sync:
 
 
 class Prune:
-    help = (
-        "Delete hashed objects that none of the newest manifests references and that are "
-        "older than a grace period."
-    )
-
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--keep",
@@ -84,8 +77,6 @@ class Prune:
 
 
 class Status:
-    help = "Compare the built STATIC_ROOT with the bucket; exit with status 1 when they differ."
-
     def add_arguments(self, parser: ArgumentParser) -> None:
         pass
 

@@ -25,11 +25,6 @@ def _private_dirs() -> tuple[Path, ...]:
 
 
 class Nginx:
-    help = (
-        "Print nginx configuration that serves STATIC_ROOT with its precompressed variants: "
-        "location blocks to include in a server {} block, or with --server a complete server block."
-    )
-
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--server",

@@ -133,3 +133,9 @@ def test_nginx_accepts_the_output(static_root: Path, tmp_path: Path, args: list[
         text=True,
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_djangos_options_after_the_subcommand(static_root: Path) -> None:
+    with override_settings(STATIC_ROOT=str(static_root)):
+        text = nginx_command("--no-brotli", "-v", "2", "--traceback", "--no-color")
+    assert text == render_snippet(static_site("/static/", static_root, brotli=False))

@@ -1,43 +1,145 @@
 """``manage.py assetpipe <subcommand>``: one entry point for assetpipe's operations.
 
-Each subcommand lives with the concern it belongs to and is imported only when used, so a
-project that never publishes to S3 never imports boto3 here.
+Each subcommand lives with the concern it belongs to. Its help lives in the table below, so
+that the parser can list every subcommand while importing only the module of the one named on
+the command line: ``nginx`` never imports boto3.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandParser
 
+from assetpipe.checks import TAG
 from assetpipe.subcommand import Subcommand
 
-SUBCOMMANDS: dict[str, str] = {
-    "sync": "assetpipe.publish.cli:Sync",
-    "prune": "assetpipe.publish.cli:Prune",
-    "status": "assetpipe.publish.cli:Status",
-    "nginx": "assetpipe.serve.cli:Nginx",
-    "iam-policy": "assetpipe.media.cli:IamPolicy",
-    "upload-media": "assetpipe.media.cli:UploadMedia",
+
+@dataclass(frozen=True)
+class Entry:
+    target: str  # "module:Class" implementing Subcommand
+    help: str  # one line in `manage.py assetpipe --help`
+    description: str  # the head of `manage.py assetpipe <name> --help`
+
+
+SUBCOMMANDS: dict[str, Entry] = {
+    "sync": Entry(
+        "assetpipe.publish.cli:Sync",
+        "Publish the built STATIC_ROOT to S3.",
+        "Publish the built STATIC_ROOT to S3: upload what the bucket lacks, manifest last.",
+    ),
+    "prune": Entry(
+        "assetpipe.publish.cli:Prune",
+        "Delete hashed objects no recent manifest references.",
+        "Delete hashed objects that none of the newest manifests references and that are "
+        "older than a grace period.",
+    ),
+    "status": Entry(
+        "assetpipe.publish.cli:Status",
+        "Compare the built STATIC_ROOT with the bucket.",
+        "Compare the built STATIC_ROOT with the bucket: files and bytes on each side, the "
+        "remote manifest's age and what sync would upload. Exits with status 1 when they "
+        "differ, so it can gate a deploy.",
+    ),
+    "nginx": Entry(
+        "assetpipe.serve.cli:Nginx",
+        "Print nginx configuration that serves STATIC_ROOT.",
+        "Print nginx configuration that serves STATIC_ROOT with its precompressed variants: "
+        "location blocks to include in a server {} block, or with --server a complete server "
+        "block.",
+    ),
+    "iam-policy": Entry(
+        "assetpipe.media.cli:IamPolicy",
+        "Print the IAM policy for a tenant's media prefix.",
+        "Print the IAM policy that limits a tenant's credentials to its media prefix.",
+    ),
+    "upload-media": Entry(
+        "assetpipe.media.cli:UploadMedia",
+        "Copy a local MEDIA_ROOT into the tenant's media prefix.",
+        "Copy a local MEDIA_ROOT into the tenant's media prefix: uploads what is missing, "
+        "skips identical objects, never replaces or deletes anything.",
+    ),
 }
 
 
 def load(name: str) -> Subcommand:
-    module_name, _, class_name = SUBCOMMANDS[name].partition(":")
+    module_name, _, class_name = SUBCOMMANDS[name].target.partition(":")
     cls: type[Subcommand] = getattr(importlib.import_module(module_name), class_name)
     return cls()
 
 
+if TYPE_CHECKING:
+    _SubParsersAction = argparse._SubParsersAction[CommandParser]
+else:
+    _SubParsersAction = argparse._SubParsersAction
+
+
+class _Subcommands(_SubParsersAction):
+    """Gives the chosen subparser its subcommand's arguments just before it parses."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loaded: set[str] = set()
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        assert isinstance(values, list)  # nargs=PARSER: the name, then its arguments
+        name = values[0]
+        subparser = self._name_parser_map.get(name)
+        if subparser is not None and name not in self.loaded:
+            load(name).add_arguments(subparser)
+            self.loaded.add(name)
+        super().__call__(parser, namespace, values, option_string)
+
+
+# Django's options for every command (BaseCommand.create_parser), accepted after the subcommand
+# too: `manage.py assetpipe upload-media -v 2`.
+COMMON_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        ("-v", "--verbosity"),
+        {
+            "type": int,
+            "choices": [0, 1, 2, 3],
+            "help": "Verbosity level; 0=minimal output, 1=normal output, 2=verbose output, "
+            "3=very verbose output.",
+        },
+    ),
+    (("--settings",), {"help": "The Python path to a settings module."}),
+    (("--pythonpath",), {"help": "A directory to add to the Python path."}),
+    (("--traceback",), {"action": "store_true", "help": "Display a full stack trace."}),
+    (("--no-color",), {"action": "store_true", "help": "Don't colorize the command output."}),
+    (("--force-color",), {"action": "store_true", "help": "Force colorized output."}),
+    (("--skip-checks",), {"action": "store_true", "help": "Skip system checks."}),
+)
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a value is set only when given after the subcommand, so a value given before
+    # it is not overridden by a default.
+    for flags, settings in COMMON_OPTIONS:
+        parser.add_argument(*flags, default=argparse.SUPPRESS, **settings)
+
+
 class Command(BaseCommand):
     help = "assetpipe operations: " + ", ".join(SUBCOMMANDS)
+    # As collectstatic: an unrelated app's check error must not block a deploy step.
+    requires_system_checks = (Tags.staticfiles, TAG)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        subparsers = parser.add_subparsers(dest="subcommand", required=True)
-        for name in SUBCOMMANDS:
-            subcommand = load(name)
-            subparser = subparsers.add_parser(name, help=subcommand.help)
-            subcommand.add_arguments(subparser)
+        subparsers = parser.add_subparsers(dest="subcommand", required=True, action=_Subcommands)
+        for name, entry in SUBCOMMANDS.items():
+            subparser = subparsers.add_parser(name, help=entry.help, description=entry.description)
+            add_common_options(subparser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         load(options["subcommand"]).handle(self, options)

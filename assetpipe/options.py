@@ -1,0 +1,184 @@
+"""``STORAGES["staticfiles"]["OPTIONS"]``: AssetPipeStorage's options, validated at start-up.
+
+Options that are not assetpipe's go on to Django's storage classes, which accept only the keyword
+arguments of their ``__init__``. Anything else is reported here by name, with what was expected
+and a close match, rather than as a ``TypeError`` from deep inside Django or, for a wrong type, at
+the first build that uses it. ``manage.py check`` reports the same problems (``assetpipe.E004``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+from django.core.exceptions import ImproperlyConfigured
+
+from assetpipe.naming import VARIANT_SUFFIXES
+from assetpipe.publish.config import S3Config
+
+SETTING = 'STORAGES["staticfiles"]["OPTIONS"]'
+
+ENCODING_NAMES: tuple[str, ...] = tuple(VARIANT_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    encodings: tuple[str, ...] = ("br", "gzip")
+    strict: bool = False
+    js_module_imports: bool = False
+    # None: compress's default set; otherwise lower case, without a leading dot.
+    skip_compress_extensions: frozenset[str] | None = None
+    state_dir: str | None = None
+    compress_workers: int | None = None
+    # Checked with S3Config.from_options; kept as given, read-only.
+    s3: Mapping[str, Any] | None = None
+
+
+def _django_option_names() -> frozenset[str]:
+    """The keyword arguments of ManifestStaticFilesStorage's ``__init__`` and its bases'."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names: set[str] = set()
+    for cls in ManifestStaticFilesStorage.__mro__[:-1]:  # not object's
+        init = vars(cls).get("__init__")
+        if init is not None:
+            parameters = inspect.signature(init).parameters.values()
+            names.update(p.name for p in parameters if p.kind in kinds and p.name != "self")
+    return frozenset(names)
+
+
+# location, base_url, file_permissions_mode, directory_permissions_mode, allow_overwrite,
+# manifest_storage on Django 5.2 to 6.1.
+DJANGO_OPTIONS = _django_option_names()
+
+
+def parse_storage_options(options: Mapping[str, Any]) -> tuple[StorageOptions, dict[str, Any]]:
+    """assetpipe's options, validated, and the rest for Django's storage base classes."""
+    ours, rest, problems = _parse(options)
+    if problems:
+        raise problems[0]
+    return StorageOptions(**ours), rest
+
+
+def storage_option_problems(options: object) -> list[ImproperlyConfigured]:
+    """Every problem with ``options``, one error each, for ``manage.py check``."""
+    return _parse(options)[2]
+
+
+def _parse(
+    options: object,
+) -> tuple[dict[str, Any], dict[str, Any], list[ImproperlyConfigured]]:
+    if not isinstance(options, Mapping):
+        kind = type(options).__name__
+        return {}, {}, [ImproperlyConfigured(f"assetpipe: {SETTING} must be a dict, not {kind}.")]
+    ours: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    problems: list[ImproperlyConfigured] = []
+    for name, value in options.items():
+        if name in DJANGO_OPTIONS:
+            rest[name] = value
+        elif name in _VALIDATORS:
+            try:
+                ours[name] = _VALIDATORS[name](name, value)
+            except ImproperlyConfigured as problem:
+                problems.append(problem)
+        else:
+            problems.append(_unknown_option(name))
+    return ours, rest, problems
+
+
+def _unknown_option(name: object) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f"assetpipe: {SETTING} has an unknown option {name!r}"
+        f"{_did_you_mean(name, [*_VALIDATORS, *DJANGO_OPTIONS])}. assetpipe's options are "
+        f"{', '.join(sorted(_VALIDATORS))}; Django's storage also takes "
+        f"{', '.join(sorted(DJANGO_OPTIONS))}."
+    )
+
+
+def _did_you_mean(word: object, choices: Collection[str]) -> str:
+    if not isinstance(word, str):
+        return ""
+    matches = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def _invalid(name: str, value: object, expected: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f'assetpipe: {SETTING}["{name}"] is {value!r} ({type(value).__name__}); '
+        f"expected {expected}."
+    )
+
+
+def _encodings(name: str, value: object) -> tuple[str, ...]:
+    choices = ", ".join(repr(e) for e in ENCODING_NAMES)
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise _invalid(name, value, f"a list of encoding names from {choices}; [] for none")
+    for encoding in value:
+        if encoding not in ENCODING_NAMES:
+            raise ImproperlyConfigured(
+                f'assetpipe: {SETTING}["{name}"] has an unknown encoding {encoding!r}'
+                f"{_did_you_mean(encoding, ENCODING_NAMES)}; expected names from {choices}."
+            )
+    if len(set(value)) != len(value):
+        raise _invalid(name, value, "each encoding at most once")
+    return tuple(value)
+
+
+def _boolean(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid(name, value, "True or False")
+    return value
+
+
+def _extensions(name: str, value: object) -> frozenset[str] | None:
+    if value is None:
+        return None
+    expected = 'None or a list of file extensions, e.g. ["jpg", "png"]'
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise _invalid(name, value, expected)
+    if not all(isinstance(e, str) and e.lstrip(".") for e in value):
+        raise _invalid(name, value, expected)
+    return frozenset(e.lower().lstrip(".") for e in value)
+
+
+def _directory(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    path = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if not isinstance(path, str) or not path:
+        raise _invalid(name, value, "None or a directory path (a str or pathlib.Path)")
+    return path
+
+
+def _workers(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _invalid(name, value, "None (one thread per core) or an integer >= 1")
+    return value
+
+
+def _s3(name: str, value: object) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _invalid(name, value, "a dict of publishing options")
+    S3Config.from_options(value)  # its errors name the key inside "s3"
+    return MappingProxyType(dict(value))
+
+
+_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "encodings": _encodings,
+    "strict": _boolean,
+    "js_module_imports": _boolean,
+    "skip_compress_extensions": _extensions,
+    "state_dir": _directory,
+    "compress_workers": _workers,
+    "s3": _s3,
+}
