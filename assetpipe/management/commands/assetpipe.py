@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "sync": "assetpipe.publish.cli:Sync",
     "prune": "assetpipe.publish.cli:Prune",
     "status": "assetpipe.publish.cli:Status",
+    "rollback": "assetpipe.publish.cli:Rollback",
     "nginx": "assetpipe.serve.cli:Nginx",
     "iam-policy": "assetpipe.media.cli:IamPolicy",
     "upload-media": "assetpipe.media.cli:UploadMedia",
