@@ -14,13 +14,13 @@ class QuietHandler(WSGIRequestHandler):
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.publish.appserver.settings")
-    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.files.storage import storages
     from django.core.wsgi import get_wsgi_application
 
     application = get_wsgi_application()
     # Load the manifest now, as a real deployment's wsgi.py should: a pinned build that the
     # bucket does not hold stops the process here, not at its first request.
-    staticfiles_storage.hashed_files  # noqa: B018
+    storages["staticfiles"]  # builds the storage, which reads the manifest
     server = make_server("127.0.0.1", 0, application, handler_class=QuietHandler)
     print(server.server_port, flush=True)
     server.serve_forever()
