@@ -43,6 +43,7 @@ V2 = {
     "js/extra.js": b"console.log('extra');\n",  # added
 }
 V3 = {**V2, "css/app.css": b"body { background: url('../img/logo.png'); color: navy; }\n"}
+VERSIONS = {"v1": TREE, "v2": V2, "v3": V3}
 
 
 @dataclass(frozen=True)
@@ -247,34 +248,64 @@ def run(*args: str) -> str:
     return output.getvalue()
 
 
-def test_rolling_deploy_rollback_and_prune(
+@dataclass
+class Deploy:
+    fleet: Fleet
+    cfg: S3Config
+    s3_client: Any
+    v1: Version
+    v2: Version
+    v3: Version
+
+    @property
+    def live(self) -> bytes | None:
+        return live_manifest(self.s3_client, self.cfg.bucket_name)
+
+    def keys(self) -> set[str]:
+        return bucket_keys(self.s3_client, self.cfg.bucket_name)
+
+
+@pytest.fixture
+def deploy(
     tmp_path: Path,
     fleet: Fleet,
     config: Callable[..., S3Config],
     settings: Settings,
     s3_client: Any,
-) -> None:
+) -> Deploy:
     # Public objects: the URLs a page names are checked as a browser or CDN would fetch them.
     cfg = config(default_acl="public-read")
+    options = {"bucket_name": cfg.bucket_name, "location": "static"}
+    options.update(endpoint_url=str(cfg.endpoint_url), default_acl="public-read")
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {
             "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
-            "OPTIONS": {
-                "s3": {
-                    "bucket_name": cfg.bucket_name,
-                    "location": "static",
-                    "endpoint_url": cfg.endpoint_url,
-                    "default_acl": "public-read",
-                }
-            },
+            "OPTIONS": {"s3": options},
         },
     }
-    v1 = make_version(tmp_path, "v1", TREE)
-    v2 = make_version(tmp_path, "v2", V2)
-    v3 = make_version(tmp_path, "v3", V3)
+    versions = (make_version(tmp_path, label, tree) for label, tree in VERSIONS.items())
+    return Deploy(fleet, cfg, s3_client, *versions)
 
-    # v1 is live and served by two processes pinned to it.
+
+def test_rolling_deploy_rollback_and_prune(deploy: Deploy) -> None:
+    servers = roll_out_v2(deploy)
+    roll_back_and_keep_v2(deploy)
+    roll_forward_to_v3_and_prune_v1(deploy, servers)
+
+    tally = deploy.fleet.tally
+    print(
+        f"\nrolling deploy: renders {dict(tally.renders)}, {tally.urls_checked} static URLs "
+        f"checked, {len(tally.errors)} errors"
+    )
+    assert tally.errors == []
+    assert tally.renders["v1"] >= 10 and tally.renders["v2"] >= 10
+    assert [server.version.label for server in deploy.fleet.servers] == ["v2", "v2"]
+
+
+def roll_out_v2(deploy: Deploy) -> list[AppServer]:
+    """v1 live and served; v2 published while v1 serves; v2 up; a v1 process restarts."""
+    fleet, cfg, v1, v2 = deploy.fleet, deploy.cfg, deploy.v1, deploy.v2
     publish(v1.root, "staticfiles.json", cfg)
     a1, b1 = fleet.start(v1, v1)
     fleet.round()
@@ -282,12 +313,11 @@ def test_rolling_deploy_rollback_and_prune(
     # A v2 process started before v2 is published stops at start-up, naming what exists.
     early = fleet.launch(v2)
     assert early.wait(timeout=START_TIMEOUT) != 0
-    errors = "".join(path.read_text() for path in tmp_path.glob("appserver-*.err"))
+    errors = "".join(path.read_text() for path in fleet.tmp_path.glob("appserver-*.err"))
     assert "ImproperlyConfigured" in errors
     assert f"s3://{cfg.bucket_name}/static holds no such build" in errors
     assert f"['manifest_digest'] is '{v2.digest}'" in errors and v1.digest in errors
 
-    # v2 is published while the v1 processes keep serving.
     publishing = threading.Thread(target=publish, args=(v2.root, "staticfiles.json", cfg))
     publishing.start()
     rounds_during = 0
@@ -295,59 +325,55 @@ def test_rolling_deploy_rollback_and_prune(
         fleet.round()
         rounds_during += 1
     publishing.join(timeout=60)
-    assert live_manifest(s3_client, cfg.bucket_name) == v2.manifest
+    assert deploy.live == v2.manifest
 
-    # v2 processes come up, then a v1 process restarts: it still renders v1.
     fleet.start(v2, v2)
     fleet.round()
-    a1 = fleet.restart(a1)
+    a1 = fleet.restart(a1)  # still renders v1: pinned
     fleet.round()
+    return [a1, b1]
 
-    # Rolling the app back leaves the pinned processes as they are; a process reading the
-    # live manifest renders v1 again.
+
+def roll_back_and_keep_v2(deploy: Deploy) -> None:
+    """rollback --previous; a live-manifest process renders v1; prune keeps pinned v2."""
+    fleet, cfg, v1, v2 = deploy.fleet, deploy.cfg, deploy.v1, deploy.v2
     output = run("rollback", "--previous")
     assert output.startswith(f"rolled back {cfg.where} to build {v1.digest} (was {v2.digest})")
-    assert live_manifest(s3_client, cfg.bucket_name) == v1.manifest
+    assert deploy.live == v1.manifest
     (live,) = fleet.start(v1, pinned=False)
     fleet.check(live, v1)
     fleet.stop(live)
     fleet.round()
 
     # v2 servers are still running: prune keeps their build although it is not the newest.
-    before = bucket_keys(s3_client, cfg.bucket_name)
+    before = deploy.keys()
     output = run("prune", "--keep", "1", "--keep-build", v2.digest, "--min-age", "0", "--dry-run")
     assert f"keep build {v1.digest} (live, among the newest 1)\n" in output
     assert f"keep build {v2.digest} (named with --keep-build)\n" in output
     assert "would delete 0 unreferenced objects" in output
     run("prune", "--keep", "1", "--keep-build", v2.digest, "--min-age", "0")
-    assert bucket_keys(s3_client, cfg.bucket_name) == before
+    assert deploy.keys() == before
     fleet.round()
 
-    # The fix ships: v2 is live again, then v3; a v1 process that restarts still renders v1.
+
+def roll_forward_to_v3_and_prune_v1(deploy: Deploy, v1_servers: list[AppServer]) -> None:
+    """v2 live again, then v3; a v1 process restarts on v1; v1 retired and pruned."""
+    fleet, v1, v2, v3 = deploy.fleet, deploy.v1, deploy.v2, deploy.v3
+    a1, b1 = v1_servers
     run("rollback", "--to", v2.digest)
-    publish(v3.root, "staticfiles.json", cfg)
+    publish(v3.root, "staticfiles.json", deploy.cfg)
     b1 = fleet.restart(b1)
     fleet.round()
 
-    # v1 is retired; prune --keep 2 removes what only v1 used.
     fleet.stop(a1)
     fleet.stop(b1)
-    before = bucket_keys(s3_client, cfg.bucket_name)
+    before = deploy.keys()
     output = run("prune", "--keep", "2", "--min-age", "0")
     only_v1 = {f"static/{name}" for name in v1.paths.values()} - {
         f"static/{name}" for version in (v2, v3) for name in version.paths.values()
     }
     assert len(only_v1) == 2  # v1's print.css (removed in v2) and js/app.js (changed)
-    assert bucket_keys(s3_client, cfg.bucket_name) == before - only_v1
+    assert deploy.keys() == before - only_v1
     assert "deleted 2 unreferenced objects" in output
     fleet.round()
-    assert_manifest_complete(s3_client, cfg.bucket_name)
-
-    tally = fleet.tally
-    print(
-        f"\nrolling deploy: renders {dict(tally.renders)}, {tally.urls_checked} static URLs "
-        f"checked, {len(tally.errors)} errors; {rounds_during} rounds during the v2 publish"
-    )
-    assert tally.errors == []
-    assert tally.renders["v1"] >= 10 and tally.renders["v2"] >= 10
-    assert [server.version.label for server in fleet.servers] == ["v2", "v2"]
+    assert_manifest_complete(deploy.s3_client, deploy.cfg.bucket_name)
