@@ -1,4 +1,4 @@
-"""``manage.py assetpipe sync|prune|status``: publishing as separate deploy steps."""
+"""``manage.py assetpipe sync|prune|status|rollback``: publishing as separate deploy steps."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from assetpipe.publish.config import SETTING, PublishError, S3Config
 from assetpipe.publish.prune import prune
+from assetpipe.publish.rollback import rollback
 from assetpipe.publish.s3 import publish
 from assetpipe.publish.status import status
 
@@ -61,6 +62,14 @@ class Prune:
         parser.add_argument(
             "--dry-run", action="store_true", help="Print what would be deleted; delete nothing."
         )
+        parser.add_argument(
+            "--keep-build",
+            action="append",
+            default=[],
+            metavar="DIGEST",
+            help="Also keep this build (its id, as status shows), e.g. one that app servers "
+            "still running are pinned to; repeatable.",
+        )
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
         with _user_errors():
@@ -68,6 +77,7 @@ class Prune:
                 s3_config(),
                 keep=options["keep"],
                 min_age=options["min_age"],
+                keep_builds=options["keep_build"],
                 manifest_name=_manifest_name(),
                 dry_run=options["dry_run"],
                 stdout=_stdout(command, options),
@@ -125,3 +135,31 @@ def _user_errors() -> Iterator[None]:
 def _stdout(command: BaseCommand, options: dict[str, Any]) -> TextIO | None:
     # OutputWrapper is a text stream; publish() writes through it as it is.
     return cast(TextIO, command.stdout) if options["verbosity"] else None
+
+
+class Rollback:
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument(
+            "--to", metavar="DIGEST", help="The build to make live (its id, as status shows)."
+        )
+        target.add_argument(
+            "--previous",
+            action="store_true",
+            help="The build that was live before the live one.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check and print the plan; change nothing."
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        with _user_errors():
+            result = rollback(
+                s3_config(),
+                to=options["to"],
+                manifest_name=_manifest_name(),
+                dry_run=options["dry_run"],
+                stdout=_stdout(command, options),
+            )
+        if options["verbosity"]:
+            command.stdout.write(result.summary())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -27,6 +28,10 @@ CANNED_ACLS = frozenset(
 )
 
 
+# A build id: the first 12 hex digits of the MD5 of its manifest, as in the history names.
+BUILD_ID = re.compile(r"[0-9a-f]{12}")
+
+
 class PublishError(Exception):
     """A publishing failure the user can act on; the message names the bucket, key or endpoint."""
 
@@ -47,6 +52,8 @@ class S3Config:
     # Objects above this size go up in parts; their ETag is then not an MD5, so the MD5 is
     # also stored in the object's metadata.
     multipart_threshold: int = 8 * 1024 * 1024
+    # The build an app server renders names from (its history copy); None reads the live one.
+    manifest_digest: str | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> S3Config:
@@ -83,6 +90,9 @@ class S3Config:
         acl = values.get("default_acl")
         if acl is not None and acl not in CANNED_ACLS:
             raise _invalid("default_acl", acl, f"None or one of {', '.join(sorted(CANNED_ACLS))}")
+        digest = values.get("manifest_digest")
+        if digest is not None and not (isinstance(digest, str) and BUILD_ID.fullmatch(digest)):
+            raise _invalid("manifest_digest", digest, "None or a build id (12 hex digits)")
         values["location"] = values.get("location", "").strip("/")
         return cls(**values)
 

@@ -2,17 +2,23 @@
 
 Django's ``ManifestStaticFilesStorage(manifest_storage=...)`` reads ``staticfiles.json`` from it
 once per process, so ``{% static %}`` resolves hashed names without a local STATIC_ROOT.
+
+With ``manifest_digest`` set it serves that build's history copy instead of the live manifest,
+so a process renders the names of the build it was released with, whatever was published since.
+The copy's name holds its publishing time, so it is found with one listing of ``manifests/``.
 """
 
 from __future__ import annotations
 
 from typing import IO, Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage
 
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.publish.config import PublishError, S3Config
+from assetpipe.publish.config import SETTING, PublishError, S3Config
+from assetpipe.publish.history import build_id, find_build, newest_builds, remote_history
 
 
 class BucketManifestStorage(Storage):
@@ -27,8 +33,11 @@ class BucketManifestStorage(Storage):
             self._s3 = S3Client(self.config)
         return self._s3
 
+    def _key(self, name: str) -> str:
+        return self.config.key(name)
+
     def _open(self, name: str, mode: str = "rb") -> File[Any]:
-        key = self.config.key(name)
+        key = self._key(name)
         try:
             response = self.s3.client.get_object(Bucket=self.config.bucket_name, Key=key)
             return ContentFile(response["Body"].read(), name=name)
@@ -39,7 +48,7 @@ class BucketManifestStorage(Storage):
             raise self.s3.error(exc, "reading", key) from exc
 
     def exists(self, name: str) -> bool:
-        key = self.config.key(name)
+        key = self._key(name)
         try:
             self.s3.client.head_object(Bucket=self.config.bucket_name, Key=key)
         except S3_ERRORS as exc:
@@ -57,6 +66,51 @@ class BucketManifestStorage(Storage):
 
     def delete(self, name: str) -> None:
         self._save(name, ContentFile(b""))
+
+
+class PinnedManifestStorage(BucketManifestStorage):
+    """The history copy of build ``config.manifest_digest``, whatever name is asked for."""
+
+    def __init__(self, config: S3Config) -> None:
+        super().__init__(config)
+        self._pinned_key: str | None = None
+
+    def _key(self, name: str) -> str:
+        if self._pinned_key is None:
+            self._pinned_key = self._find()
+        return self._pinned_key
+
+    def _find(self) -> str:
+        digest = self.config.manifest_digest
+        assert digest is not None
+        history = remote_history(self.s3)
+        entry = find_build(history, digest)
+        if entry is None:
+            # Raised where Django first loads the manifest: the process fails as it starts
+            # instead of rendering another build's names.
+            raise ImproperlyConfigured(
+                f"{SETTING}['manifest_digest'] is {digest!r}, but {self.config.where} holds no "
+                f"such build (no {self.config.key('manifests/')}<time>-{digest}.json); newest "
+                f"builds there: {newest_builds(history)}"
+            )
+        return self.config.key(entry.name)
+
+    def _open(self, name: str, mode: str = "rb") -> File[Any]:
+        manifest = super()._open(name, mode)
+        data = manifest.read()
+        if build_id(data) != self.config.manifest_digest:
+            raise PublishError(
+                f"s3://{self.config.bucket_name}/{self._key(name)} does not hold build "
+                f"{self.config.manifest_digest}: its content was changed after publishing"
+            )
+        return ContentFile(data, name=name)
+
+
+def manifest_storage_for(config: S3Config) -> BucketManifestStorage:
+    """The pinned build's manifest if ``manifest_digest`` is set, else the live one."""
+    if config.manifest_digest is not None:
+        return PinnedManifestStorage(config)
+    return BucketManifestStorage(config)
 
 
 def _missing(exc: Exception) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
@@ -11,13 +11,23 @@ from typing import TextIO
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.display import format_bytes
-from assetpipe.publish.history import history_entries, is_history
+from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
 from assetpipe.publish.inventory import RemoteObject, list_prefix
 from assetpipe.publish.local import VARIANTS, read_manifest_paths
 
 DELETE_BATCH = 1000  # DeleteObjects' limit per request
 # Django's hashed names: ``name.<12 hex of the MD5>.ext`` (or without the extension).
 _HASHED = re.compile(r"\.[0-9a-f]{12}(\.[^./]+)?$")
+
+
+@dataclass(frozen=True)
+class KeptBuild:
+    digest: str  # the build id
+    name: str  # the manifest copy read for its references: the live one or a history copy
+    reasons: tuple[str, ...]  # why prune keeps it, e.g. ("live", "among the newest 3")
+
+    def describe(self) -> str:
+        return f"keep build {self.digest} ({', '.join(self.reasons)})"
 
 
 @dataclass(frozen=True)
@@ -29,13 +39,14 @@ class PruneResult:
     too_young: int  # unreferenced, but younger than min-age
     requests: Mapping[str, int]
     dry_run: bool = False
+    builds: tuple[KeptBuild, ...] = ()  # the builds whose references were kept, newest first
 
     def summary(self) -> str:
         verb = "would delete" if self.dry_run else "deleted"
         return (
             f"pruned {self.where}: {verb} {len(self.deleted):,} unreferenced objects, "
             f"{format_bytes(self.deleted_bytes)} ({self.too_young:,} younger than min-age kept; "
-            f"{len(self.manifests):,} manifests kept); {sum(self.requests.values()):,} requests"
+            f"{len(self.manifests):,} builds kept); {sum(self.requests.values()):,} requests"
         )
 
 
@@ -53,13 +64,16 @@ def prune(
     *,
     keep: int = 3,
     min_age: float = 3600,
+    keep_builds: Collection[str] = (),
     manifest_name: str = "staticfiles.json",
     dry_run: bool = False,
     stdout: TextIO | None = None,
     now: datetime | None = None,
 ) -> PruneResult:
     """Delete hashed objects under ``location`` unreferenced by the newest ``keep`` manifests
-    and older than ``min_age`` seconds. The live manifest always counts among them."""
+    and older than ``min_age`` seconds. The live manifest always counts among them, and so do
+    the builds named in ``keep_builds`` (pinned app servers) and builds published (or rolled
+    back to) within ``min_age``."""
     if not config.location:
         raise PublishError(
             f"refusing to prune {config.where}: 'location' is empty, so the whole bucket would be "
@@ -69,7 +83,10 @@ def prune(
         raise PublishError(f"prune needs keep >= 1 and min_age >= 0, got {keep} and {min_age}")
     s3 = S3Client(config)
     remote = list_prefix(s3, config.prefix)
-    manifests = _newest_manifests(remote, manifest_name, keep)
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=min_age)
+    builds = kept_builds(remote, manifest_name, keep, keep_builds, cutoff)
+    _check_pinned(config, remote, builds, keep_builds)
+    manifests = [build.name for build in builds]
     if not manifests:
         raise PublishError(
             f"refusing to prune {config.where}: it has no {manifest_name} and no manifest "
@@ -83,7 +100,6 @@ def prune(
         for path in (*paths, *paths.values()):
             referenced.add(path)
             referenced.update(path + suffix for suffix in VARIANTS)
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=min_age)
     unreferenced = [
         obj
         for name, obj in sorted(remote.items())
@@ -96,6 +112,8 @@ def prune(
     if dry_run and stdout is not None:
         for obj in old:
             stdout.write(f"delete {obj.key} ({format_bytes(obj.size)}, {obj.last_modified:%c})\n")
+        for build in builds:
+            stdout.write(build.describe() + "\n")
     if not dry_run:
         _delete(s3, [obj.key for obj in old])
     return PruneResult(
@@ -106,25 +124,67 @@ def prune(
         too_young=len(unreferenced) - len(old),
         requests=dict(s3.requests),
         dry_run=dry_run,
+        builds=tuple(builds),
     )
 
 
-def _newest_manifests(
-    remote: Mapping[str, RemoteObject], manifest_name: str, keep: int
-) -> list[str]:
-    """The live manifest and the history, newest first, ``keep`` distinct builds."""
-    candidates: list[tuple[str, str]] = []
+def kept_builds(
+    remote: Mapping[str, RemoteObject],
+    manifest_name: str,
+    keep: int,
+    keep_builds: Collection[str] = (),
+    cutoff: datetime | None = None,
+) -> list[KeptBuild]:
+    """The builds prune keeps, newest first, each with its reasons: the live one, the newest
+    ``keep`` distinct builds (the live one first), those in ``keep_builds``, and those whose
+    newest history copy was written after ``cutoff``."""
+    candidates: list[tuple[str, str, datetime]] = []
     live = remote.get(manifest_name)
     if live is not None:
-        # A multipart ETag is no digest; it then counts as a build of its own.
-        candidates.append((manifest_name, live.etag if live.multipart else live.etag[:12]))
-    candidates.extend((entry.name, entry.digest) for entry in history_entries(remote))
-    chosen: dict[str, str] = {}
-    for name, digest in candidates:
-        if len(chosen) == keep:
-            break
-        chosen.setdefault(digest, name)
-    return list(chosen.values())
+        candidates.append((manifest_name, live_build(live), live.last_modified))
+    candidates.extend(
+        (entry.name, entry.digest, remote[entry.name].last_modified)
+        for entry in history_entries(remote)
+    )
+    kept: dict[str, KeptBuild] = {}
+    for rank, (name, digest, written) in enumerate(_distinct(candidates)):
+        reasons = [
+            reason
+            for reason, applies in (
+                ("live", live is not None and rank == 0),
+                (f"among the newest {keep}", rank < keep),
+                ("named with --keep-build", digest in keep_builds),
+                ("published within min-age", cutoff is not None and written > cutoff),
+            )
+            if applies
+        ]
+        if reasons:
+            kept[digest] = KeptBuild(digest, name, tuple(reasons))
+    return list(kept.values())
+
+
+def _distinct(candidates: list[tuple[str, str, datetime]]) -> list[tuple[str, str, datetime]]:
+    """The first (newest) copy of each build, in order."""
+    seen: dict[str, tuple[str, str, datetime]] = {}
+    for candidate in candidates:
+        seen.setdefault(candidate[1], candidate)
+    return list(seen.values())
+
+
+def _check_pinned(
+    config: S3Config,
+    remote: Mapping[str, RemoteObject],
+    builds: list[KeptBuild],
+    keep_builds: Collection[str],
+) -> None:
+    # A pinned build that is not in the bucket is a typo or a pruned build: deleting on would
+    # break the servers it was named for.
+    unknown = sorted(set(keep_builds) - {build.digest for build in builds})
+    if unknown:
+        raise PublishError(
+            f"refusing to prune {config.where}: it has no build {unknown[0]} to keep "
+            f"(--keep-build); newest builds there: {newest_builds(history_entries(remote))}"
+        )
 
 
 def _read(s3: S3Client, key: str) -> bytes:

@@ -18,10 +18,10 @@ from django.core.files.storage import Storage
 from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.display import Progress, format_bytes, unwrapped
-from assetpipe.publish.history import history_name, is_history
+from assetpipe.publish.history import build_id, history_name, is_history
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import read_build
-from assetpipe.publish.manifest_storage import BucketManifestStorage
+from assetpipe.publish.manifest_storage import manifest_storage_for
 from assetpipe.publish.plan import Plan, make_plan
 from assetpipe.publish.upload import put_manifest, upload_files
 
@@ -43,18 +43,20 @@ class PublishResult:
     manifest_uploaded: bool
     requests: Mapping[str, int]  # HTTP requests by S3 operation, retries included
     dry_run: bool = False
+    build: str = ""  # the build id: 12 hex digits of the manifest's MD5
 
     @property
     def request_count(self) -> int:
         return sum(self.requests.values())
 
     def summary(self) -> str:
-        """One line: ``published to s3://b/static: 3 uploaded (1,531 present), 41.2 kB; ...``"""
+        """One line: ``published build 0123456789ab to s3://b/static: 3 uploaded (1,531
+        present), 41.2 kB; ...``"""
         requests = f"{self.request_count:,} request{'s' if self.request_count != 1 else ''}"
         if self.dry_run:
-            head = f"dry run for {self.where}: {self.uploaded:,} to upload"
+            head = f"dry run of build {self.build} for {self.where}: {self.uploaded:,} to upload"
         else:
-            head = f"published to {self.where}: {self.uploaded:,} uploaded"
+            head = f"published build {self.build} to {self.where}: {self.uploaded:,} uploaded"
         manifest = ""
         if not self.manifest_uploaded:
             manifest = ", manifest unchanged"
@@ -128,6 +130,7 @@ def publish(
         manifest_uploaded=manifest_uploaded,
         requests=dict(s3.requests),
         dry_run=dry_run,
+        build=build_id(build.manifest),
     )
 
 
@@ -144,5 +147,7 @@ def _write_plan(stdout: TextIO, plan: Plan, config: S3Config, manifest_name: str
 
 
 def remote_manifest_storage(config: S3Config) -> Storage:
-    """A read-only Storage reading the published manifest: Django's ``manifest_storage``."""
-    return BucketManifestStorage(config)
+    """A read-only Storage reading the published manifest: Django's ``manifest_storage``.
+
+    With ``manifest_digest`` set, it reads that build's history copy instead of the live one."""
+    return manifest_storage_for(config)

@@ -9,10 +9,15 @@ from pathlib import Path
 from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import S3Config
 from assetpipe.publish.display import format_bytes
-from assetpipe.publish.history import is_history
+from assetpipe.publish.history import is_history, live_build
 from assetpipe.publish.inventory import RemoteObject, list_prefix
 from assetpipe.publish.local import Build, read_build
 from assetpipe.publish.plan import Plan, make_plan
+from assetpipe.publish.prune import kept_builds
+
+# prune's defaults, under which status says which builds are kept.
+PRUNE_KEEP = 3
+PRUNE_MIN_AGE = 3600
 
 
 @dataclass(frozen=True)
@@ -46,14 +51,24 @@ class Status:
         else:
             state = "out of date" if self.plan.manifest_reason else "same as local"
             age = _age(self.now - live.last_modified)
-            lines.append(f"remote manifest: uploaded {age} ago, {state}")
+            lines.append(f"remote manifest: build {live_build(live)}, uploaded {age} ago, {state}")
         if self.plan.uploads:
             lines.append(
                 f"to upload: {len(self.plan.uploads):,} files, "
                 f"{format_bytes(self.plan.upload_bytes)}"
             )
+        lines.extend(self.kept_lines())
         lines.append("in sync" if self.in_sync else "out of sync: run `manage.py assetpipe sync`")
         return lines
+
+    def kept_lines(self) -> list[str]:
+        """The builds ``prune`` with its defaults keeps, and why."""
+        cutoff = self.now - timedelta(seconds=PRUNE_MIN_AGE)
+        builds = kept_builds(self.remote, self.build.manifest_name, PRUNE_KEEP, (), cutoff)
+        if not builds:
+            return []
+        head = f"builds prune keeps (--keep {PRUNE_KEEP} --min-age {PRUNE_MIN_AGE}):"
+        return [head, *(f"  {build.digest} ({', '.join(build.reasons)})" for build in builds)]
 
 
 def status(static_root: Path, manifest_name: str, config: S3Config) -> Status:

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from pytest_django.fixtures import Settings
 
+from assetpipe.publish.history import build_id
 from assetpipe.publish.s3 import S3Config
 from tests.publish.conftest import TREE, FaultProxy, bucket_keys, build_static
 
@@ -50,28 +51,33 @@ def run(*args: str) -> str:
 
 
 def test_sync_publishes_and_prints_a_summary(
-    configured: S3Config, s3_client: Any, proxy: FaultProxy
+    configured: S3Config, s3_client: Any, proxy: FaultProxy, static_root: Path
 ) -> None:
+    build = build_id((static_root / "staticfiles.json").read_bytes())
     output = run("sync")
     assert output.startswith(
-        f"published to s3://{configured.bucket_name}/static: 10 uploaded (0 present), "
+        f"published build {build} to s3://{configured.bucket_name}/static: 10 uploaded "
+        "(0 present), "
     )
     assert "static/staticfiles.json" in bucket_keys(s3_client, configured.bucket_name)
     proxy.clear()
     assert run("sync").startswith(
-        f"published to s3://{configured.bucket_name}/static: 0 uploaded (10 present), 0 B, "
-        "manifest unchanged; 1 request"
+        f"published build {build} to s3://{configured.bucket_name}/static: 0 uploaded "
+        "(10 present), 0 B, manifest unchanged; 1 request"
     )
     assert proxy.counts() == {"LIST": 1}
 
 
 def test_sync_dry_run_prints_the_plan(
-    configured: S3Config, s3_client: Any, proxy: FaultProxy
+    configured: S3Config, s3_client: Any, proxy: FaultProxy, static_root: Path
 ) -> None:
+    build = build_id((static_root / "staticfiles.json").read_bytes())
     output = run("sync", "--dry-run")
     lines = output.splitlines()
     assert "upload static/css/app.css (new, 45 B)" in lines
-    assert lines[-1].startswith(f"dry run for s3://{configured.bucket_name}/static: 10 to upload")
+    assert lines[-1].startswith(
+        f"dry run of build {build} for s3://{configured.bucket_name}/static: 10 to upload"
+    )
     assert set(proxy.counts()) == {"LIST"}
     assert bucket_keys(s3_client, configured.bucket_name) == set()
 
@@ -82,7 +88,7 @@ def test_sync_draws_a_progress_bar_on_a_terminal(configured: S3Config) -> None:
     bar, summary = terminal.getvalue().rsplit("\n", 2)[:2]
     assert bar.startswith("\r[")
     assert bar.endswith("\r[##############################] 10/10 files, 853 B/853 B")
-    assert summary.startswith("published to")
+    assert summary.startswith("published build ")
 
 
 def test_quiet_sync_prints_nothing(configured: S3Config) -> None:
@@ -101,7 +107,7 @@ def test_status_is_a_deploy_gate(configured: S3Config, static_root: Path, s3_cli
     lines = output.splitlines()
     assert lines[0] == f"local:  10 files, 853 B in {static_root}"
     assert lines[1] == f"bucket: 10 files, 853 B in s3://{configured.bucket_name}/static"
-    assert lines[2].startswith("remote manifest: uploaded ")
+    assert lines[2].startswith("remote manifest: build ")
     assert lines[2].endswith(" s ago, same as local")
     assert lines[-1] == "in sync"
 

@@ -57,7 +57,8 @@ def test_cold_publish_uploads_each_file_once_then_the_manifest(
         == (static_root / "staticfiles.json").read_bytes()
     )
     assert result.summary().startswith(
-        f"published to s3://{cfg.bucket_name}/static: {files} uploaded (0 present), "
+        f"published build {history_key[-17:-5]} to s3://{cfg.bucket_name}/static: "
+        f"{files} uploaded (0 present), "
     )
 
 
@@ -272,7 +273,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
     size = (static_root / hashed).stat().st_size
     assert f"upload static/{hashed} (new, {size} B)" in lines
     assert lines[-1] == "upload static/staticfiles.json (manifest new; after the files above)"
-    assert result.summary().startswith(f"dry run for s3://{cfg.bucket_name}/static: 10 to upload")
+    assert result.summary().startswith(
+        f"dry run of build {result.build} for s3://{cfg.bucket_name}/static: 10 to upload"
+    )
 
 
 def test_manifest_referencing_a_file_that_exists_nowhere_is_not_published(

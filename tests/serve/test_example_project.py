@@ -27,7 +27,9 @@ def test_demo_builds_twice_publishes_and_lists_the_buckets(tmp_path: Path) -> No
     assert (files_again, hashed_again, reused, compressed_again) == (files, 0, files, 0)
 
     published = re.findall(
-        r"^assetpipe: published to s3://acme-static/static: (\d+) uploaded", out, re.MULTILINE
+        r"^assetpipe: published build [0-9a-f]{12} to s3://acme-static/static: (\d+) uploaded",
+        out,
+        re.MULTILINE,
     )
     assert len(published) == 2
     assert int(published[0]) > 0 and published[1] == "0"

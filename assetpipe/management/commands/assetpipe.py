@@ -46,6 +46,12 @@ SUBCOMMANDS: dict[str, Entry] = {
         "remote manifest's age and what sync would upload. Exits with status 1 when they "
         "differ, so it can gate a deploy.",
     ),
+    "rollback": Entry(
+        "assetpipe.publish.cli:Rollback",
+        "Make an earlier build the live manifest again.",
+        "Make an earlier build the live manifest again, after checking that every object it "
+        "references is still in the bucket; recorded in the history like a publish.",
+    ),
     "nginx": Entry(
         "assetpipe.serve.cli:Nginx",
         "Print nginx configuration that serves STATIC_ROOT.",
