@@ -13,7 +13,7 @@ from assetpipe.management.commands.assetpipe import SUBCOMMANDS, Command, load
 
 REPO = Path(__file__).resolve().parents[1]
 # Arguments a subcommand cannot run without.
-REQUIRED = {"iam-policy": ["--tenant", "acme"]}
+REQUIRED = {"iam-policy": ["--tenant", "acme"], "rollback": ["--previous"]}
 COMMON = [
     "-v",
     "2",

@@ -165,4 +165,4 @@ def test_sync_without_a_build(configured: S3Config, tmp_path: Path, settings: Se
 def test_djangos_options_after_the_subcommand(configured: S3Config) -> None:
     assert run("sync", "--dry-run", "-v", "0") == ""
     assert run("-v", "0", "sync", "--traceback") == ""  # a value given before is kept
-    assert run("sync", "-v", "1", "--no-color").startswith("published to")
+    assert run("sync", "-v", "1", "--no-color").startswith("published build ")
