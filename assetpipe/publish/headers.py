@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import mimetypes
 from typing import Any
 
@@ -72,8 +71,3 @@ def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
     if config.default_acl:
         args["ACL"] = config.default_acl
     return args
-
-
-def content_md5(md5: str) -> str:
-    """The base64 Content-MD5 header S3 verifies the body against."""
-    return base64.b64encode(bytes.fromhex(md5)).decode()
