@@ -98,7 +98,7 @@ def test_headers_per_kind_of_file(
     assert head(paths["img/logo.png"])["ContentType"] == "image/png"
     assert head(paths["fonts/icons.woff2"])["ContentType"] == "font/woff2"
     manifest = head("staticfiles.json")
-    assert manifest["ContentType"] == "application/json; charset=utf-8"
+    assert manifest["ContentType"] == "application/json"
     assert manifest["CacheControl"] == SHORT
     assert "ContentEncoding" not in hashed_css
     # No ACL unless configured: buckets with ACLs disabled reject any.
