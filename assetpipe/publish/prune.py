@@ -50,13 +50,7 @@ def prune(
 ) -> PruneResult:
     """Delete hashed objects under ``location`` unreferenced by the newest ``keep`` manifests
     and older than ``min_age`` seconds. The live manifest always counts among them."""
-    if not config.location:
-        raise PublishError(
-            f"refusing to prune {config.where}: 'location' is empty, so the whole bucket would be "
-            "in scope; publish static files under a prefix"
-        )
-    if keep < 1 or min_age < 0:
-        raise PublishError(f"prune needs keep >= 1 and min_age >= 0, got {keep} and {min_age}")
+    _check_arguments(config, keep, min_age)
     s3 = S3Client(config)
     remote = list_prefix(s3, config.prefix)
     manifests = _newest_manifests(remote, manifest_name, keep)
@@ -90,6 +84,16 @@ def prune(
         requests=dict(s3.requests),
         dry_run=dry_run,
     )
+
+
+def _check_arguments(config: S3Config, keep: int, min_age: float) -> None:
+    if not config.location:
+        raise PublishError(
+            f"refusing to prune {config.where}: 'location' is empty, so the whole bucket would be "
+            "in scope; publish static files under a prefix"
+        )
+    if keep < 1 or min_age < 0:
+        raise PublishError(f"prune needs keep >= 1 and min_age >= 0, got {keep} and {min_age}")
 
 
 def _newest_manifests(
