@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 
@@ -20,6 +21,18 @@ def md5_file(path: str | os.PathLike[str], start: int = 0, length: int | None = 
 
 def md5_file_raw(path: str | os.PathLike[str], start: int = 0, length: int | None = None) -> bytes:
     return _md5_of_file(path, start, length).digest()
+
+
+def content_md5(md5_hex: str) -> str:
+    """The base64 ``Content-MD5`` header, from a hex MD5, that S3 verifies a body against."""
+    return base64.b64encode(bytes.fromhex(md5_hex)).decode("ascii")
+
+
+def multipart_etag(path: str | os.PathLike[str], size: int, part_size: int) -> str:
+    """The ETag S3 gives an upload of ``size`` bytes of ``path`` in parts of ``part_size``:
+    the MD5 of the parts' MD5s, a dash and the number of parts."""
+    parts = [md5_file_raw(path, start, part_size) for start in range(0, size, part_size)]
+    return f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
 
 
 def _md5_of_file(path: str | os.PathLike[str], start: int, length: int | None) -> hashlib._Hash:

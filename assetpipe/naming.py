@@ -25,6 +25,11 @@ def looks_hashed(name: str) -> bool:
     return _HASHED_NAME.search(name.rsplit("/", 1)[-1]) is not None
 
 
+def looks_hashed_or_variant(name: str) -> bool:
+    """Whether ``name`` is a hashed name or a precompressed variant of one: immutable either way."""
+    return looks_hashed(split_variant(name)[0])
+
+
 def split_variant(name: str) -> tuple[str, str | None]:
     """``(original, encoding)`` for a variant's name; ``(name, None)`` for any other name."""
     for suffix, encoding in VARIANT_ENCODINGS.items():

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import brotli
 
-DECODERS: dict[str, Callable[[bytes], bytes]] = {".br": brotli.decompress, ".gz": gzip.decompress}
+from assetpipe.naming import VARIANT_ENCODINGS, split_variant
+
+# By Content-Encoding, as assetpipe.naming names the variants.
+DECODERS: dict[str, Callable[[bytes], bytes]] = {"br": brotli.decompress, "gzip": gzip.decompress}
 
 
 @dataclass
@@ -27,7 +30,7 @@ class CompressedCheck:
 
     def summary(self) -> str:
         if not self.checked:
-            return "no .br/.gz variants found"
+            return f"no {'/'.join(VARIANT_ENCODINGS)} variants found"
         if self.ok:
             return f"OK ({self.checked} variants decompress to their originals)"
         shown = ", ".join(self.failures[:5])
@@ -43,8 +46,8 @@ def check_compressed(static_root: Path) -> CompressedCheck:
     for top, _, names in os.walk(static_root):
         present = set(names)
         for name in sorted(names):
-            stem, suffix = os.path.splitext(name)
-            decode = DECODERS.get(suffix)
+            stem, encoding = split_variant(name)
+            decode = DECODERS.get(encoding) if encoding else None
             if decode is None or stem not in present:
                 continue
             result.checked += 1

@@ -8,8 +8,6 @@ not replaced either.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import SuspiciousFileOperation
 from storages.utils import setting
 
+from assetpipe.digests import content_md5, md5_file, multipart_etag
 from assetpipe.media.storage import TenantMediaStorage
-
-_CHUNK = 1024 * 1024
+from assetpipe.s3_listing import list_objects
 
 
 class Action(Enum):
@@ -74,33 +72,6 @@ def local_files(root: Path) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def remote_etags(client: Any, bucket: str, prefix: str) -> dict[str, str]:
-    """ETags (without quotes) of the objects under ``prefix``, by name relative to it."""
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return {
-        entry["Key"][len(prefix) :]: entry["ETag"].strip('"')
-        for page in pages
-        for entry in page.get("Contents", ())
-    }
-
-
-def _md5(path: Path, start: int = 0, length: int | None = None) -> bytes:
-    digest = hashlib.md5(usedforsecurity=False)
-    remaining = math.inf if length is None else length
-    with path.open("rb") as file:
-        file.seek(start)
-        while remaining > 0 and (chunk := file.read(int(min(_CHUNK, remaining)))):
-            digest.update(chunk)
-            remaining -= len(chunk)
-    return digest.digest()
-
-
-def multipart_etag(path: Path, size: int, part_size: int) -> str:
-    """The ETag S3 gives a multipart upload of ``path`` in parts of ``part_size`` bytes."""
-    parts = [_md5(path, start, part_size) for start in range(0, size, part_size)]
-    return f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
-
-
 def same_content(path: Path, size: int, etag: str, part_sizes: tuple[int, ...]) -> bool:
     """Whether ``etag`` is the ETag of ``path``'s content.
 
@@ -109,7 +80,7 @@ def same_content(path: Path, size: int, etag: str, part_sizes: tuple[int, ...]) 
     (SSE-KMS) never matches, so such objects are reported as conflicts, never replaced.
     """
     if "-" not in etag:
-        return _md5(path).hex() == etag
+        return md5_file(path) == etag
     count = etag.rpartition("-")[2]
     return any(
         size > 0
@@ -127,7 +98,7 @@ def upload_media(
     report = UploadReport(bucket=storage.bucket_name, prefix=prefix, dry_run=dry_run)
     # boto3 clients are thread-safe; one client serves every worker.
     client = storage.connection.meta.client
-    remote = remote_etags(client, storage.bucket_name, prefix)
+    remote = list_objects(client, storage.bucket_name, prefix)
     part_sizes = (
         storage.transfer_config.multipart_chunksize,  # storage.save()
         setting("AWS_S3_FILE_BUFFER_SIZE", 5 * 1024 * 1024),  # storage.open(name, "w")
@@ -138,7 +109,7 @@ def upload_media(
         try:
             size = path.stat().st_size
             if name in remote:
-                if same_content(path, size, remote[name], part_sizes):
+                if same_content(path, size, remote[name].etag, part_sizes):
                     return Outcome(name, Action.SAME, size)
                 return Outcome(
                     name,
@@ -163,6 +134,18 @@ def upload_media(
             return Outcome(name, Action.FAILED, 0, str(error))
         return Outcome(name, Action.UPLOAD, size)
 
+    work = _keyed(storage, root, report)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        report.outcomes += pool.map(lambda item: process(*item), work)
+    report.outcomes.sort(key=lambda outcome: outcome.name)
+    return report
+
+
+def _keyed(
+    storage: TenantMediaStorage, root: Path, report: UploadReport
+) -> list[tuple[str, Path, str]]:
+    """``(name, path, key)`` of the files under ``root``; names the storage refuses are
+    reported as such."""
     work: list[tuple[str, Path, str]] = []
     for name, path in local_files(root):
         try:
@@ -171,10 +154,7 @@ def upload_media(
             work.append((name, path, storage.key(name)))
         except SuspiciousFileOperation as error:
             report.outcomes.append(Outcome(name, Action.REFUSED, 0, str(error)))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        report.outcomes += pool.map(lambda item: process(*item), work)
-    report.outcomes.sort(key=lambda outcome: outcome.name)
-    return report
+    return work
 
 
 def _put(storage: TenantMediaStorage, client: Any, key: str, path: Path) -> None:
@@ -186,7 +166,7 @@ def _put(storage: TenantMediaStorage, client: Any, key: str, path: Path) -> None
             Bucket=storage.bucket_name,
             Key=key,
             Body=body,
-            ContentMD5=base64.b64encode(_md5(path)).decode("ascii"),
+            ContentMD5=content_md5(md5_file(path)),
             IfNoneMatch="*",
             **params,
         )

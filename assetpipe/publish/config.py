@@ -9,10 +9,9 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-SETTING = 'STORAGES["staticfiles"]["OPTIONS"]["s3"]'
+from assetpipe.headers import IMMUTABLE_CACHE_CONTROL, short_cache_control
 
-HASHED_CACHE_CONTROL = "public, max-age=31536000, immutable"
-UNHASHED_CACHE_CONTROL = "public, max-age=60"
+SETTING = 'STORAGES["staticfiles"]["OPTIONS"]["s3"]'
 
 # S3's canned ACLs; anything else is a typo that S3 would only reject mid-upload.
 CANNED_ACLS = frozenset(
@@ -45,8 +44,8 @@ class S3Config:
     custom_domain: str | None = None
     max_workers: int = 10
     default_acl: str | None = None
-    hashed_cache_control: str = HASHED_CACHE_CONTROL
-    unhashed_cache_control: str = UNHASHED_CACHE_CONTROL
+    hashed_cache_control: str = IMMUTABLE_CACHE_CONTROL
+    unhashed_cache_control: str = short_cache_control()
     upload_encodings: bool = False
     read_manifest_from_bucket: bool = False
     # Objects above this size go up in parts; their ETag is then not an MD5, so the MD5 is

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from assetpipe.digests import md5_bytes
+from assetpipe.naming import VARIANT_SUFFIXES, variant_name
 from assetpipe.publish.config import PublishError
-
-# Precompressed variants written beside a servable file, and the Content-Encoding they carry.
-VARIANTS = {".br": "br", ".gz": "gzip"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Build:
 
     @property
     def manifest_md5(self) -> str:
-        return hashlib.md5(self.manifest).hexdigest()
+        return md5_bytes(self.manifest)
 
 
 def read_manifest_paths(data: bytes, source: str) -> dict[str, str]:
@@ -68,7 +66,7 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
     hashed = frozenset(paths.values())
     wanted = hashed | frozenset(paths)
     if with_encodings:
-        wanted |= {name + suffix for name in wanted for suffix in VARIANTS}
+        wanted |= {variant_name(name, e) for name in wanted for e in VARIANT_SUFFIXES}
     sizes = _sizes(static_root, wanted)
     files: dict[str, LocalFile] = {}
     for name in hashed | frozenset(paths):
@@ -77,8 +75,8 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
         files[name] = LocalFile(name, static_root / name, sizes[name], name in hashed)
         if not with_encodings:
             continue
-        for suffix, encoding in VARIANTS.items():
-            variant = name + suffix
+        for encoding in VARIANT_SUFFIXES:
+            variant = variant_name(name, encoding)
             if variant in sizes:
                 files[variant] = LocalFile(
                     variant, static_root / variant, sizes[variant], name in hashed, encoding
@@ -110,11 +108,3 @@ def _sizes(root: Path, wanted: frozenset[str]) -> dict[str, int]:
                 elif name in wanted:
                     sizes[name] = entry.stat().st_size
     return sizes
-
-
-def md5_hex(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as file:
-        while chunk := file.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assetpipe.digests import md5_file
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.history import history_entries
-from assetpipe.publish.inventory import RemoteObject
-from assetpipe.publish.local import Build, LocalFile, md5_hex
+from assetpipe.publish.local import Build, LocalFile
+from assetpipe.s3_listing import RemoteObject
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def make_plan(build: Build, remote: dict[str, RemoteObject], s3: S3Client) -> Pl
                 Upload(file, found.key, f"changed: {found.size:,} -> {file.size:,} bytes")
             )
         else:
-            md5 = md5_hex(file.path)
+            md5 = md5_file(file.path)
             if _remote_md5(found, s3) == md5:
                 present += 1
             else:

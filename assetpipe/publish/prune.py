@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed_or_variant, variant_name
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.display import format_bytes
 from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
-from assetpipe.publish.inventory import RemoteObject, list_prefix
-from assetpipe.publish.local import VARIANTS, read_manifest_paths
+from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.local import read_manifest_paths
+from assetpipe.s3_listing import RemoteObject
 
 DELETE_BATCH = 1000  # DeleteObjects' limit per request
-# Django's hashed names: ``name.<12 hex of the MD5>.ext`` (or without the extension).
-_HASHED = re.compile(r"\.[0-9a-f]{12}(\.[^./]+)?$")
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,6 @@ class PruneResult:
         )
 
 
-def looks_hashed(name: str) -> bool:
-    """Whether ``name`` (or the file a .br/.gz variant compresses) has a Django hashed name."""
-    for suffix in VARIANTS:
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return _HASHED.search(name.rsplit("/", 1)[-1]) is not None
-
-
 def prune(
     config: S3Config,
     *,
@@ -74,13 +64,7 @@ def prune(
     and older than ``min_age`` seconds. The live manifest always counts among them, and so do
     the builds named in ``keep_builds`` (pinned app servers) and builds published (or rolled
     back to) within ``min_age``."""
-    if not config.location:
-        raise PublishError(
-            f"refusing to prune {config.where}: 'location' is empty, so the whole bucket would be "
-            "in scope; publish static files under a prefix"
-        )
-    if keep < 1 or min_age < 0:
-        raise PublishError(f"prune needs keep >= 1 and min_age >= 0, got {keep} and {min_age}")
+    _check_arguments(config, keep, min_age)
     s3 = S3Client(config)
     remote = list_prefix(s3, config.prefix)
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=min_age)
@@ -92,21 +76,14 @@ def prune(
             f"refusing to prune {config.where}: it has no {manifest_name} and no manifest "
             "history, so nothing is known to be in use"
         )
-    referenced: set[str] = set()
-    for name in manifests:
-        paths = read_manifest_paths(
-            _read(s3, remote[name].key), f"s3://{config.bucket_name}/{name}"
-        )
-        for path in (*paths, *paths.values()):
-            referenced.add(path)
-            referenced.update(path + suffix for suffix in VARIANTS)
+    referenced = _referenced(s3, remote, manifests)
     unreferenced = [
         obj
         for name, obj in sorted(remote.items())
         if name not in referenced
         and name != manifest_name
         and not is_history(name)
-        and looks_hashed(name)
+        and looks_hashed_or_variant(name)
     ]
     old = [obj for obj in unreferenced if obj.last_modified <= cutoff]
     if dry_run and stdout is not None:
@@ -126,6 +103,16 @@ def prune(
         dry_run=dry_run,
         builds=tuple(builds),
     )
+
+
+def _check_arguments(config: S3Config, keep: int, min_age: float) -> None:
+    if not config.location:
+        raise PublishError(
+            f"refusing to prune {config.where}: 'location' is empty, so the whole bucket would be "
+            "in scope; publish static files under a prefix"
+        )
+    if keep < 1 or min_age < 0:
+        raise PublishError(f"prune needs keep >= 1 and min_age >= 0, got {keep} and {min_age}")
 
 
 def kept_builds(
@@ -185,6 +172,19 @@ def _check_pinned(
             f"refusing to prune {config.where}: it has no build {unknown[0]} to keep "
             f"(--keep-build); newest builds there: {newest_builds(history_entries(remote))}"
         )
+
+
+def _referenced(s3: S3Client, remote: Mapping[str, RemoteObject], manifests: list[str]) -> set[str]:
+    """Every name the ``manifests`` reference, originals and hashed, with their variants."""
+    referenced: set[str] = set()
+    for name in manifests:
+        paths = read_manifest_paths(
+            _read(s3, remote[name].key), f"s3://{s3.config.bucket_name}/{name}"
+        )
+        for path in (*paths, *paths.values()):
+            referenced.add(path)
+            referenced.update(variant_name(path, e) for e in VARIANT_SUFFIXES)
+    return referenced
 
 
 def _read(s3: S3Client, key: str) -> bytes:

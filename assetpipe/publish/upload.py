@@ -9,11 +9,11 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from s3transfer.futures import NonThreadedExecutor
 from s3transfer.manager import TransferConfig, TransferManager
 
+from assetpipe.digests import content_md5, md5_file
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError
 from assetpipe.publish.display import Progress
-from assetpipe.publish.headers import MANIFEST_TYPE, content_md5, upload_args
-from assetpipe.publish.local import md5_hex
+from assetpipe.publish.headers import manifest_args, upload_args
 from assetpipe.publish.plan import Upload
 
 
@@ -55,7 +55,7 @@ def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | N
 
 def upload_file(s3: S3Client, upload: Upload) -> None:
     file = upload.file
-    md5 = upload.md5 or md5_hex(file.path)
+    md5 = upload.md5 or md5_file(file.path)
     args = upload_args(file, md5, s3.config)
     bucket = s3.config.bucket_name
     try:
@@ -84,13 +84,7 @@ def upload_file(s3: S3Client, upload: Upload) -> None:
 
 
 def put_manifest(s3: S3Client, key: str, data: bytes, md5: str) -> None:
-    args = {
-        "ContentType": MANIFEST_TYPE,
-        "CacheControl": s3.config.unhashed_cache_control,
-        "Metadata": {"md5": md5},
-    }
-    if s3.config.default_acl:
-        args["ACL"] = s3.config.default_acl
+    args = manifest_args(key, md5, s3.config)
     try:
         s3.client.put_object(
             Bucket=s3.config.bucket_name, Key=key, Body=data, ContentMD5=content_md5(md5), **args

@@ -4,35 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from assetpipe.publish.headers import content_type, upload_args
+from assetpipe.publish.headers import manifest_args, upload_args
 from assetpipe.publish.local import LocalFile
 from assetpipe.publish.s3 import S3Config
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("css/app.css", "text/css; charset=utf-8"),
-        ("js/app.3b1f0c9e8d7a.js", "text/javascript; charset=utf-8"),
-        ("js/module.mjs", "text/javascript; charset=utf-8"),
-        ("js/app.js.map", "application/json; charset=utf-8"),
-        ("data.json", "application/json; charset=utf-8"),
-        ("img/logo.svg", "image/svg+xml; charset=utf-8"),
-        ("index.html", "text/html; charset=utf-8"),
-        ("img/logo.png", "image/png"),
-        ("img/photo.JPG", "image/jpeg"),
-        ("fonts/icons.woff2", "font/woff2"),
-        ("fonts/icons.woff", "font/woff"),
-        ("site.webmanifest", "application/manifest+json; charset=utf-8"),
-        ("downloads/source.tar.gz", "application/gzip"),
-        ("LICENSE", "application/octet-stream"),
-        ("dir.v2/README", "application/octet-stream"),
-    ],
-)
-def test_content_type(name: str, expected: str) -> None:
-    assert content_type(name) == expected
 
 
 def test_variant_keeps_the_original_type_and_names_its_encoding() -> None:
@@ -43,5 +17,27 @@ def test_variant_keeps_the_original_type_and_names_its_encoding() -> None:
         "ContentType": "text/css; charset=utf-8",
         "ContentEncoding": "br",
         "CacheControl": "public, max-age=31536000, immutable",
+        "Metadata": {"md5": "0" * 32},
+    }
+
+
+def test_unhashed_file_is_cached_briefly_with_the_configured_acl() -> None:
+    config = S3Config.from_options({"bucket_name": "b", "default_acl": "public-read"})
+    original = LocalFile("img/logo.svg", Path("x"), 10, hashed=False)
+    args = upload_args(original, "0" * 32, config)
+    assert args == {
+        "ContentType": "image/svg+xml",
+        "CacheControl": "public, max-age=60",
+        "Metadata": {"md5": "0" * 32},
+        "ACL": "public-read",
+    }
+
+
+def test_manifest_is_json_and_cached_briefly() -> None:
+    config = S3Config.from_options({"bucket_name": "b", "unhashed_cache_control": "no-cache"})
+    args = manifest_args("static/staticfiles.json", "0" * 32, config)
+    assert args == {
+        "ContentType": "application/json",
+        "CacheControl": "no-cache",
         "Metadata": {"md5": "0" * 32},
     }

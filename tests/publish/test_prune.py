@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from assetpipe.publish import prune as prune_module
-from assetpipe.publish.prune import looks_hashed, prune
+from assetpipe.publish.prune import prune
 from assetpipe.publish.s3 import PublishError, S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, bucket_keys, build_static
 
@@ -163,21 +163,3 @@ def test_refuses_a_bucket_without_manifests(
     with pytest.raises(PublishError, match=r"no staticfiles\.json and no manifest history"):
         prune(cfg, min_age=0)
     assert "static/app.0123456789ab.js" in bucket_keys(s3_client, cfg.bucket_name)
-
-
-@pytest.mark.parametrize(
-    ("name", "hashed"),
-    [
-        ("css/app.0123456789ab.css", True),
-        ("css/app.0123456789ab.css.br", True),
-        ("css/app.0123456789ab.css.gz", True),
-        ("LICENSE.0123456789ab", True),
-        ("css/app.css", False),
-        ("css/app.0123456789ab.min.css", False),  # the hash is not in Django's place
-        ("css/app.0123456789AB.css", False),
-        ("css.0123456789ab/app.css", False),
-        ("manifests/20260101T000000000000Z-0123456789ab.json", False),
-    ],
-)
-def test_looks_hashed(name: str, hashed: bool) -> None:
-    assert looks_hashed(name) is hashed

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assetpipe.publish import inventory
+from assetpipe import s3_listing
 from assetpipe.publish.s3 import PublishError, S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, bucket_keys, build_static
 
@@ -99,7 +99,7 @@ def test_headers_per_kind_of_file(
     assert head(paths["img/logo.png"])["ContentType"] == "image/png"
     assert head(paths["fonts/icons.woff2"])["ContentType"] == "font/woff2"
     manifest = head("staticfiles.json")
-    assert manifest["ContentType"] == "application/json; charset=utf-8"
+    assert manifest["ContentType"] == "application/json"
     assert manifest["CacheControl"] == SHORT
     assert "ContentEncoding" not in hashed_css
     # No ACL unless configured: buckets with ACLs disabled reject any.
@@ -227,7 +227,7 @@ def test_listing_takes_one_request_per_page_of_a_thousand_keys(
     assert "max-keys=1000" in listing.query
 
     # 12 keys (10 files, the manifest, its history copy) in pages of 5: 3 listing requests.
-    monkeypatch.setattr(inventory, "PAGE_SIZE", 5)
+    monkeypatch.setattr(s3_listing, "PAGE_SIZE", 5)
     proxy.clear()
     result = publish(static_root, "staticfiles.json", cfg)
     assert proxy.counts() == {"LIST": 3}

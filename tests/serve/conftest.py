@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +86,7 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
-def write_source_tree(source: Path) -> None:
+def write_source_tree(source: Path, extra: Mapping[str, bytes] | None = None) -> None:
     rules = "\n".join(f".item-{i} {{ margin: {i}px; padding: {i % 7}px; }}" for i in range(200))
     files: dict[str, bytes] = {
         "app/css/site.css": (
@@ -108,6 +108,7 @@ def write_source_tree(source: Path) -> None:
             '{"items": [' + ",".join(f'{{"n": {i}}}' for i in range(300)) + "]}"
         ).encode(),
         "app/ünïcode name.txt": ("plain text with a space and non-ASCII name\n" * 40).encode(),
+        **(extra or {}),
     }
     for name, content in files.items():
         path = source / name
@@ -131,14 +132,15 @@ class BuiltStatic:
         return paths
 
 
-def build_static(base: Path) -> BuiltStatic:
-    """Collect the test tree into ``base/site/static`` and plant files that must stay private.
+def build_static(base: Path, extra: Mapping[str, bytes] | None = None) -> BuiltStatic:
+    """Collect the test tree (and ``extra`` files) with every app's static files (Django admin's)
+    into ``base/site/static``, and plant files that must stay private.
 
     ``base/site`` stands for a project directory that a server block might use as its ``root``;
     ``base/secret.txt`` lies outside it, reachable only by escaping.
     """
     source = base / "src"
-    write_source_tree(source)
+    write_source_tree(source, extra)
     site = base / "site"
     root = site / "static"
     settings: dict[str, Any] = {

@@ -9,13 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from assetpipe.serve.nginx import (
-    HASHED_NAME_PATTERN,
-    IMMUTABLE,
-    render_server,
-    render_snippet,
-    static_site,
-)
+from assetpipe.headers import IMMUTABLE_CACHE_CONTROL as IMMUTABLE
+from assetpipe.naming import HASHED_NAME_PATTERN
+from assetpipe.serve.nginx import render_server, render_snippet, static_site
 from tests.serve.conftest import (
     DOTFILE_SECRET,
     OUTSIDE_SECRET,

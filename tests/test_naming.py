@@ -1,0 +1,73 @@
+"""The shared naming rules: what a hashed name is, and how variants are named."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+from django.core.files.base import ContentFile
+
+from assetpipe.naming import (
+    HASHED_NAME_PATTERN,
+    VARIANT_ENCODINGS,
+    VARIANT_SUFFIXES,
+    looks_hashed,
+    looks_hashed_or_variant,
+    split_variant,
+    variant_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "hashed"),
+    [
+        ("css/app.0123456789ab.css", True),
+        ("LICENSE.0123456789ab", True),
+        ("css/app.css", False),
+        ("css/app.0123456789ab.min.css", False),  # the hash is not in Django's place
+        ("css/app.0123456789AB.css", False),
+        ("css.0123456789ab/app.css", False),
+        ("css/app.0123456789ab.css.br", False),  # a variant: see looks_hashed_or_variant
+        ("manifests/20260101T000000000000Z-0123456789ab.json", False),
+    ],
+)
+def test_looks_hashed(name: str, hashed: bool) -> None:
+    assert looks_hashed(name) is hashed
+    # nginx matches the same names with the pattern as a regular expression.
+    assert (re.search(HASHED_NAME_PATTERN, name) is not None) is hashed
+
+
+@pytest.mark.parametrize(
+    ("name", "hashed"),
+    [
+        ("css/app.0123456789ab.css", True),
+        ("css/app.0123456789ab.css.br", True),
+        ("css/app.0123456789ab.css.gz", True),
+        ("LICENSE.0123456789ab.gz", True),
+        ("css/app.css.br", False),
+        ("downloads/app.tar.0123456789ab.gz", True),  # Django's name for app.tar.gz
+    ],
+)
+def test_looks_hashed_or_variant(name: str, hashed: bool) -> None:
+    assert looks_hashed_or_variant(name) is hashed
+
+
+@pytest.mark.parametrize(
+    "name", ["css/app.css", "css/site.min.css", "LICENSE", "admin/js/vendor/jquery/jquery.js"]
+)
+def test_django_hashed_names_look_hashed(tmp_path: Path, name: str) -> None:
+    storage = ManifestStaticFilesStorage(location=str(tmp_path))
+    hashed = storage.hashed_name(name, ContentFile(b"body { color: red }"))
+    assert looks_hashed(hashed)
+    assert not looks_hashed(name)
+
+
+def test_variant_names_round_trip() -> None:
+    assert {suffix: e for e, suffix in VARIANT_SUFFIXES.items()} == VARIANT_ENCODINGS
+    for encoding in VARIANT_SUFFIXES:
+        variant = variant_name("css/app.css", encoding)
+        assert split_variant(variant) == ("css/app.css", encoding)
+    assert split_variant("css/app.css") == ("css/app.css", None)
+    assert split_variant("img/logo.png") == ("img/logo.png", None)
