@@ -10,10 +10,10 @@ from typing import TextIO
 
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
-from assetpipe.publish.display import format_bytes
 from assetpipe.publish.history import history_entries, is_history
 from assetpipe.publish.inventory import RemoteObject, list_prefix
 from assetpipe.publish.local import VARIANTS, read_manifest_paths
+from assetpipe.report import format_bytes
 
 DELETE_BATCH = 1000  # DeleteObjects' limit per request
 # Django's hashed names: ``name.<12 hex of the MD5>.ext`` (or without the extension).
