@@ -52,6 +52,36 @@ def copy_atomic(source: Path, path: Path) -> None:
         shutil.copyfile(source, temp)
 
 
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Replace ``path`` with ``data`` unless it holds exactly that already; True if written.
+
+    A file left alone keeps its mtime, so servers and caches see no change.
+    """
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    write_atomic(path, data)
+    return True
+
+
+def save_through_temp(path: Path, save: Callable[[Path], Path]) -> None:
+    """Have ``save`` write the file under a temporary name beside ``path``, then rename it.
+
+    For writers that choose where the bytes go themselves (Django's ``FileSystemStorage._save``):
+    ``save`` gets the temporary path and returns the path it actually wrote.
+    """
+    temp = temp_path_for(path)
+    try:
+        saved = save(temp)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(saved, path)
+    except BaseException:
+        saved.unlink(missing_ok=True)
+        raise
+
+
 def scan_tree(root: Path) -> set[str]:
     """Every file below ``root`` as a '/'-separated relative name; removes stale temp files.
 

@@ -16,24 +16,60 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
-import hashlib
-import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote, urlsplit
 
 from django.contrib.staticfiles.utils import matches_patterns
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 
+from assetpipe.digests import md5_bytes
 from assetpipe.files import BuiltFile, copy_atomic, write_atomic
-from assetpipe.state import BuildState, MissingReference, PlainRecord, RewriteRecord
+from assetpipe.sources import Source
+from assetpipe.state import HashState, MissingReference, PlainRecord, RewriteRecord
 
-if TYPE_CHECKING:
-    from assetpipe.storage import AssetPipeStorage
+# ES module import/export specifiers, as Django 6.1 rewrites them: the statement may span
+# lines but not a ';', and nothing inside comments, strings or template literals is touched.
+# Used on every supported Django version, so JS names do not depend on the Django release.
+JS_IGNORED = re.compile(
+    r"/\*.*?\*/"
+    r"|//[^\n]*"
+    r"|\\."
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|`(?:[^`\\]|\\.)*`",
+    re.DOTALL,
+)
+JS_MODULE_PATTERNS = (
+    "*.js",
+    (
+        (
+            r"""(?P<matched>import(?P<import>[\s\{][^;]*?|\*\s*as\s*\w+)"""
+            r"""\s*from\s*['"](?P<url>[./].*?)["'])""",
+            'import%(import)s from "%(url)s"',
+            JS_IGNORED,
+        ),
+        (
+            r"""(?P<matched>export(?P<exports>[\s\{][^;]*?)\s*from\s*["'](?P<url>[./].*?)["'])""",
+            'export%(exports)s from "%(url)s"',
+            JS_IGNORED,
+        ),
+        (
+            r"""(?P<matched>import\s*['"](?P<url>[./].*?)["'])""",
+            'import"%(url)s"',
+            JS_IGNORED,
+        ),
+        (
+            r"""(?P<matched>import\(["'](?P<url>[./].*?)["']\))""",
+            'import("%(url)s")',
+            JS_IGNORED,
+        ),
+    ),
+)
 
 
 class Rule(NamedTuple):
@@ -64,16 +100,23 @@ def compile_rules(
     return rules
 
 
-@dataclass
-class Source:
-    """A collected file: its name in STATIC_ROOT and where its bytes come from."""
+class Naming(Protocol):
+    """What the hash step needs from a Django manifest storage: its naming and rewriting."""
 
-    name: str
-    key: str  # Django's hash_key(clean_name(name)): the manifest's key
-    digest: str
-    size: int
-    path: str | None  # on the local file system, when the source storage has one
-    load: Callable[[], bytes]
+    def clean_name(self, name: str) -> str: ...
+
+    def hash_key(self, name: str) -> str: ...
+
+    def hashed_name(
+        self,
+        name: str,
+        content: File[Any] | None = None,
+        filename: str | None = None,
+    ) -> str: ...
+
+    def url_converter(
+        self, name: str, hashed_files: Any, template: str | None = None
+    ) -> Callable[[re.Match[str]], str]: ...
 
 
 class Prehashed(ContentFile):  # type: ignore[type-arg]
@@ -99,30 +142,57 @@ class HashResult:
     outputs: dict[str, BuiltFile] = field(default_factory=dict)  # collected name -> hashed file
     processed: dict[str, bool] = field(default_factory=dict)  # for collectstatic's report
     rewritten: int = 0
-    reused: int = 0
     copied: int = 0
     missing: list[MissingReference] = field(default_factory=list)
     undecodable: dict[str, UnicodeDecodeError] = field(default_factory=dict)
     cycles: list[tuple[str, ...]] = field(default_factory=list)
 
+    def post_processed(self) -> Iterator[tuple[str, str, bool]]:
+        """What ``post_process`` yields to collectstatic: (original, hashed, processed)."""
+        for name, output in sorted(self.outputs.items()):
+            yield name, output.name, self.processed[name]
 
-def md5_hex(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+    def servables(self, sources: Mapping[str, Source]) -> Iterator[BuiltFile]:
+        """Every file of the build in STATIC_ROOT: each original and its hashed copy."""
+        for source in sources.values():
+            output = self.outputs[source.name]
+            if output.name != source.name:
+                yield BuiltFile(source.name, source.digest, source.size, source.load)
+            yield output
+
+
+def strict_error(result: HashResult) -> tuple[str, None, Exception] | None:
+    """The failure Django's storage would report for this result, as post_process yields it."""
+    if result.undecodable:
+        name = min(result.undecodable)
+        return name, None, result.undecodable[name]
+    if result.cycles:
+        names = ", ".join(sorted({n for cycle in result.cycles for n in cycle}))
+        return names, None, RuntimeError("Max post-process passes exceeded.")
+    if result.missing:
+        files = ", ".join(sorted({m.source for m in result.missing}))
+        lines = "\n".join(f"  {m.describe()}" for m in result.missing)
+        count = len(result.missing)
+        message = (
+            f"{count} reference{'s' if count != 1 else ''} to missing files (strict mode):\n{lines}"
+        )
+        return files, None, ValueError(message)
+    return None
 
 
 class Hasher:
     def __init__(
         self,
-        storage: AssetPipeStorage,
+        naming: Naming,
         sources: Mapping[str, Source],
         rules: dict[str, list[Rule]],
-        state: BuildState,
+        state: HashState,
         existing: set[str],
         root: Path,
         *,
         content_addressed: bool,
     ) -> None:
-        self.storage = storage
+        self.naming = naming
         self.sources = sources  # by key
         self.rules = rules
         self.state = state
@@ -141,8 +211,9 @@ class Hasher:
             self.final_name(key)
         # Forget files that are no longer collected, so the state does not grow without bound.
         outputs = self.result.outputs
-        self.state.plain = {n: r for n, r in self.state.plain.items() if n in outputs}
-        self.state.rewrites = {n: r for n, r in self.state.rewrites.items() if n in outputs}
+        state = self.state
+        state.plain = {n: r for n, r in state.plain.items() if n in outputs}
+        state.rewrites = {n: r for n, r in state.rewrites.items() if n in outputs}
         return self.result
 
     def is_adjustable(self, source: Source) -> bool:
@@ -174,7 +245,7 @@ class Hasher:
             file = Prehashed(b"", digest)
         else:
             file = ContentFile(content if content is not None else load())
-        return self.storage.clean_name(self.storage.hashed_name(name, file))
+        return self.naming.clean_name(self.naming.hashed_name(name, file))
 
     def _finish_plain(self, source: Source, content: bytes | None = None) -> str:
         record = self.state.plain.get(source.name)
@@ -214,11 +285,10 @@ class Hasher:
             or record.hashed_name not in self.existing
         ):
             return None
-        for reference, resolved in record.refs.items():
-            if self._resolve_quietly(reference) != resolved:
+        for key, resolved in record.refs.items():
+            if self._resolve_quietly(key) != resolved:
                 return None
         self.result.missing.extend(record.missing)
-        self.result.reused += 1
         output_path = self.root / record.hashed_name
         output = BuiltFile(
             record.hashed_name, record.output_digest, record.output_size, output_path.read_bytes
@@ -226,9 +296,9 @@ class Hasher:
         self._done(source, record.hashed_name, output, True)
         return record.hashed_name
 
-    def _resolve_quietly(self, reference: str) -> str | None:
+    def _resolve_quietly(self, key: str) -> str | None:
         try:
-            return self.resolve(reference)
+            return self.resolve(key)
         except (MissingTarget, _Cycle):
             return None
 
@@ -251,7 +321,7 @@ class Hasher:
                 text = rule.pattern.sub(converter, text)
 
         out = text.encode()
-        digest = md5_hex(out)
+        digest = md5_bytes(out)
         hashed = self._name_for(source.name, out, digest, lambda: out)
         if hashed not in self.existing or not self.content_addressed or hashed == source.name:
             write_atomic(self.root / hashed, out)
@@ -275,8 +345,8 @@ class Hasher:
     ) -> Callable[[re.Match[str]], str]:
         blocks = [m.span() for m in rule.ignored.finditer(text)] if rule.ignored else []
         starts = [start for start, _ in blocks]
-        resolver = Resolver(self, refs)
-        django_converter = self.storage.url_converter(name, resolver, rule.template)  # type: ignore[arg-type]
+        resolver = Resolver(self.resolve, refs)
+        django_converter = self.naming.url_converter(name, resolver, rule.template)
 
         def convert(match: re.Match[str]) -> str:
             matched = match.group("matched")
@@ -290,69 +360,62 @@ class Hasher:
             except MissingTarget as exc:
                 line = match.string.count("\n", 0, position) + 1
                 missing.append(MissingReference(name, line, str(exc), matched))
-                return matched
             except _Cycle as cycle:
-                members = self._in_progress[self._in_progress.index(cycle.key) :]
-                names = tuple(sorted(self.sources[k].name for k in members))
-                if frozenset(names) not in self._cycle_keys:
-                    self._cycle_keys.add(frozenset(names))
-                    self.result.cycles.append(names)
-                return matched
+                self._record_cycle(cycle.key)
+            return matched
 
         return convert
 
+    def _record_cycle(self, key: str) -> None:
+        members = self._in_progress[self._in_progress.index(key) :]
+        names = tuple(sorted(self.sources[k].name for k in members))
+        if frozenset(names) not in self._cycle_keys:
+            self._cycle_keys.add(frozenset(names))
+            self.result.cycles.append(names)
+
     # -- resolving references -------------------------------------------------------------
 
-    def resolve(self, reference: str) -> str:
-        """The name Django's ``_stored_name`` gives ``reference`` once every file is final."""
-        storage = self.storage
-        normalized = posixpath.normpath(reference)
-        key = storage.hash_key(storage.clean_name(normalized))
+    def resolve(self, key: str) -> str:
+        """The final name of the file under manifest key ``key``, as Django's
+        ``_stored_name`` gives it once every file is final."""
         if key in self.sources:
             return self.final_name(key)
         # Not a collected name as written (a query string, say): Django hashes the file's
         # unprocessed content, which is the collected source when there is one.
-        path = urlsplit(unquote(normalized)).path.strip()
-        source = self.sources.get(storage.hash_key(storage.clean_name(path)))
+        naming = self.naming
+        path = urlsplit(unquote(key)).path.strip()
+        source = self.sources.get(naming.hash_key(naming.clean_name(path)))
+        content: ContentFile[bytes] | None = None
         if source is not None:
             content = (
                 Prehashed(b"", source.digest)
                 if self.content_addressed
                 else ContentFile(source.load())
             )
-            return storage.clean_name(storage.hashed_name(normalized, content))
         try:
-            return storage.clean_name(storage.hashed_name(normalized))
+            return naming.clean_name(naming.hashed_name(key, content))
         except (ValueError, SuspiciousFileOperation):
-            # SuspiciousFileOperation: the reference leads out of STATIC_ROOT.
-            raise MissingTarget(normalized) from None
+            # ValueError: no such file; SuspiciousFileOperation: it leads out of STATIC_ROOT.
+            raise MissingTarget(key) from None
 
 
-class Resolver(Mapping[str, str]):
+class Resolver:
     """Stands in for Django's ``hashed_files`` dict while one file is rewritten.
 
-    ``AssetPipeStorage._stored_name`` sends lookups here, so Django's own ``url_converter``
-    does the rewriting while the resolution (and the record of it) is ours.
+    Django's ``_stored_name`` looks a reference up as ``hashed_files.get(hash_key)``: answering
+    that here lets Django's own ``url_converter`` do the rewriting while the resolution, and the
+    record of it, stay the hash step's. A missing target or a cycle raises through Django's code.
     """
 
-    def __init__(self, hasher: Hasher, refs: dict[str, str | None]) -> None:
-        self.hasher = hasher
+    def __init__(self, resolve: Callable[[str], str], refs: dict[str, str | None]) -> None:
+        self._resolve = resolve
         self.refs = refs
 
-    def stored_name(self, reference: str) -> str:
+    def get(self, key: str, default: str | None = None) -> str:
         try:
-            resolved = self.hasher.resolve(reference)
+            resolved = self._resolve(key)
         except (MissingTarget, _Cycle):
-            self.refs[reference] = None
+            self.refs[key] = None
             raise
-        self.refs[reference] = resolved
+        self.refs[key] = resolved
         return resolved
-
-    def __getitem__(self, key: str) -> str:
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0

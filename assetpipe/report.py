@@ -1,13 +1,30 @@
-"""What ``collectstatic`` prints about assetpipe's work: one summary, grouped warnings."""
+"""How assetpipe reports to a person: the build's summary and warnings, sizes, progress bars.
+
+collectstatic passes neither its output streams nor its verbosity to the storage. assetpipe's
+own ``collectstatic`` command (which Django picks when ``assetpipe`` comes before
+``django.contrib.staticfiles`` in INSTALLED_APPS) sets them here, around ``handle``; under
+Django's command the build reports to the process's streams at verbosity 1.
+"""
 
 from __future__ import annotations
 
+import io
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
+
+from django.core.management.base import OutputWrapper
 
 from assetpipe.state import MissingReference
+
+if TYPE_CHECKING:
+    from assetpipe.compress import CompressStats
+    from assetpipe.hashing import HashResult
 
 # At verbosity 1 each warning group shows this many lines; -v2 shows all.
 WARNING_LINES = 20
@@ -18,18 +35,34 @@ class BuildReport:
     files: int = 0
     hashed: int = 0
     hashed_reused: int = 0
-    compressed: int = 0
-    compressed_reused: int = 0
+    compressed: int = 0  # files whose variants were encoded in this run
+    compressed_reused: int = 0  # files whose variants were in place or copied from the cache
     saved_bytes: int = 0
     seconds: float = 0.0
     missing: list[MissingReference] = field(default_factory=list)
     undecodable: list[str] = field(default_factory=list)
     cycles: list[tuple[str, ...]] = field(default_factory=list)
 
+    @classmethod
+    def from_steps(cls, files: int, hashed: HashResult, compressed: CompressStats) -> BuildReport:
+        """The report of a build of ``files`` collected files from its steps' results."""
+        done = hashed.rewritten + hashed.copied
+        return cls(
+            files=files,
+            hashed=done,
+            hashed_reused=files - done,
+            compressed=compressed.compressed,
+            compressed_reused=compressed.reused,
+            saved_bytes=compressed.original_bytes - compressed.smallest_bytes,
+            missing=hashed.missing,
+            undecodable=sorted(hashed.undecodable),
+            cycles=hashed.cycles,
+        )
+
     def summary(self) -> str:
         return (
             f"{self.files} files: {self.hashed} hashed ({self.hashed_reused} reused), "
-            f"{self.compressed} compressed ({self.compressed_reused} reused), "
+            f"{self.compressed} files compressed ({self.compressed_reused} reused), "
             f"saved {format_bytes(self.saved_bytes)}; {self.seconds:.1f} s"
         )
 
@@ -77,12 +110,76 @@ def format_bytes(size: int) -> str:
     return f"{value:.1f} {unit}"
 
 
+class Progress:
+    """A one-line progress bar, redrawn at most ten times a second; called from many threads."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, files: int, size: int, label: str = "") -> None:
+        self._stream = stream
+        self._files = files
+        self._size = size
+        self._label = f"{label} " if label else ""
+        self._done_files = 0
+        self._done_size = 0
+        self._drawn_at = 0.0
+        self._lock = threading.Lock()
+
+    def advance(self, size: int) -> None:
+        with self._lock:
+            self._done_files += 1
+            self._done_size += size
+            now = time.monotonic()
+            if now - self._drawn_at >= 0.1 or self._done_files == self._files:
+                self._drawn_at = now
+                self._draw()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._done_files != self._files:  # stopped by a failure: show where
+                self._draw()
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _draw(self) -> None:
+        filled = self.WIDTH * self._done_size // self._size if self._size else self.WIDTH
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self._stream.write(
+            f"\r{self._label}[{bar}] {self._done_files:,}/{self._files:,} files, "
+            f"{format_bytes(self._done_size)}/{format_bytes(self._size)}"
+        )
+        self._stream.flush()
+
+
+def unwrapped(stream: TextIO) -> TextIO:
+    """``stream``, writing text as given: a management command's OutputWrapper ends every write
+    with a newline, which would put each redraw of a progress bar on a line of its own."""
+    if isinstance(stream, OutputWrapper):
+        return cast(TextIO, _Unwrapped(stream))
+    return stream
+
+
+class _Unwrapped(io.TextIOBase):
+    def __init__(self, wrapper: OutputWrapper) -> None:
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> int:
+        self._wrapper.write(text, ending="")
+        return len(text)
+
+    def isatty(self) -> bool:
+        return self._wrapper.isatty()
+
+    def flush(self) -> None:
+        self._wrapper.flush()
+
+
 @dataclass
 class Console:
     """Where collectstatic's own messages go, at its verbosity."""
 
-    stdout: Any
-    stderr: Any
+    stdout: OutputWrapper
+    stderr: OutputWrapper
     verbosity: int
 
     def info(self, message: str) -> None:
@@ -93,50 +190,30 @@ class Console:
         if self.verbosity >= 1:
             self.stderr.write(message)
 
-    def progress(self) -> Callable[[int, int], None] | None:
-        stream: TextIO | None = getattr(self.stderr, "_out", None)
-        if self.verbosity < 1 or stream is None or not stream.isatty():
+    def progress(self, label: str) -> Callable[[int, int], Progress] | None:
+        """Makes a progress bar on stderr for (files, bytes); None unless it is a terminal."""
+        if self.verbosity < 1 or not self.stderr.isatty():
             return None
-
-        def show(done: int, total: int) -> None:
-            end = "\n" if done == total else ""
-            stream.write(f"\rcompressing {done}/{total}{end}")
-            stream.flush()
-
-        return show
+        stream = unwrapped(cast(TextIO, self.stderr))
+        return lambda files, size: Progress(stream, files, size, label)
 
 
-def running_collectstatic() -> Any:
-    """The collectstatic command this code runs under, if any.
-
-    collectstatic passes neither its options nor its output streams to the storage; the
-    command object is the caller a few frames up.
-    """
-    from django.contrib.staticfiles.management.commands.collectstatic import Command
-
-    frame = sys._getframe(1)
-    while frame is not None:
-        candidate = frame.f_locals.get("self")
-        # type(), not isinstance(): a lazy object's __class__ would instantiate it.
-        if issubclass(type(candidate), Command):
-            return candidate
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
+_console: ContextVar[Console | None] = ContextVar("assetpipe_console", default=None)
 
 
-def collectstatic_console() -> Console:
-    """collectstatic's output streams and verbosity; outside it, the process's streams."""
-    command = running_collectstatic()
-    if command is not None:
-        return Console(command.stdout, command.stderr, int(command.verbosity))
-    return Console(_Writer(sys.stdout), _Writer(sys.stderr), 1)
+@contextmanager
+def reporting_to(console: Console) -> Iterator[None]:
+    """Builds started inside this block report to ``console``."""
+    token = _console.set(console)
+    try:
+        yield
+    finally:
+        _console.reset(token)
 
 
-class _Writer:
-    """Line-oriented writes, like Django's OutputWrapper."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._out = stream
-
-    def write(self, message: str) -> None:
-        self._out.write(message if message.endswith("\n") else message + "\n")
+def current_console() -> Console:
+    """The console set by ``reporting_to``; outside it, the process's streams at verbosity 1."""
+    console = _console.get()
+    if console is not None:
+        return console
+    return Console(OutputWrapper(sys.stdout), OutputWrapper(sys.stderr), 1)

@@ -5,6 +5,9 @@ digest of what was compressed. File metadata is only a shortcut to a digest alre
 the very same file (path, size and mtime in nanoseconds must all match), so a fresh checkout
 with new mtimes re-reads its sources once and then reuses all the work recorded for their
 content. A missing, corrupt or foreign state is discarded: it can cost time, never correctness.
+
+Each step owns one part (``SourcesState``, ``HashState``, ``CompressState``) and is handed only
+that part; this module only loads and saves the three together, in one file.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any, NamedTuple
 
 from assetpipe.files import write_atomic
 
-FORMAT = 3
+FORMAT = 4
 
 
 class SourceStamp(NamedTuple):
@@ -46,7 +49,7 @@ class RewriteRecord(NamedTuple):
     """How an adjustable file was hashed: reusable while its digest and references hold."""
 
     digest: str
-    refs: dict[str, str | None]  # reference as resolved -> name it resolved to (None: missing)
+    refs: dict[str, str | None]  # manifest key looked up -> name it resolved to (None: missing)
     hashed_name: str
     output_digest: str
     output_size: int
@@ -54,17 +57,66 @@ class RewriteRecord(NamedTuple):
 
 
 @dataclass
-class BuildState:
-    fingerprint: str
-    stamps: dict[str, SourceStamp] = field(default_factory=dict)  # absolute source path ->
-    plain: dict[str, PlainRecord] = field(default_factory=dict)  # collected name ->
-    rewrites: dict[str, RewriteRecord] = field(default_factory=dict)  # collected name ->
+class SourcesState:
+    """The digest step's part: absolute source path -> its stat and digest."""
+
+    stamps: dict[str, SourceStamp] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stamps": self.stamps}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> SourcesState:
+        return cls({k: SourceStamp(*v) for k, v in raw["stamps"].items()})
+
+
+@dataclass
+class HashState:
+    """The hash step's part, by collected name: plain copies and rewritten files."""
+
+    plain: dict[str, PlainRecord] = field(default_factory=dict)
+    rewrites: dict[str, RewriteRecord] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plain": self.plain, "rewrites": self.rewrites}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> HashState:
+        return cls(
+            plain={k: PlainRecord(*v) for k, v in raw["plain"].items()},
+            rewrites={k: _record_from_json(v) for k, v in raw["rewrites"].items()},
+        )
+
+
+@dataclass
+class CompressState:
+    """The compress step's part."""
+
     # content digest -> {encoding: compressed size, or None when not worth keeping}
     compressed: dict[str, dict[str, int | None]] = field(default_factory=dict)
     # file in STATIC_ROOT -> digest of the content its variants were made from
     variants: dict[str, str] = field(default_factory=dict)
     cache_garbage: int = 0  # contents dropped since the compressed-bytes cache was last pruned
-    _loaded: tuple[Any, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "compressed": self.compressed,
+            "variants": self.variants,
+            "cache_garbage": self.cache_garbage,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CompressState:
+        return cls(dict(raw["compressed"]), dict(raw["variants"]), int(raw["cache_garbage"]))
+
+
+@dataclass
+class BuildState:
+    fingerprint: str
+    sources: SourcesState = field(default_factory=SourcesState)
+    hashing: HashState = field(default_factory=HashState)
+    compressing: CompressState = field(default_factory=CompressState)
+    _loaded: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: Path, fingerprint: str) -> BuildState:
@@ -73,40 +125,35 @@ class BuildState:
             if raw["format"] != FORMAT or raw["fingerprint"] != fingerprint:
                 return cls(fingerprint)
             state = cls(
-                fingerprint=fingerprint,
-                stamps={k: SourceStamp(*v) for k, v in raw["stamps"].items()},
-                plain={k: PlainRecord(*v) for k, v in raw["plain"].items()},
-                rewrites={k: _record_from_json(v) for k, v in raw["rewrites"].items()},
-                compressed=raw["compressed"],
-                variants=raw["variants"],
-                cache_garbage=raw["cache_garbage"],
+                fingerprint,
+                SourcesState.from_json(raw["sources"]),
+                HashState.from_json(raw["hashing"]),
+                CompressState.from_json(raw["compressing"]),
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(fingerprint)
         state._loaded = state._contents()
         return state
 
     def _contents(self) -> tuple[Any, ...]:
-        # Shallow copies: the run replaces or updates these dicts, never their values.
+        # Shallow copies: the steps replace or update these dicts, never their values.
+        compressing = self.compressing
         return (
-            dict(self.stamps),
-            dict(self.plain),
-            dict(self.rewrites),
-            dict(self.compressed),
-            dict(self.variants),
-            self.cache_garbage,
+            dict(self.sources.stamps),
+            dict(self.hashing.plain),
+            dict(self.hashing.rewrites),
+            dict(compressing.compressed),
+            dict(compressing.variants),
+            compressing.cache_garbage,
         )
 
     def dump(self) -> bytes:
         payload: dict[str, Any] = {
             "format": FORMAT,
             "fingerprint": self.fingerprint,
-            "stamps": self.stamps,
-            "plain": self.plain,
-            "rewrites": self.rewrites,
-            "compressed": self.compressed,
-            "variants": self.variants,
-            "cache_garbage": self.cache_garbage,
+            "sources": self.sources.to_json(),
+            "hashing": self.hashing.to_json(),
+            "compressing": self.compressing.to_json(),
         }
         return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 

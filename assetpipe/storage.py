@@ -1,7 +1,8 @@
 """AssetPipeStorage: Django's manifest storage, made incremental, precompressed and publishable.
 
-``post_process`` only orchestrates: find (Django's copy phase has run) -> hash -> compress ->
-manifest -> publish. Each step lives in its own module.
+The storage only wires Django's hooks to the steps, each in its own module: find (Django's copy
+phase has run) -> digest sources (``sources``) -> hash (``hashing``) -> compress (``compress``)
+-> manifest (``manifest``) -> publish (``publish``), reporting through ``report``.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 import gc
 import json
 import os
-import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import django
 from django.conf import settings
@@ -21,67 +21,19 @@ from django.contrib.staticfiles import storage as django_storage
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import Storage
 from django.core.management.base import CommandError
 
 import assetpipe
-from assetpipe.compress import (
-    CACHE_VERSION,
-    DEFAULT_SKIP_EXTENSIONS,
-    ENCODINGS,
-    Compressor,
-)
-from assetpipe.files import BuiltFile, scan_tree, temp_path_for, write_atomic
-from assetpipe.hashing import (
-    Hasher,
-    HashResult,
-    Prehashed,
-    Resolver,
-    Source,
-    compile_rules,
-    md5_hex,
-)
-from assetpipe.report import WARNING_LINES, BuildReport, Console, collectstatic_console
-from assetpipe.state import BuildState, SourceStamp
-
-# ES module import/export specifiers, as Django 6.1 rewrites them: the statement may span
-# lines but not a ';', and nothing inside comments, strings or template literals is touched.
-# Used on every supported Django version, so JS names do not depend on the Django release.
-JS_IGNORED = re.compile(
-    r"/\*.*?\*/"
-    r"|//[^\n]*"
-    r"|\\."
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|`(?:[^`\\]|\\.)*`",
-    re.DOTALL,
-)
-JS_MODULE_PATTERNS = (
-    "*.js",
-    (
-        (
-            r"""(?P<matched>import(?P<import>[\s\{][^;]*?|\*\s*as\s*\w+)"""
-            r"""\s*from\s*['"](?P<url>[./].*?)["'])""",
-            'import%(import)s from "%(url)s"',
-            JS_IGNORED,
-        ),
-        (
-            r"""(?P<matched>export(?P<exports>[\s\{][^;]*?)\s*from\s*["'](?P<url>[./].*?)["'])""",
-            'export%(exports)s from "%(url)s"',
-            JS_IGNORED,
-        ),
-        (
-            r"""(?P<matched>import\s*['"](?P<url>[./].*?)["'])""",
-            'import"%(url)s"',
-            JS_IGNORED,
-        ),
-        (
-            r"""(?P<matched>import\(["'](?P<url>[./].*?)["']\))""",
-            'import("%(url)s")',
-            JS_IGNORED,
-        ),
-    ),
-)
+from assetpipe.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
+from assetpipe.digests import md5_bytes
+from assetpipe.files import save_through_temp, scan_tree, write_if_changed
+from assetpipe.hashing import JS_MODULE_PATTERNS, Hasher, Prehashed, compile_rules, strict_error
+from assetpipe.manifest import manifest_bytes, save_to_storage
+from assetpipe.options import parse_storage_options
+from assetpipe.report import WARNING_LINES, BuildReport, Console, current_console
+from assetpipe.sources import digest_sources
+from assetpipe.state import BuildState
 
 STATE_DIRNAME = ".assetpipe"
 
@@ -94,52 +46,45 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         location: str | os.PathLike[str] | None = None,
         base_url: str | None = None,
         *args: Any,
-        encodings: list[str] | tuple[str, ...] = ("br", "gzip"),
-        strict: bool = False,
-        js_module_imports: bool = False,
-        skip_compress_extensions: list[str] | tuple[str, ...] | None = None,
-        state_dir: str | os.PathLike[str] | None = None,
-        compress_workers: int | None = None,
-        s3: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        **options: Any,
     ) -> None:
-        unknown = [e for e in encodings if e not in ENCODINGS]
-        if unknown:
-            raise ImproperlyConfigured(
-                f"assetpipe: unknown encoding(s) {unknown} in STORAGES['staticfiles']['OPTIONS']"
-                f"['encodings']; choose from {sorted(ENCODINGS)}"
-            )
-        self.encodings = [ENCODINGS[e] for e in encodings]
-        self.strict = strict
+        parsed, django_options = parse_storage_options(options)
+        self.encodings = [ENCODINGS[e] for e in parsed.encodings]
+        self.strict = parsed.strict
         self.skip_compress_extensions = (
             DEFAULT_SKIP_EXTENSIONS
-            if skip_compress_extensions is None
-            else frozenset(e.lower().lstrip(".") for e in skip_compress_extensions)
+            if parsed.skip_compress_extensions is None
+            else parsed.skip_compress_extensions
         )
-        self.compress_workers = compress_workers
-        self._state_dir = state_dir
-        self.s3_config = None
-        self._manifest_from_bucket = False
-        if s3 is not None:
-            # Not publish.s3: building never needs botocore until it publishes.
-            from assetpipe.publish.config import S3Config
-
-            self.s3_config = S3Config.from_options(s3)
-            self._manifest_from_bucket = (
-                self.s3_config.read_manifest_from_bucket and "manifest_storage" not in kwargs
-            )
-            if self._manifest_from_bucket:
-                from assetpipe.publish.s3 import remote_manifest_storage
-
-                kwargs["manifest_storage"] = remote_manifest_storage(self.s3_config)
-        super().__init__(location, base_url, *args, **kwargs)
-        if js_module_imports:
+        self.compress_workers = parsed.compress_workers
+        self._state_dir = parsed.state_dir
+        self._configure_s3(parsed.s3, django_options)
+        super().__init__(location, base_url, *args, **django_options)
+        if parsed.js_module_imports:
             self.patterns = (*type(self).patterns, JS_MODULE_PATTERNS)
         self.rules = compile_rules(
             self.patterns,
             self.default_template,
             getattr(django_storage, "_css_ignored_re", None),
         )
+
+    def _configure_s3(self, s3: Mapping[str, Any] | None, kwargs: dict[str, Any]) -> None:
+        """Sets ``s3_config``; with ``read_manifest_from_bucket``, Django's manifest_storage."""
+        self.s3_config = None
+        self._manifest_from_bucket = False
+        if s3 is None:
+            return
+        # Not publish.s3: building never needs botocore until it publishes.
+        from assetpipe.publish.config import S3Config
+
+        self.s3_config = S3Config.from_options(s3)
+        self._manifest_from_bucket = (
+            self.s3_config.read_manifest_from_bucket and "manifest_storage" not in kwargs
+        )
+        if self._manifest_from_bucket:
+            from assetpipe.publish.s3 import remote_manifest_storage
+
+            kwargs["manifest_storage"] = remote_manifest_storage(self.s3_config)
 
     # -- Django hooks -------------------------------------------------------------------
 
@@ -148,50 +93,34 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             return content.digest[:12]
         return super().file_hash(name, content)  # type: ignore[arg-type]
 
-    def _stored_name(self, name: str, hashed_files: Any) -> str:
-        if isinstance(hashed_files, Resolver):
-            return hashed_files.stored_name(name)
-        return super()._stored_name(name, hashed_files)  # type: ignore[misc,no-any-return]
-
     def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
         # Django writes in place; a killed run would leave a truncated file that the next
         # run's modification-time check then skips. Write beside it and rename instead.
-        full_path = Path(self.path(name))
-        temp = temp_path_for(full_path)
-        temp_name = os.path.relpath(temp, self.location)
-        saved: str = super()._save(temp_name, content)  # type: ignore[misc]
-        try:
-            os.replace(self.path(saved), full_path)
-        except BaseException:
-            Path(self.path(saved)).unlink(missing_ok=True)
-            raise
+        save = super()._save  # type: ignore[misc]
+
+        def save_as(temp: Path) -> Path:
+            return Path(self.path(save(os.path.relpath(temp, self.location), content)))
+
+        save_through_temp(Path(self.path(name)), save_as)
         return name.replace("\\", "/")
 
     def save_manifest(self) -> None:
-        # As Django writes it (sorted, as Django 6.1 does), but replaced atomically and only
-        # when it changed, so a no-change run leaves it and its mtime alone.
+        # As Django writes it, but replaced atomically and only when it changed, so a
+        # no-change run leaves it and its mtime alone.
         sorted_files = sorted(self.hashed_files.items())
         manifest_hash = self.file_hash(None, ContentFile(json.dumps(sorted_files).encode()))
         self.manifest_hash = manifest_hash  # type: ignore[assignment]
-        payload = {
-            "paths": dict(sorted_files),
-            "version": self.manifest_version,
-            "hash": manifest_hash,
-        }
-        contents = json.dumps(payload).encode()
-        manifest_storage: Any = self.manifest_storage
+        contents = manifest_bytes(sorted_files, self.manifest_version, manifest_hash)
+        manifest_storage = self.manifest_storage
         # The bucket's manifest is read-only here: publishing uploads it after its files.
-        if manifest_storage is not self and not self._manifest_from_bucket:
-            if manifest_storage.exists(self.manifest_name):
-                manifest_storage.delete(self.manifest_name)
-            manifest_storage._save(self.manifest_name, ContentFile(contents))
-            return
-        path = Path(self.path(self.manifest_name))
-        if path.is_file() and path.read_bytes() == contents:
-            return
-        write_atomic(path, contents)
-
-    # -- the pipeline ---------------------------------------------------------------------
+        if (
+            manifest_storage is not None
+            and manifest_storage is not self
+            and not self._manifest_from_bucket
+        ):
+            save_to_storage(manifest_storage, self.manifest_name, contents)
+        else:
+            write_if_changed(Path(self.path(self.manifest_name)), contents)
 
     @property
     def state_dir(self) -> Path:
@@ -218,12 +147,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             repr([e.name for e in self.encodings]),
             repr(sorted(self.skip_compress_extensions)),
         ]
-        return md5_hex("\0".join(parts).encode())
+        return md5_bytes("\0".join(parts).encode())
 
     def post_process(  # type: ignore[override]
         self, paths: dict[str, tuple[Storage, str]], dry_run: bool = False, **options: Any
     ) -> Iterator[tuple[str, str | None, bool | Exception]]:
-        console = collectstatic_console()
+        console = current_console()
         if dry_run:
             console.info("assetpipe: dry run, nothing hashed, compressed or published.")
             return
@@ -238,41 +167,41 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             if collecting:
                 gc.enable()
 
+    # -- wiring the steps -----------------------------------------------------------------
+
     def _build(
         self, paths: dict[str, tuple[Storage, str]], console: Console
     ) -> Iterator[tuple[str, str | None, bool | Exception]]:
         started = time.perf_counter()
         root = Path(self.path(""))
-        state_dir = self.state_dir
-        state_path = state_dir / f"{root.name or 'static'}.json"
+        state_path = self.state_dir / f"{root.name or 'static'}.json"
         state = BuildState.load(state_path, self.state_fingerprint())
         existing = scan_tree(root)
 
-        sources = self._sources(paths, state)
-        content_addressed = type(self).file_hash is AssetPipeStorage.file_hash
+        sources, state.sources = digest_sources(
+            paths, state.sources, self.clean_name, None if self._plain_keys() else self.hash_key
+        )
         hashed = Hasher(
-            self, sources, self.rules, state, existing, root, content_addressed=content_addressed
-        ).run()
-
-        error = self._strict_error(hashed)
+            self, sources, self.rules, state.hashing, existing, root,
+            content_addressed=type(self).file_hash is AssetPipeStorage.file_hash,
+        ).run()  # fmt: skip
+        error = strict_error(hashed) if self.strict else None
         if error is not None:
             yield error
             return
-        for name, output in sorted(hashed.outputs.items()):
-            yield name, output.name, hashed.processed[name]
+        yield from hashed.post_processed()
 
         compressor = Compressor(
             root,
             self.encodings,
-            state,
+            state.compressing,
             existing,
-            cache_dir=state_dir / f"{state_path.stem}.compressed-{CACHE_VERSION}",
+            cache_dir=state_path.with_name(f"{state_path.stem}.compressed-{CACHE_VERSION}"),
             skip_extensions=self.skip_compress_extensions,
             workers=self.compress_workers,
-            progress=console.progress(),
+            progress=console.progress("compressing"),
         )
-        compressed = compressor.run(self._servables(sources, hashed))
-
+        compressed = compressor.run(hashed.servables(sources))
         self.hashed_files = hashed.names
         self.save_manifest()
         try:
@@ -280,18 +209,13 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             state.save(state_path)
         except OSError as exc:
             console.warn(f"assetpipe: could not save the build state to {state_path}: {exc}")
+        self._report(BuildReport.from_steps(len(paths), hashed, compressed), root, console, started)
 
-        report = BuildReport(
-            files=len(paths),
-            hashed=hashed.rewritten + hashed.copied,
-            hashed_reused=len(paths) - hashed.rewritten - hashed.copied,
-            compressed=compressed.compressed,
-            compressed_reused=compressed.reused,
-            saved_bytes=compressed.original_bytes - compressed.smallest_bytes,
-            missing=hashed.missing,
-            undecodable=sorted(hashed.undecodable),
-            cycles=hashed.cycles,
-        )
+    def _plain_keys(self) -> bool:
+        """Whether manifest keys are the cleaned names, as with Django's own ``hash_key``."""
+        return type(self).hash_key is ManifestStaticFilesStorage.hash_key
+
+    def _report(self, report: BuildReport, root: Path, console: Console, started: float) -> None:
         for line in report.warnings(None if console.verbosity >= 2 else WARNING_LINES):
             console.warn(line)
         publish_summary = self._publish(root, console)
@@ -300,107 +224,14 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         if publish_summary:
             console.info(f"assetpipe: {publish_summary}")
 
-    def _sources(
-        self, paths: dict[str, tuple[Storage, str]], state: BuildState
-    ) -> dict[str, Source]:
-        """Digest every collected file, reading only those whose stat changed.
-
-        This loop runs for every file on every run, so it stays lean: on a run where nothing
-        changed it is most of what assetpipe adds to collectstatic.
-        """
-        old_stamps = state.stamps
-        stamps: dict[str, SourceStamp] = {}
-        sources: dict[str, Source] = {}
-        clean_name, hash_key = self.clean_name, self.hash_key
-        plain_keys = type(self).hash_key is ManifestStaticFilesStorage.hash_key
-        locations: dict[int, str | None] = {}
-        for name, (storage, path) in paths.items():
-            location = locations.get(id(storage), "")
-            if location == "":
-                # The finders listed these names from this very directory; Storage.path()'s
-                # safe_join checks cost more than the rest of this loop.
-                location = str(storage.location) if isinstance(storage, FileSystemStorage) else None
-                locations[id(storage)] = location
-            fs_path: str | None
-            if location is not None:
-                fs_path = os.path.join(location, path)
-            else:
-                try:
-                    fs_path = storage.path(path)
-                except NotImplementedError:
-                    fs_path = None
-            loader = _Loader(storage, path, fs_path)
-            if fs_path is not None:
-                stat = os.stat(fs_path)
-                size = stat.st_size
-                stamp = old_stamps.get(fs_path)
-                if stamp is None or stamp.size != size or stamp.mtime_ns != stat.st_mtime_ns:
-                    stamp = SourceStamp(size, stat.st_mtime_ns, md5_hex(loader()))
-                stamps[fs_path] = stamp
-                digest = stamp.digest
-            else:
-                data = loader()
-                digest, size = md5_hex(data), len(data)
-            cleaned = clean_name(name)
-            key = cleaned if plain_keys else hash_key(cleaned)
-            sources[key] = Source(cleaned, key, digest, size, fs_path, loader)
-        state.stamps = stamps
-        return sources
-
-    def _servables(self, sources: Mapping[str, Source], hashed: HashResult) -> Iterator[BuiltFile]:
-        for source in sources.values():
-            output = hashed.outputs[source.name]
-            if output.name != source.name:
-                yield BuiltFile(source.name, source.digest, source.size, source.load)
-            yield output
-
-    def _strict_error(self, hashed: HashResult) -> tuple[str, None, Exception] | None:
-        if not self.strict:
-            return None
-        if hashed.undecodable:
-            name = min(hashed.undecodable)
-            return name, None, hashed.undecodable[name]
-        if hashed.cycles:
-            names = ", ".join(sorted({n for cycle in hashed.cycles for n in cycle}))
-            return names, None, RuntimeError("Max post-process passes exceeded.")
-        if hashed.missing:
-            files = ", ".join(sorted({m.source for m in hashed.missing}))
-            lines = "\n".join(f"  {m.describe()}" for m in hashed.missing)
-            count = len(hashed.missing)
-            message = (
-                f"{count} reference{'s' if count != 1 else ''} to missing files "
-                f"(strict mode):\n{lines}"
-            )
-            return files, None, ValueError(message)
-        return None
-
     def _publish(self, root: Path, console: Console) -> str | None:
         if self.s3_config is None:
             return None
         from assetpipe.publish.s3 import PublishError, publish
 
+        stdout = cast(TextIO, console.stdout)
         try:
-            result = publish(root, self.manifest_name, self.s3_config, stdout=console.stdout)
+            result = publish(root, self.manifest_name, self.s3_config, stdout=stdout)
         except PublishError as exc:
             raise CommandError(str(exc)) from exc
         return result.summary()
-
-
-class _Loader:
-    """Reads a source's bytes on first use and keeps them for the rest of the run."""
-
-    def __init__(self, storage: Storage, path: str, fs_path: str | None) -> None:
-        self.storage = storage
-        self.path = path
-        self.fs_path = fs_path
-        self.data: bytes | None = None
-
-    def __call__(self) -> bytes:
-        if self.data is None:
-            if self.fs_path is not None:
-                with open(self.fs_path, "rb") as f:
-                    self.data = f.read()
-            else:
-                with self.storage.open(self.path) as f:
-                    self.data = f.read()
-        return self.data

@@ -73,7 +73,7 @@ class Workspace:
         return {
             "SECRET_KEY": "bench",
             "USE_TZ": True,
-            "INSTALLED_APPS": ["django.contrib.staticfiles", *contender.installed_apps],
+            "INSTALLED_APPS": [*contender.installed_apps, "django.contrib.staticfiles"],
             "STATIC_URL": "/static/",
             "STATIC_ROOT": str(self.static_root),
             "STATICFILES_DIRS": [str(d) for d in tree.dirs],

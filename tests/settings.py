@@ -10,8 +10,10 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    # Before staticfiles: Django runs the first app's collectstatic, and assetpipe's hands
+    # the command's output streams and verbosity to the build.
     "assetpipe",
+    "django.contrib.staticfiles",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 ROOT_URLCONF = "tests.urls"

@@ -8,19 +8,19 @@ from pathlib import Path
 import brotli
 
 from assetpipe.compress import ENCODINGS, Compressor, should_compress
+from assetpipe.digests import md5_bytes
 from assetpipe.files import BuiltFile
-from assetpipe.hashing import md5_hex
-from assetpipe.state import BuildState
+from assetpipe.state import CompressState
 
 
 def servable(root: Path, name: str, data: bytes) -> BuiltFile:
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return BuiltFile(name, md5_hex(data), len(data), path.read_bytes)
+    return BuiltFile(name, md5_bytes(data), len(data), path.read_bytes)
 
 
-def compressor(root: Path, state: BuildState, cache: Path) -> Compressor:
+def compressor(root: Path, state: CompressState, cache: Path) -> Compressor:
     existing = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
     return Compressor(
         root, [ENCODINGS["br"], ENCODINGS["gzip"]], state, existing, cache_dir=cache, workers=2
@@ -40,18 +40,19 @@ def test_variants_and_their_cache(tmp_path: Path) -> None:
     root, cache = tmp_path / "root", tmp_path / "cache"
     data = b"body { color: red; }\n" * 200
     files = [servable(root, "a.css", data), servable(root, "b.css", data)]
-    state = BuildState("x")
+    state = CompressState()
     stats = compressor(root, state, cache).run(files)
-    assert stats.compressed == 1 and stats.written == 4
+    # One content, encoded once; two files with variants; four variant files.
+    assert stats.encoded == 1 and stats.compressed == 2 and stats.written == 4
     assert brotli.decompress((root / "a.css.br").read_bytes()) == data
     assert gzip.decompress((root / "b.css.gz").read_bytes()) == data
-    digest = md5_hex(data)
+    digest = md5_bytes(data)
     assert (cache / digest[:2] / f"{digest}.br").read_bytes() == (root / "a.css.br").read_bytes()
 
     # Without the state, the cache still answers: nothing is compressed again.
     (root / "a.css.br").unlink()
-    stats = compressor(root, BuildState("x"), cache).run(files)
-    assert stats.compressed == 0
+    stats = compressor(root, CompressState(), cache).run(files)
+    assert (stats.encoded, stats.compressed, stats.reused) == (0, 0, 2)
     assert brotli.decompress((root / "a.css.br").read_bytes()) == data
 
 
@@ -61,16 +62,39 @@ def test_content_that_does_not_compress_leaves_no_variant_and_is_remembered(tmp_
     root, cache = tmp_path / "root", tmp_path / "cache"
     noise = os.urandom(2000)
     files = [servable(root, "noise.txt", noise)]
-    state = BuildState("x")
+    state = CompressState()
     compressor(root, state, cache).run(files)
     assert not (root / "noise.txt.br").exists()
-    stats = compressor(root, BuildState("x"), cache).run(files)
-    assert stats.compressed == 0
+    stats = compressor(root, CompressState(), cache).run(files)
+    assert stats.encoded == 0 and stats.compressed == stats.reused == 0
+
+
+def test_cold_and_warm_runs_count_the_same_files(tmp_path: Path) -> None:
+    import os
+
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    data = b"var a = 1;\n" * 300
+    files = [
+        servable(root, "a.js", data),
+        servable(root, "a.0123456789ab.js", data),
+        servable(root, "b.css", b"b{}\n" * 300),
+        servable(root, "noise.txt", os.urandom(2000)),  # no variants: counted in neither
+    ]
+    state = CompressState()
+    cold = compressor(root, state, cache).run(files)
+    assert (cold.encoded, cold.compressed, cold.reused) == (3, 3, 0)
+    warm = compressor(root, state, cache).run(files)
+    assert (warm.encoded, warm.compressed, warm.reused, warm.written) == (0, 0, 3, 0)
+    # A deleted STATIC_ROOT gets its variants back from the cache: still the same files.
+    for path in root.glob("*.br"):
+        path.unlink()
+    copied = compressor(root, CompressState(), cache).run(files)
+    assert (copied.encoded, copied.compressed, copied.reused) == (0, 0, 3)
 
 
 def test_stale_variants_are_removed(tmp_path: Path) -> None:
     root, cache = tmp_path / "root", tmp_path / "cache"
-    state = BuildState("x")
+    state = CompressState()
     compressor(root, state, cache).run([servable(root, "a.js", b"var a = 1;\n" * 300)])
     assert (root / "a.js.br").exists()
     # The original became empty: its old variants must not be served any more.
@@ -80,7 +104,7 @@ def test_stale_variants_are_removed(tmp_path: Path) -> None:
 
 def test_cache_is_pruned_once_enough_contents_were_dropped(tmp_path: Path) -> None:
     root, cache = tmp_path / "root", tmp_path / "cache"
-    state = BuildState("x")
+    state = CompressState()
     for version in range(80):
         run = compressor(root, state, cache)
         run.run([servable(root, "a.css", f"/* {version} */\n".encode() + b"a{}\n" * 300)])
@@ -88,5 +112,5 @@ def test_cache_is_pruned_once_enough_contents_were_dropped(tmp_path: Path) -> No
     blobs = [p for p in cache.rglob("*") if p.is_file()]
     # Without pruning there would be 160 blobs; what is left is bounded by the threshold.
     assert 2 <= len(blobs) < 160
-    live = md5_hex(b"/* 79 */\n" + b"a{}\n" * 300)
+    live = md5_bytes(b"/* 79 */\n" + b"a{}\n" * 300)
     assert (cache / live[:2] / f"{live}.br").exists()

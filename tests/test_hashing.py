@@ -7,8 +7,7 @@ import re
 import pytest
 from django.contrib.staticfiles.storage import HashedFilesMixin
 
-from assetpipe.hashing import compile_rules
-from assetpipe.storage import JS_IGNORED, JS_MODULE_PATTERNS
+from assetpipe.hashing import JS_IGNORED, JS_MODULE_PATTERNS, compile_rules
 from tests.conftest import StaticProject
 
 pytestmark = pytest.mark.django_db(databases=[])

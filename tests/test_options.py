@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from assetpipe.options import (
@@ -189,3 +190,33 @@ def test_every_problem_is_reported() -> None:
 def test_options_must_be_a_dict(options: object) -> None:
     [problem] = storage_option_problems(options)
     assert str(problem) == f"assetpipe: {SETTING} must be a dict, not {type(options).__name__}."
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"encoding": ["br"]}, "'encoding' (did you mean 'encodings'?)"),
+        ({"compress_workers": "4"}, '["compress_workers"]'),
+        ({"compress_workers": 0}, '["compress_workers"]'),
+        ({"strict": "no"}, '["strict"]'),
+        ({"encodings": "br"}, '["encodings"]'),
+    ],
+)
+def test_collectstatic_stops_at_start_up_naming_the_option(
+    options: dict[str, object], named: str, tmp_path: Path
+) -> None:
+    from django.core.files.storage import storages
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    backend = {"BACKEND": "assetpipe.storage.AssetPipeStorage", "OPTIONS": options}
+    with override_settings(
+        STORAGES={**settings.STORAGES, "staticfiles": backend}, STATIC_ROOT=str(tmp_path / "s")
+    ):
+        storages._storages.pop("staticfiles", None)
+        with pytest.raises(ImproperlyConfigured) as info:
+            call_command("collectstatic", interactive=False, verbosity=0)
+    storages._storages.pop("staticfiles", None)
+    assert named in str(info.value)
+    assert "\n" not in str(info.value).strip()
+    assert not (tmp_path / "s").exists()

@@ -7,19 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from assetpipe.state import BuildState, MissingReference, PlainRecord, RewriteRecord, SourceStamp
+from assetpipe.state import (
+    FORMAT,
+    BuildState,
+    MissingReference,
+    PlainRecord,
+    RewriteRecord,
+    SourceStamp,
+)
 
 
 def filled() -> BuildState:
     state = BuildState("fp")
-    state.stamps["/src/a.css"] = SourceStamp(10, 123, "d1")
-    state.plain["img.png"] = PlainRecord("d2", "img.0123456789ab.png")
-    state.rewrites["a.css"] = RewriteRecord(
+    state.sources.stamps["/src/a.css"] = SourceStamp(10, 123, "d1")
+    state.hashing.plain["img.png"] = PlainRecord("d2", "img.0123456789ab.png")
+    state.hashing.rewrites["a.css"] = RewriteRecord(
         "d1", {"img.png": "img.0123456789ab.png", "gone.png": None}, "a.abc.css", "d3", 42,
         (MissingReference("a.css", 3, "gone.png", "url(gone.png)"),),
     )  # fmt: skip
-    state.compressed["d3"] = {"br": 20, "gzip": None}
-    state.variants["a.abc.css"] = "d3"
+    state.compressing.compressed["d3"] = {"br": 20, "gzip": None}
+    state.compressing.variants["a.abc.css"] = "d3"
+    state.compressing.cache_garbage = 7
     return state
 
 
@@ -27,11 +35,23 @@ def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     filled().save(path)
     loaded = BuildState.load(path, "fp")
-    assert loaded.stamps == filled().stamps
-    assert loaded.plain == filled().plain
-    assert loaded.rewrites == filled().rewrites
-    assert loaded.compressed == filled().compressed
-    assert loaded.variants == filled().variants
+    assert loaded.sources == filled().sources
+    assert loaded.hashing == filled().hashing
+    assert loaded.compressing == filled().compressing
+
+
+def test_each_step_change_is_saved(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    filled().save(path)
+    for change in (
+        lambda s: s.sources.stamps.pop("/src/a.css"),
+        lambda s: s.hashing.plain.pop("img.png"),
+        lambda s: setattr(s.compressing, "cache_garbage", 0),
+    ):
+        state = BuildState.load(path, "fp")
+        change(state)
+        state.save(path)
+        assert BuildState.load(path, "fp") == state
 
 
 def test_unchanged_state_is_not_rewritten(tmp_path: Path) -> None:
@@ -46,14 +66,23 @@ def test_unchanged_state_is_not_rewritten(tmp_path: Path) -> None:
 def test_other_fingerprint_starts_afresh(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     filled().save(path)
-    assert BuildState.load(path, "other").stamps == {}
+    assert BuildState.load(path, "other") == BuildState("other")
 
 
 @pytest.mark.parametrize(
-    "content", [b"", b"[]", b"{}", b"null", b'{"format": 3, "fingerprint": "fp"}', b"\xff\xfe"]
+    "content",
+    [
+        b"",
+        b"[]",
+        b"{}",
+        b"null",
+        b'{"format": 3, "fingerprint": "fp"}',
+        f'{{"format": {FORMAT}, "fingerprint": "fp", "sources": []}}'.encode(),
+        b"\xff\xfe",
+    ],
 )
 def test_corrupt_state_starts_afresh(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "state.json"
     path.write_bytes(content)
     state = BuildState.load(path, "fp")
-    assert state.stamps == {} and state.rewrites == {}
+    assert state == BuildState("fp")

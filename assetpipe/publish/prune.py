@@ -10,10 +10,10 @@ from typing import TextIO
 from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed_or_variant, variant_name
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
-from assetpipe.publish.display import format_bytes
 from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import read_manifest_paths
+from assetpipe.report import format_bytes
 from assetpipe.s3_listing import RemoteObject
 
 DELETE_BATCH = 1000  # DeleteObjects' limit per request

@@ -17,13 +17,13 @@ from django.core.files.storage import Storage
 
 from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import PublishError, S3Config
-from assetpipe.publish.display import Progress, format_bytes, unwrapped
 from assetpipe.publish.history import build_id, history_name, is_history
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import read_build
 from assetpipe.publish.manifest_storage import manifest_storage_for
 from assetpipe.publish.plan import Plan, make_plan
 from assetpipe.publish.upload import put_manifest, upload_files
+from assetpipe.report import Progress, format_bytes, unwrapped
 
 __all__ = [
     "PublishError",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import S3Config
-from assetpipe.publish.display import format_bytes
+from assetpipe.report import format_bytes
 from assetpipe.publish.history import is_history, live_build
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import Build, read_build

@@ -12,7 +12,7 @@ from s3transfer.manager import TransferConfig, TransferManager
 from assetpipe.digests import content_md5, md5_file
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError
-from assetpipe.publish.display import Progress
+from assetpipe.report import Progress
 from assetpipe.publish.headers import manifest_args, upload_args
 from assetpipe.publish.plan import Upload
 

@@ -30,8 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "assetpipe",  # before staticfiles, so that its collectstatic is the one that runs
     "django.contrib.staticfiles",
-    "assetpipe",
     "acme",
 ]
 
