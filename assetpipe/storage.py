@@ -25,6 +25,7 @@ from django.core.files.storage import FileSystemStorage, Storage
 from django.core.management.base import CommandError
 
 import assetpipe
+from assetpipe import bundlers
 from assetpipe.compress import (
     CACHE_VERSION,
     DEFAULT_SKIP_EXTENSIONS,
@@ -101,8 +102,11 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         state_dir: str | os.PathLike[str] | None = None,
         compress_workers: int | None = None,
         s3: Mapping[str, Any] | None = None,
+        prehashed: list[str] | tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
+        self.prehashed_patterns = bundlers.compile_patterns(prehashed)
+        self.prehashed: frozenset[str] = frozenset()
         unknown = [e for e in encodings if e not in ENCODINGS]
         if unknown:
             raise ImproperlyConfigured(
@@ -177,6 +181,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             "paths": dict(sorted_files),
             "version": self.manifest_version,
             "hash": manifest_hash,
+            **bundlers.manifest_extra(self.prehashed),
         }
         contents = json.dumps(payload).encode()
         manifest_storage: Any = self.manifest_storage
@@ -250,9 +255,21 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
 
         sources = self._sources(paths, state)
         content_addressed = type(self).file_hash is AssetPipeStorage.file_hash
+        self.prehashed = bundlers.prehashed_names(
+            {s.name: s.load for s in sources.values()}, self.prehashed_patterns
+        )
         hashed = Hasher(
-            self, sources, self.rules, state, existing, root, content_addressed=content_addressed
+            self,
+            sources,
+            self.rules,
+            state,
+            existing,
+            root,
+            content_addressed=content_addressed,
+            prehashed=self.prehashed,
         ).run()
+        for name in hashed.prehashed_changed:
+            console.warn(bundlers.changed_warning(name))
 
         error = self._strict_error(hashed)
         if error is not None:

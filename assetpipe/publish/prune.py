@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from assetpipe.bundlers import read_prehashed
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.display import format_bytes
@@ -92,6 +93,7 @@ def prune(
         and not is_history(name)
         and looks_hashed(name)
     ]
+    unreferenced += _old_prehashed(s3, remote, manifests, referenced, manifest_name)
     old = [obj for obj in unreferenced if obj.last_modified <= cutoff]
     if dry_run and stdout is not None:
         for obj in old:
@@ -107,6 +109,35 @@ def prune(
         requests=dict(s3.requests),
         dry_run=dry_run,
     )
+
+
+def _old_prehashed(
+    s3: S3Client,
+    remote: Mapping[str, RemoteObject],
+    kept: list[str],
+    referenced: set[str],
+    manifest_name: str,
+) -> list[RemoteObject]:
+    """Unreferenced objects that an older manifest records as prehashed (a bundler's names).
+
+    Only read when some unreferenced object has no Django hashed name: the history, newest
+    first, until each such object is accounted for or the history ends.
+    """
+    unknown: dict[str, list[RemoteObject]] = {}
+    for name, obj in remote.items():
+        if name in referenced or name == manifest_name or is_history(name) or looks_hashed(name):
+            continue
+        original = next((name[: -len(s)] for s in VARIANTS if name.endswith(s)), name)
+        unknown.setdefault(original, []).append(obj)
+    found: list[RemoteObject] = []
+    for entry in history_entries(remote) if unknown else ():
+        if entry.name in kept:
+            continue  # what a kept manifest lists is referenced
+        for name in read_prehashed(_read(s3, remote[entry.name].key)) & unknown.keys():
+            found += unknown.pop(name)
+        if not unknown:
+            break
+    return sorted(found, key=lambda obj: obj.key)
 
 
 def _newest_manifests(

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from whitenoise.media_types import default_types
 
+from assetpipe.bundlers import nginx_safe, read_prehashed
+
 # Django's hashed names are ``name.<first 12 hex digits of the MD5><ext>``, where ext is the last
 # extension or nothing (``LICENSE.2c54f4e1ca1c``); see ManifestStaticFilesStorage.hashed_name.
 HASHED_NAME_PATTERN = r"\.[0-9a-f]{12}(\.[^/.]*)?$"
@@ -39,6 +41,8 @@ class StaticSite:
     brotli: bool = True
     max_age: int = DEFAULT_MAX_AGE
     """``max-age`` for names without a content hash, which may change on the next deploy."""
+    prehashed: tuple[str, ...] = ()
+    """Names a bundler hashed, from the build's manifest: immutable like Django's."""
 
 
 def static_site(
@@ -48,6 +52,7 @@ def static_site(
     private_dirs: tuple[Path, ...] = (),
     brotli: bool = True,
     max_age: int = DEFAULT_MAX_AGE,
+    manifest_name: str = "staticfiles.json",
 ) -> StaticSite:
     """Build a :class:`StaticSite` from Django-style settings values.
 
@@ -72,8 +77,20 @@ def static_site(
         if resolved.is_relative_to(root) and resolved != root:
             hidden.append(PurePosixPath(resolved.relative_to(root).as_posix()))
     return StaticSite(
-        url_path=path, root=root, hidden=tuple(hidden), brotli=brotli, max_age=max_age
+        url_path=path,
+        root=root,
+        hidden=tuple(hidden),
+        brotli=brotli,
+        max_age=max_age,
+        prehashed=_prehashed(root / manifest_name),
     )
+
+
+def _prehashed(manifest: Path) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(filter(nginx_safe, read_prehashed(manifest.read_bytes()))))
+    except OSError:
+        return ()  # not built yet
 
 
 def _types_block(indent: str) -> list[str]:
@@ -159,6 +176,7 @@ def render_snippet(site: StaticSite) -> str:
             "        return 404;",
             "    }",
         ]
+    lines += _prehashed_locations(site)
     lines += [
         "    # Content-hashed names never change: cache them for a year without revalidation.",
         f'    location ~ "{HASHED_NAME_PATTERN}" {{',
@@ -168,6 +186,23 @@ def render_snippet(site: StaticSite) -> str:
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _prehashed_locations(site: StaticSite) -> list[str]:
+    if not site.prehashed:
+        return []
+    lines = [
+        f"    # {len(site.prehashed)} names a bundler hashed, from the build's manifest:",
+        "    # regenerate this configuration after each build.",
+    ]
+    for name in site.prehashed:
+        lines += [
+            f'    location = "{site.url_path}{name}" {{',
+            f'        add_header Cache-Control "{IMMUTABLE}";',
+            "        add_header X-Content-Type-Options nosniff;",
+            "    }",
+        ]
+    return lines
 
 
 def render_server(

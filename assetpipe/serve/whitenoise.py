@@ -1,0 +1,59 @@
+"""WhiteNoise's immutable-file test for assetpipe's builds.
+
+WhiteNoise's own test only knows Django's ``name.<12 hex>.ext``; a bundler's names
+(``assets/main-BV5bdbg-.js``) would get a 60-second ``max-age``. Point WhiteNoise here::
+
+    WHITENOISE_IMMUTABLE_FILE_TEST = "assetpipe.serve.whitenoise.immutable_file_test"
+
+and every Django-hashed name and every prehashed name the build recorded in its manifest is
+served with ``max-age=315360000, public, immutable``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+
+from assetpipe.bundlers import read_prehashed
+from assetpipe.naming import looks_hashed
+
+
+def immutable_file_test(path: str, url: str) -> bool:
+    """Whether WhiteNoise may tell browsers to cache ``url`` (file ``path``) for ever."""
+    static_prefix = _static_prefix()
+    if not url.startswith(static_prefix):
+        return False
+    name = url[len(static_prefix) :]
+    return looks_hashed(name) or name in _prehashed()
+
+
+def _static_prefix() -> str:
+    # As WhiteNoise derives it: the path of STATIC_URL, with slashes on both sides.
+    from urllib.parse import urlsplit
+
+    prefix = urlsplit(settings.STATIC_URL or "").path
+    return "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+
+
+def _prehashed() -> frozenset[str]:
+    manifest_name = getattr(staticfiles_storage, "manifest_name", "staticfiles.json")
+    try:
+        path = staticfiles_storage.path(manifest_name)
+        stat = os.stat(path)
+    except (NotImplementedError, OSError):
+        return frozenset()
+    # WhiteNoise asks once per file at start-up (and per request with autorefresh): read the
+    # manifest again only when another build replaced it.
+    return _read(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    try:
+        with open(path, "rb") as manifest:
+            return read_prehashed(manifest.read())
+    except OSError:
+        return frozenset()
