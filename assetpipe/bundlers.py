@@ -139,9 +139,7 @@ def parse_vite_manifest(data: bytes) -> dict[str, dict[str, Any]] | None:
     return entries
 
 
-def _referenced_siblings(
-    listed: set[str], files: Mapping[str, Callable[[], bytes]]
-) -> set[str]:
+def _referenced_siblings(listed: set[str], files: Mapping[str, Callable[[], bytes]]) -> set[str]:
     """Unlisted files beside listed ones that a listed chunk names in a string literal.
 
     Vite 7 and older leave worker chunks out of the manifest; the chunk that starts the worker
@@ -191,7 +189,7 @@ def read_prehashed(manifest: bytes) -> frozenset[str]:
 
 def nginx_safe(name: str) -> bool:
     """Whether ``name`` can be written inside a quoted nginx ``location`` as it is."""
-    return not any(c in name for c in "\"\\$;{}") and all(c.isprintable() for c in name)
+    return not any(c in name for c in '"\\$;{}') and all(c.isprintable() for c in name)
 
 
 def changed_warning(name: str) -> str:

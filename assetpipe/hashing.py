@@ -212,9 +212,12 @@ class Hasher:
         # The bundler's name and bytes are final; the record only tells a later run whether
         # the bytes under this name changed, which no cache would notice.
         record = self.state.plain.get(source.name)
-        if record is not None and record.hashed_name == source.name:
-            if record.digest != source.digest:
-                self.result.prehashed_changed.append(source.name)
+        if (
+            record is not None
+            and record.hashed_name == source.name
+            and record.digest != source.digest
+        ):
+            self.result.prehashed_changed.append(source.name)
         self.state.plain[source.name] = PlainRecord(source.digest, source.name)
         self.state.rewrites.pop(source.name, None)
         output = BuiltFile(source.name, source.digest, source.size, source.load)

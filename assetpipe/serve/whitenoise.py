@@ -3,9 +3,12 @@
 WhiteNoise's own test only knows Django's ``name.<12 hex>.ext``; a bundler's names
 (``assets/main-BV5bdbg-.js``) would get a 60-second ``max-age``. Point WhiteNoise here::
 
-    WHITENOISE_IMMUTABLE_FILE_TEST = "assetpipe.serve.whitenoise.immutable_file_test"
+    from assetpipe.serve.whitenoise import immutable_file_test
 
-and every Django-hashed name and every prehashed name the build recorded in its manifest is
+    WHITENOISE_IMMUTABLE_FILE_TEST = immutable_file_test
+
+(WhiteNoise reads a string as a regular expression, hence the function itself), and every
+Django-hashed name and every prehashed name the build recorded in its manifest is
 served with ``max-age=315360000, public, immutable``.
 """
 

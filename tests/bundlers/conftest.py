@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_component
+from tests.serve.conftest import chromium  # noqa: F401  (the same browser fixture)
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "app"

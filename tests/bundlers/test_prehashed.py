@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -35,7 +37,7 @@ VITE_MANIFEST = {
 
 
 def loaders(files: dict[str, bytes]) -> dict[str, Callable[[], bytes]]:
-    return {name: (lambda data=data: data) for name, data in files.items()}
+    return {name: functools.partial(bytes, data) for name, data in files.items()}
 
 
 @pytest.mark.parametrize(
@@ -132,7 +134,9 @@ def write_vite_tree(project: StaticProject) -> None:
     )
     project.write("assets/shared-ChJ_j-JJ.js", "export const a=1;\n")
     project.write("assets/lazy-B2H3sXNv.js", 'import{a}from"./main-BV5bdbg-.js";\n')
-    project.write("assets/main-B7PI925R.css", "body{background:url(/static/assets/logo-BuPIv-2h.svg)}")
+    project.write(
+        "assets/main-B7PI925R.css", "body{background:url(/static/assets/logo-BuPIv-2h.svg)}"
+    )
     project.write("assets/logo-BuPIv-2h.svg", "<svg/>")
     project.write("css/site.css", 'h1 { background: url("../assets/logo-BuPIv-2h.svg"); }\n')
 
@@ -195,13 +199,13 @@ def test_a_file_that_stops_being_prehashed_is_hashed_again(project: StaticProjec
 
 
 def test_without_bundler_output_the_manifest_is_djangos(
-    project: StaticProject, settings, tmp_path: Path  # type: ignore[no-untyped-def]
+    project: StaticProject, settings: Any, tmp_path: Path
 ) -> None:
     from django.contrib.staticfiles import finders
     from django.core.management import call_command
 
     settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.AppDirectoriesFinder"]
-    finders.get_finder.cache_clear()
+    finders.get_finder.cache_clear()  # type: ignore[attr-defined]
     project.collect(verbosity=0)
     ours = project.read("staticfiles.json")
     settings.STATIC_ROOT = str(tmp_path / "django")

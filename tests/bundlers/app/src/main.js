@@ -4,7 +4,7 @@ import { count, record } from "./shared.js";
 
 count("main");
 const logo = new URL("./logo.svg", import.meta.url).href;
-record("logo", logo);
+fetch(logo).then((response) => record("logo", response.status));
 
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 worker.onmessage = (event) => record("worker", event.data);
