@@ -146,6 +146,7 @@ class HashResult:
     missing: list[MissingReference] = field(default_factory=list)
     undecodable: dict[str, UnicodeDecodeError] = field(default_factory=dict)
     cycles: list[tuple[str, ...]] = field(default_factory=list)
+    prehashed_changed: list[str] = field(default_factory=list)  # same name, other bytes
 
     def post_processed(self) -> Iterator[tuple[str, str, bool]]:
         """What ``post_process`` yields to collectstatic: (original, hashed, processed)."""
@@ -191,6 +192,7 @@ class Hasher:
         root: Path,
         *,
         content_addressed: bool,
+        prehashed: frozenset[str] = frozenset(),
     ) -> None:
         self.naming = naming
         self.sources = sources  # by key
@@ -201,6 +203,7 @@ class Hasher:
         # With a custom file_hash() a name no longer identifies content: always write.
         self.content_addressed = content_addressed
         self.result = HashResult()
+        self.prehashed = prehashed  # collected names a bundler named: kept as they are
         self._in_progress: list[str] = []
         # One regex for all of Django's fnmatch patterns: matches_patterns() per file is slow.
         self._adjustable = re.compile("|".join(fnmatch.translate(p) for p in rules) or "(?!)")
@@ -224,6 +227,8 @@ class Hasher:
         if known is not None:
             return known
         source = self.sources[key]
+        if source.name in self.prehashed:
+            return self._finish_prehashed(source)
         if not self.is_adjustable(source):
             return self._finish_plain(source)
         if key in self._in_progress:
@@ -249,7 +254,12 @@ class Hasher:
 
     def _finish_plain(self, source: Source, content: bytes | None = None) -> str:
         record = self.state.plain.get(source.name)
-        if record is not None and record.digest == source.digest and self.content_addressed:
+        if (
+            record is not None
+            and record.digest == source.digest
+            and self.content_addressed
+            and record.hashed_name != source.name  # a prehashed file's record
+        ):
             hashed = record.hashed_name
         else:
             hashed = self._name_for(source.name, content, source.digest, source.load)
@@ -268,6 +278,22 @@ class Hasher:
             source, hashed, BuiltFile(hashed, source.digest, source.size, source.load), written
         )
         return hashed
+
+    def _finish_prehashed(self, source: Source) -> str:
+        # The bundler's name and bytes are final; the record only tells a later run whether
+        # the bytes under this name changed, which no cache would notice.
+        record = self.state.plain.get(source.name)
+        if (
+            record is not None
+            and record.hashed_name == source.name
+            and record.digest != source.digest
+        ):
+            self.result.prehashed_changed.append(source.name)
+        self.state.plain[source.name] = PlainRecord(source.digest, source.name)
+        self.state.rewrites.pop(source.name, None)
+        output = BuiltFile(source.name, source.digest, source.size, source.load)
+        self._done(source, source.name, output, False)
+        return source.name
 
     def _done(self, source: Source, hashed: str, output: BuiltFile, processed: bool) -> None:
         self.result.names[source.key] = hashed
@@ -385,6 +411,8 @@ class Hasher:
         naming = self.naming
         path = urlsplit(unquote(key)).path.strip()
         source = self.sources.get(naming.hash_key(naming.clean_name(path)))
+        if source is not None and source.name in self.prehashed:
+            return key  # the bundler's name, query and fragment as written
         content: ContentFile[bytes] | None = None
         if source is not None:
             content = (

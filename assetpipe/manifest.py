@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 
+from assetpipe.bundlers import read_prehashed
+
 
 def manifest_bytes(
-    sorted_files: Sequence[tuple[str, str]], version: str, digest: str | None
+    sorted_files: Sequence[tuple[str, str]],
+    version: str,
+    digest: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """The manifest as Django writes it, with its paths sorted (as Django 6.1 does)."""
-    payload = {"paths": dict(sorted_files), "version": version, "hash": digest}
+    """The manifest as Django writes it, with its paths sorted (as Django 6.1 does).
+
+    ``extra`` keys (assetpipe's, which Django ignores) follow Django's; without them the bytes
+    are exactly Django's.
+    """
+    payload = {"paths": dict(sorted_files), "version": version, "hash": digest, **(extra or {})}
     return json.dumps(payload).encode()
 
 
@@ -22,3 +32,24 @@ def save_to_storage(storage: Storage, name: str, contents: bytes) -> None:
     if storage.exists(name):
         storage.delete(name)
     storage._save(name, ContentFile(contents))  # type: ignore[attr-defined]
+
+
+def read_paths(manifest: bytes) -> dict[str, str]:
+    """The ``paths`` of a ``staticfiles.json``; empty for anything that is not a manifest."""
+    try:
+        paths = json.loads(manifest).get("paths", {})
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(paths, dict):
+        return {}
+    return {k: v for k, v in paths.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def immutable_names(manifest: bytes) -> frozenset[str]:
+    """The names a ``staticfiles.json`` says are content-named: its hashed and prehashed outputs.
+
+    This, not a name's spelling, is what makes a name immutable: an unhashed original may look
+    like a hashed name (``jquery.0123456789ab.js``). Empty for anything that is not a manifest.
+    """
+    hashed = {v for k, v in read_paths(manifest).items() if v != k}
+    return frozenset(hashed) | read_prehashed(manifest)

@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
+from assetpipe.bundlers import compile_patterns
 from assetpipe.naming import VARIANT_SUFFIXES
 from assetpipe.publish.config import S3Config
 
@@ -38,6 +39,8 @@ class StorageOptions:
     compress_workers: int | None = None
     # Checked with S3Config.from_options; kept as given, read-only.
     s3: Mapping[str, Any] | None = None
+    # Glob patterns of bundler output that keeps its name (docs/bundlers.md).
+    prehashed: tuple[str, ...] = ()
 
 
 def _django_option_names() -> frozenset[str]:
@@ -173,6 +176,22 @@ def _s3(name: str, value: object) -> Mapping[str, Any] | None:
     return MappingProxyType(dict(value))
 
 
+def _patterns(name: str, value: object) -> tuple[str, ...]:
+    expected = 'a list of glob patterns relative to STATIC_URL, e.g. ["assets/*"]'
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise _invalid(name, value, expected)
+    for pattern in value:
+        if (
+            not isinstance(pattern, str)
+            or not pattern
+            or pattern.startswith("/")
+            or ".." in pattern.split("/")
+        ):
+            raise _invalid(name, value, expected + " (no leading '/', no '..')")
+    compile_patterns(value)
+    return tuple(value)
+
+
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "encodings": _encodings,
     "strict": _boolean,
@@ -181,4 +200,5 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "state_dir": _directory,
     "compress_workers": _workers,
     "s3": _s3,
+    "prehashed": _patterns,
 }

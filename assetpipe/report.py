@@ -42,6 +42,7 @@ class BuildReport:
     missing: list[MissingReference] = field(default_factory=list)
     undecodable: list[str] = field(default_factory=list)
     cycles: list[tuple[str, ...]] = field(default_factory=list)
+    prehashed_changed: list[str] = field(default_factory=list)
 
     @classmethod
     def from_steps(cls, files: int, hashed: HashResult, compressed: CompressStats) -> BuildReport:
@@ -57,6 +58,7 @@ class BuildReport:
             missing=hashed.missing,
             undecodable=sorted(hashed.undecodable),
             cycles=hashed.cycles,
+            prehashed_changed=hashed.prehashed_changed,
         )
 
     def summary(self) -> str:
@@ -94,6 +96,13 @@ class BuildReport:
             f"{count} circular reference{'s' if count != 1 else ''}, "
             "the reference closing each circle left unhashed:",
             [" <-> ".join(cycle) for cycle in self.cycles],
+        )
+        count = len(self.prehashed_changed)
+        group(
+            f"{count} prehashed file{'s' if count != 1 else ''} changed under the same name; "
+            "caches that hold the old content keep serving it: rebuild the bundle (or check "
+            "the prehashed patterns):",
+            self.prehashed_changed,
         )
         return lines
 

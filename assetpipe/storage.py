@@ -25,6 +25,7 @@ from django.core.files.storage import Storage
 from django.core.management.base import CommandError
 
 import assetpipe
+from assetpipe import bundlers
 from assetpipe.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
 from assetpipe.digests import md5_bytes
 from assetpipe.files import save_through_temp, scan_tree, write_if_changed
@@ -49,6 +50,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         **options: Any,
     ) -> None:
         parsed, django_options = parse_storage_options(options)
+        self.prehashed_patterns = bundlers.compile_patterns(parsed.prehashed)
+        self.prehashed: frozenset[str] = frozenset()
         self.encodings = [ENCODINGS[e] for e in parsed.encodings]
         self.strict = parsed.strict
         self.skip_compress_extensions = (
@@ -110,7 +113,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         sorted_files = sorted(self.hashed_files.items())
         manifest_hash = self.file_hash(None, ContentFile(json.dumps(sorted_files).encode()))
         self.manifest_hash = manifest_hash  # type: ignore[assignment]
-        contents = manifest_bytes(sorted_files, self.manifest_version, manifest_hash)
+        contents = manifest_bytes(
+            sorted_files, self.manifest_version, manifest_hash, bundlers.manifest_extra(self.prehashed)
+        )
         manifest_storage = self.manifest_storage
         # The bucket's manifest is read-only here: publishing uploads it after its files.
         if (
@@ -181,9 +186,13 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         sources, state.sources = digest_sources(
             paths, state.sources, self.clean_name, None if self._plain_keys() else self.hash_key
         )
+        self.prehashed = bundlers.prehashed_names(
+            {s.name: s.load for s in sources.values()}, self.prehashed_patterns
+        )
         hashed = Hasher(
             self, sources, self.rules, state.hashing, existing, root,
             content_addressed=type(self).file_hash is AssetPipeStorage.file_hash,
+            prehashed=self.prehashed,
         ).run()  # fmt: skip
         error = strict_error(hashed) if self.strict else None
         if error is not None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed_or_variant, variant_name
+from assetpipe.manifest import immutable_names
+from assetpipe.naming import VARIANT_SUFFIXES, split_variant, variant_name
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
@@ -77,14 +78,7 @@ def prune(
             "history, so nothing is known to be in use"
         )
     referenced = _referenced(s3, remote, manifests)
-    unreferenced = [
-        obj
-        for name, obj in sorted(remote.items())
-        if name not in referenced
-        and name != manifest_name
-        and not is_history(name)
-        and looks_hashed_or_variant(name)
-    ]
+    unreferenced = _old_outputs(s3, remote, {b.digest for b in builds}, referenced, manifest_name)
     old = [obj for obj in unreferenced if obj.last_modified <= cutoff]
     if dry_run and stdout is not None:
         for obj in old:
@@ -185,6 +179,36 @@ def _referenced(s3: S3Client, remote: Mapping[str, RemoteObject], manifests: lis
             referenced.add(path)
             referenced.update(variant_name(path, e) for e in VARIANT_SUFFIXES)
     return referenced
+
+
+def _old_outputs(
+    s3: S3Client,
+    remote: Mapping[str, RemoteObject],
+    kept: set[str],
+    referenced: set[str],
+    manifest_name: str,
+) -> list[RemoteObject]:
+    """Unreferenced objects that an older build named as one of its hashed or prehashed outputs.
+
+    Whether a name is hashed is a fact of the build that wrote it, not of its spelling, so an
+    unhashed original that merely looks hashed (``jquery.0123456789ab.js``) is never deleted.
+    The history is read newest first, only until every unreferenced object is accounted for.
+    """
+    candidates = {
+        name: obj
+        for name, obj in remote.items()
+        if name not in referenced and name != manifest_name and not is_history(name)
+    }
+    found: list[RemoteObject] = []
+    for entry in history_entries(remote) if candidates else ():
+        if entry.digest in kept:
+            continue  # a kept build: its outputs are referenced
+        outputs = immutable_names(_read(s3, remote[entry.name].key))
+        for name in [n for n in candidates if n in outputs or split_variant(n)[0] in outputs]:
+            found.append(candidates.pop(name))
+        if not candidates:
+            break
+    return sorted(found, key=lambda obj: obj.key)
 
 
 def _read(s3: S3Client, key: str) -> bytes:

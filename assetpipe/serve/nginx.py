@@ -22,7 +22,9 @@ from assetpipe.headers import (
     short_cache_control,
 )
 from assetpipe.headers import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE  # the CLI's --max-age default
-from assetpipe.naming import HASHED_NAME_PATTERN
+from assetpipe.bundlers import nginx_safe, read_prehashed
+from assetpipe.manifest import immutable_names, read_paths
+from assetpipe.naming import HASHED_NAME_PATTERN, looks_hashed
 
 BROTLI_MODULE = "ngx_http_brotli_static_module.so"
 BROTLI_DEBIAN_PACKAGE = "libnginx-mod-http-brotli-static"
@@ -41,6 +43,10 @@ class StaticSite:
     brotli: bool = True
     max_age: int = DEFAULT_MAX_AGE
     """``max-age`` for names without a content hash, which may change on the next deploy."""
+    prehashed: tuple[str, ...] = ()
+    """Names a bundler hashed, from the build's manifest: immutable like Django's."""
+    lookalikes: tuple[str, ...] = ()
+    """Unhashed names spelled like hashed ones (``lib.deadbeefcafe.css``): never immutable."""
 
 
 def static_site(
@@ -50,6 +56,7 @@ def static_site(
     private_dirs: tuple[Path, ...] = (),
     brotli: bool = True,
     max_age: int = DEFAULT_MAX_AGE,
+    manifest_name: str = "staticfiles.json",
 ) -> StaticSite:
     """Build a :class:`StaticSite` from Django-style settings values.
 
@@ -74,8 +81,28 @@ def static_site(
         if resolved.is_relative_to(root) and resolved != root:
             hidden.append(PurePosixPath(resolved.relative_to(root).as_posix()))
     return StaticSite(
-        url_path=path, root=root, hidden=tuple(hidden), brotli=brotli, max_age=max_age
+        url_path=path,
+        root=root,
+        hidden=tuple(hidden),
+        brotli=brotli,
+        max_age=max_age,
+        **_from_build(root / manifest_name),
     )
+
+
+def _from_build(manifest: Path) -> dict[str, tuple[str, ...]]:
+    """What the build says about names that their spelling gets wrong, for ``StaticSite``."""
+    try:
+        data = manifest.read_bytes()
+    except OSError:
+        return {}  # not built yet
+    immutable = immutable_names(data)
+    originals = read_paths(data)
+    lookalikes = {n for n in originals if looks_hashed(n) and n not in immutable}
+    return {
+        "prehashed": tuple(sorted(filter(nginx_safe, read_prehashed(data)))),
+        "lookalikes": tuple(sorted(filter(nginx_safe, lookalikes))),
+    }
 
 
 def _types_block(indent: str) -> list[str]:
@@ -132,6 +159,8 @@ def render_snippet(site: StaticSite) -> str:
             "        return 404;",
             "    }",
         ]
+    lines += _prehashed_locations(site)
+    lines += _lookalike_locations(site)
     lines += [
         "    # Content-hashed names never change: cache them for a year without revalidation.",
         f'    location ~ "{HASHED_NAME_PATTERN}" {{',
@@ -176,6 +205,37 @@ def _response_headers(site: StaticSite) -> list[str]:
         f'    add_header Cache-Control "{short_cache_control(site.max_age)}";',
         "    add_header X-Content-Type-Options nosniff;",
     ]
+
+
+def _prehashed_locations(site: StaticSite) -> list[str]:
+    if not site.prehashed:
+        return []
+    lines = [
+        f"    # {len(site.prehashed)} names a bundler hashed, from the build's manifest:",
+        "    # regenerate this configuration after each build.",
+    ]
+    for name in site.prehashed:
+        lines += [
+            f'    location = "{site.url_path}{name}" {{',
+            f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
+            "        add_header X-Content-Type-Options nosniff;",
+            "    }",
+        ]
+    return lines
+
+
+def _lookalike_locations(site: StaticSite) -> list[str]:
+    if not site.lookalikes:
+        return []
+    lines = [f"    # {len(site.lookalikes)} unhashed names that only look hashed: not immutable."]
+    for name in site.lookalikes:
+        lines += [
+            f'    location = "{site.url_path}{name}" {{',
+            f'        add_header Cache-Control "{short_cache_control(site.max_age)}";',
+            "        add_header X-Content-Type-Options nosniff;",
+            "    }",
+        ]
+    return lines
 
 
 def render_server(

@@ -48,9 +48,9 @@ def test_deletes_what_the_newest_manifests_do_not_reference(
 
     assert result.deleted == (deploys[0],)
     assert bucket_keys(s3_client, cfg.bucket_name) == before - {deploys[0]}
-    # One listing, one GET per kept manifest (the live one is also the newest in history),
-    # one DeleteObjects.
-    assert proxy.counts() == {"LIST": 1, "GET": 3, "DELETE": 1}
+    # One listing, one GET per kept manifest (the live one is also the newest in history), one
+    # of the older manifest that names the deleted object as its output, one DeleteObjects.
+    assert proxy.counts() == {"LIST": 1, "GET": 4, "DELETE": 1}
     assert len(result.manifests) == 3
 
 
@@ -163,3 +163,22 @@ def test_refuses_a_bucket_without_manifests(
     with pytest.raises(PublishError, match=r"no staticfiles\.json and no manifest history"):
         prune(cfg, min_age=0)
     assert "static/app.0123456789ab.js" in bucket_keys(s3_client, cfg.bucket_name)
+
+
+def test_an_unhashed_name_that_looks_hashed_is_never_pruned(
+    tmp_path: Path, config: Callable[..., S3Config], s3_client: Any
+) -> None:
+    # jquery.0123456789ab.js is a source's own name: only its hashed copy is content-named.
+    root = tmp_path / "static"
+    lookalike = "js/jquery.0123456789ab.js"
+    build_static(root, {**TREE, lookalike: b"window.jQuery = 1;\n"})
+    publish(root, "staticfiles.json", config())
+    hashed_copy = "static/" + json.loads((root / "staticfiles.json").read_bytes())["paths"][lookalike]
+    build_static(root, dict(TREE))  # the next build no longer has it
+    publish(root, "staticfiles.json", config())
+
+    result = prune(config(), keep=1, min_age=0)
+
+    keys = bucket_keys(s3_client, config().bucket_name)
+    assert f"static/{lookalike}" in keys
+    assert hashed_copy in result.deleted and hashed_copy not in keys

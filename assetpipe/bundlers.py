@@ -1,0 +1,192 @@
+"""Files a bundler already named by content: they keep their names and bytes.
+
+A bundler (Vite, webpack, esbuild, Rollup, Parcel) writes ``assets/main-BV5bdbg-.js`` and the
+references between its outputs itself. Hashing such a file again gives it a second name that the
+bundler's own references never use, so the browser loads two module instances. These files are
+*prehashed*: ``staticfiles.json`` maps each to itself, its bytes are left alone, and it is served
+and published as immutable like any Django-hashed name.
+
+Two sources, both explicit (a name alone is no proof: ``jquery-ui-1.14.js`` is not hashed):
+
+- a Vite manifest in the collected tree (``manifest.json`` at a bundle root, as django-vite
+  recommends, or ``.vite/manifest.json``), parsed: every ``file``, ``css`` and ``assets`` entry;
+- the ``prehashed`` option: glob patterns over names relative to STATIC_URL (see
+  :func:`compile_patterns`).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+MANIFEST_KEY = "prehashed"  # staticfiles.json's extra key: sorted prehashed names
+VITE_MANIFEST_NAMES = ("manifest.json", ".vite/manifest.json")
+# ``[hash]`` in a pattern: what bundlers put in a name (hex, base32, base64url), 8 or more.
+HASH_PLACEHOLDER = "[hash]"
+_HASH_CHARS = r"[A-Za-z0-9_-]{8,}"
+_QUOTES = "\"'`"
+
+OPTION = "STORAGES['staticfiles']['OPTIONS']['prehashed']"
+
+
+def compile_patterns(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """One regex for the ``prehashed`` option's patterns; None when there are none.
+
+    ``*`` is any run of characters within one path segment, ``?`` one such character, ``**/``
+    any number of directories (``**`` at the end: everything below), ``[hash]`` 8 or more of
+    ``A-Z a-z 0-9 - _``. Every other character stands for itself.
+    """
+    if isinstance(patterns, str) or not isinstance(patterns, (list, tuple)):
+        raise ImproperlyConfigured(f"{OPTION} must be a list of glob patterns, not {patterns!r}")
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ImproperlyConfigured(f"{OPTION} has {pattern!r}; expected a non-empty string")
+        if pattern.startswith("/") or ".." in pattern.split("/"):
+            raise ImproperlyConfigured(
+                f"{OPTION} has {pattern!r}; patterns are relative to STATIC_URL, "
+                "e.g. 'dist/*' or 'bundles/**/*-[hash].js'"
+            )
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{_translate(p)})" for p in patterns))
+
+
+def _translate(pattern: str) -> str:
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith(HASH_PLACEHOLDER, i):
+            parts.append(_HASH_CHARS)
+            i += len(HASH_PLACEHOLDER)
+        elif pattern.startswith("**/", i):
+            parts.append("(?:[^/]+/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        else:
+            char = pattern[i]
+            parts.append({"*": "[^/]*", "?": "[^/]"}.get(char) or re.escape(char))
+            i += 1
+    return "".join(parts) + r"\Z"
+
+
+def prehashed_names(
+    files: Mapping[str, Callable[[], bytes]], patterns: re.Pattern[str] | None
+) -> frozenset[str]:
+    """The collected names (``files``: name -> loader) that a bundler named by content."""
+    names: set[str] = set()
+    for manifest in _vite_manifests(files):
+        names |= vite_outputs(manifest, files)
+    if patterns is not None:
+        names.update(name for name in files if patterns.match(name))
+    return frozenset(names)
+
+
+def _vite_manifests(files: Mapping[str, Callable[[], bytes]]) -> list[str]:
+    return [
+        name
+        for name in files
+        if name.endswith("manifest.json")
+        and any(name == m or name.endswith("/" + m) for m in VITE_MANIFEST_NAMES)
+    ]
+
+
+def vite_outputs(manifest: str, files: Mapping[str, Callable[[], bytes]]) -> set[str]:
+    """What the Vite manifest ``manifest`` lists, as collected names; empty if not Vite's."""
+    entries = parse_vite_manifest(files[manifest]())
+    if entries is None:
+        return set()
+    root = bundle_root(manifest)
+    listed: set[str] = set()
+    for entry in entries.values():
+        for output in (entry["file"], *entry.get("css", ()), *entry.get("assets", ())):
+            listed.add(posixpath.normpath(root + output))
+    listed = {name for name in listed if name in files}
+    # Source maps carry their file's hashed name; Vite leaves them out of the manifest.
+    listed |= {name + ".map" for name in listed if name + ".map" in files}
+    return listed | _referenced_siblings(listed, files)
+
+
+def bundle_root(manifest: str) -> str:
+    """The directory Vite's output paths are relative to (its ``outDir``), with a slash."""
+    directory = posixpath.dirname(manifest)
+    if posixpath.basename(directory) == ".vite":
+        directory = posixpath.dirname(directory)
+    return f"{directory}/" if directory else ""
+
+
+def parse_vite_manifest(data: bytes) -> dict[str, dict[str, Any]] | None:
+    """The manifest's entries, or None when ``data`` is not a Vite manifest."""
+    try:
+        entries = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(entries, dict) or not entries:
+        return None
+    for entry in entries.values():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            return None
+        for key in ("css", "assets"):
+            value = entry.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return None
+    return entries
+
+
+def _referenced_siblings(listed: set[str], files: Mapping[str, Callable[[], bytes]]) -> set[str]:
+    """Unlisted files beside listed ones that a listed chunk names in a string literal.
+
+    Vite 7 and older leave worker chunks out of the manifest; the chunk that starts the worker
+    names it (``new URL("/static/assets/worker-ALnvsRt3.js", import.meta.url)``).
+    """
+    directories = {posixpath.dirname(name) for name in listed}
+    candidates = {
+        name
+        for name in files
+        if name not in listed
+        and not name.endswith(".map")
+        and posixpath.dirname(name) in directories
+    }
+    if not candidates:
+        return set()
+    chunks = [files[name]() for name in sorted(listed) if name.endswith((".js", ".mjs"))]
+    return {
+        name
+        for name in candidates
+        if any(_names_in_literal(chunk, posixpath.basename(name)) for chunk in chunks)
+    }
+
+
+def _names_in_literal(chunk: bytes, basename: str) -> bool:
+    return any(
+        f"/{basename}{quote}".encode() in chunk or f"{quote}{basename}{quote}".encode() in chunk
+        for quote in _QUOTES
+    )
+
+
+def manifest_extra(prehashed: Iterable[str]) -> dict[str, list[str]]:
+    """The extra ``staticfiles.json`` key; empty (no key) when there is nothing prehashed."""
+    names = sorted(prehashed)
+    return {MANIFEST_KEY: names} if names else {}
+
+
+def read_prehashed(manifest: bytes) -> frozenset[str]:
+    """The prehashed names a ``staticfiles.json`` records; empty for Django's own manifests."""
+    try:
+        names = json.loads(manifest).get(MANIFEST_KEY, [])
+    except (ValueError, AttributeError):
+        return frozenset()
+    if not isinstance(names, list):
+        return frozenset()
+    return frozenset(name for name in names if isinstance(name, str))
+
+
+def nginx_safe(name: str) -> bool:
+    """Whether ``name`` can be written inside a quoted nginx ``location`` as it is."""
+    return not any(c in name for c in '"\\$;{}') and all(c.isprintable() for c in name)

@@ -1,0 +1,63 @@
+"""WhiteNoise's immutable-file test for assetpipe's builds.
+
+WhiteNoise's own test only knows Django's ``name.<12 hex>.ext``; a bundler's names
+(``assets/main-BV5bdbg-.js``) would get a 60-second ``max-age``. Point WhiteNoise here::
+
+    from assetpipe.serve.whitenoise import immutable_file_test
+
+    WHITENOISE_IMMUTABLE_FILE_TEST = immutable_file_test
+
+(WhiteNoise reads a string as a regular expression, hence the function itself), and every
+hashed and prehashed name the build recorded in its manifest is served with
+``max-age=315360000, public, immutable``. Whether a name is content-named is read from the
+manifest, never guessed from its spelling: an unhashed ``lib.deadbeefcafe.css`` keeps a short
+``max-age``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+
+from assetpipe.manifest import immutable_names
+
+
+def immutable_file_test(path: str, url: str) -> bool:
+    """Whether WhiteNoise may tell browsers to cache ``url`` (file ``path``) for ever."""
+    static_prefix = _static_prefix()
+    if not url.startswith(static_prefix):
+        return False
+    name = url[len(static_prefix) :]
+    return name in _immutable()
+
+
+def _static_prefix() -> str:
+    # As WhiteNoise derives it: the path of STATIC_URL, with slashes on both sides.
+    from urllib.parse import urlsplit
+
+    prefix = urlsplit(settings.STATIC_URL or "").path
+    return "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+
+
+def _immutable() -> frozenset[str]:
+    manifest_name = getattr(staticfiles_storage, "manifest_name", "staticfiles.json")
+    try:
+        path = staticfiles_storage.path(manifest_name)
+        stat = os.stat(path)
+    except (NotImplementedError, OSError):
+        return frozenset()
+    # WhiteNoise asks once per file at start-up (and per request with autorefresh): read the
+    # manifest again only when another build replaced it.
+    return _read(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    try:
+        with open(path, "rb") as manifest:
+            return immutable_names(manifest.read())
+    except OSError:
+        return frozenset()

@@ -1,0 +1,7 @@
+import { count } from "../src/shared.js";
+
+count("lazy");
+
+export function greet() {
+  return "lazy loaded";
+}

@@ -1,0 +1,8 @@
+import "./lazy.css";
+import { count } from "./shared.js";
+
+count("lazy");
+
+export function greet() {
+  return "lazy loaded";
+}

@@ -1,0 +1,119 @@
+"""Real bundler builds of the app under tests/bundlers/app, made by the test run itself.
+
+Each bundler's packages are installed with Debian's node/npm from the committed package.json
+and package-lock.json into ``.cache/npm/<variant>-<digest>`` (gitignored), once per content of
+those files; the build itself runs in the test's temp dir. Without node or the npm registry the
+tests skip, except under CI, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_component
+from tests.serve.conftest import chromium  # noqa: F401  (the same browser fixture)
+
+HERE = Path(__file__).resolve().parent
+APP = HERE / "app"
+REPO = HERE.parents[1]
+NPM_CACHE = REPO / ".cache" / "npm"
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        _unavailable(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def node_modules(variant: str) -> Path:
+    """``node_modules`` for tests/bundlers/<variant>, installed on first use."""
+    found = bool(shutil.which("node") and shutil.which("npm"))
+    require_component("node and npm", found, "apt-get install nodejs npm")
+    spec = HERE / variant
+    digest = hashlib.sha256(
+        (spec / "package.json").read_bytes() + (spec / "package-lock.json").read_bytes()
+    ).hexdigest()[:16]
+    target = NPM_CACHE / f"{variant}-{digest}"
+    if not (target / ".installed").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(spec / name, target / name)
+        _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], target)
+        (target / ".installed").touch()
+    return target / "node_modules"
+
+
+def prepare(variant: str, work: Path, main_suffix: str = "") -> Path:
+    """A copy of the app in ``work`` that can import ``variant``'s packages."""
+    modules = node_modules(variant)
+    shutil.copytree(APP, work)
+    (work / "node_modules").symlink_to(modules)
+    if main_suffix:
+        main = work / "src" / "main.js"
+        main.write_text(main.read_text() + main_suffix)
+    return work
+
+
+def vite_build(variant: str, work: Path, *, dot_vite: bool = False, main_suffix: str = "") -> Path:
+    """Build the app with Vite; returns the outDir, a STATICFILES_DIRS entry."""
+    app = prepare(variant, work / "app", main_suffix)
+    out = work / "dist"
+    env = {"BUNDLE_OUT_DIR": str(out), "BUNDLE_MANIFEST": "true" if dot_vite else ""}
+    _run(["node", "node_modules/vite/bin/vite.js", "build", "--logLevel", "error"], app, env)
+    return out
+
+
+def esbuild_build(work: Path) -> Path:
+    """Build app/esbuild with code splitting into ``<out>/bundles``; returns ``<out>``."""
+    app = prepare("esbuild", work / "app")
+    out = work / "out"
+    _run(
+        [
+            "node_modules/.bin/esbuild",
+            "esbuild/entry.js",
+            "--bundle",
+            "--splitting",
+            "--format=esm",
+            "--minify",
+            f"--outdir={out / 'bundles'}",
+            "--entry-names=[name]",
+            "--chunk-names=chunks/[name]-[hash]",
+            "--log-level=error",
+        ],
+        app,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``builds(kind, **options)``: one build per distinct arguments in the session."""
+    made: dict[tuple[object, ...], Path] = {}
+
+    def build(kind: str, **options: object) -> Path:
+        key = (kind, *sorted(options.items()))
+        if key not in made:
+            work = tmp_path_factory.mktemp(f"build-{kind}")
+            if kind == "esbuild":
+                made[key] = esbuild_build(work)
+            else:
+                made[key] = vite_build(kind, work, **options)  # type: ignore[arg-type]
+        return made[key]
+
+    return build
