@@ -108,6 +108,8 @@ def write_source_tree(source: Path, extra: Mapping[str, bytes] | None = None) ->
             '{"items": [' + ",".join(f'{{"n": {i}}}' for i in range(300)) + "]}"
         ).encode(),
         "app/ünïcode name.txt": ("plain text with a space and non-ASCII name\n" * 40).encode(),
+        # An unhashed original spelled like a hashed name: only the build knows it is not.
+        "app/lib.deadbeefcafe.css": (".lib { color: teal; }\n" * 40).encode(),
         **(extra or {}),
     }
     for name, content in files.items():
