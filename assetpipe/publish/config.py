@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from assetpipe.extras import require
+
 SETTING = 'STORAGES["staticfiles"]["OPTIONS"]["s3"]'
 
 HASHED_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -51,6 +53,7 @@ class S3Config:
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> S3Config:
         """Validate the settings dict, naming the first unknown or invalid key."""
+        require("s3")
         if not isinstance(options, Mapping):
             raise ImproperlyConfigured(f"{SETTING} must be a dict, not {type(options).__name__}")
         known = {field.name for field in fields(cls)}
