@@ -19,11 +19,13 @@ EXTRAS = ".[s3,media,whitenoise]"
 DJANGO_PYTHONS = [("5.2", "3.11"), ("6.0", "3.12"), ("6.1", "3.13")]
 
 
-def install(session: nox.Session, *groups: str) -> None:
-    """The package with every extra, editable, and the given dependency groups."""
+def install(session: nox.Session, *groups: str, django: str | None = None) -> None:
+    """The package with every extra, editable, the given dependency groups and Django release."""
     requirements = [
         req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
     ]
+    if django:
+        requirements.append(f"django=={django}.*")
     session.install("-e", EXTRAS, *requirements)
 
 
@@ -39,13 +41,14 @@ def lint(session: nox.Session) -> None:
 def package(session: nox.Session) -> None:
     """The wheel from the lowest declared setuptools, and an install without extras."""
     install(session, "test")
-    session.run("pytest", "-m", "packaging", "tests/test_packaging.py", *session.posargs)
+    session.run(
+        "python", "-m", "pytest", "-m", "packaging", "tests/test_packaging.py", *session.posargs
+    )
 
 
 @nox.session
 @nox.parametrize(("django", "python"), DJANGO_PYTHONS, ids=[d for d, _ in DJANGO_PYTHONS])
 def tests(session: nox.Session, django: str) -> None:
-    install(session, "test")
-    session.install(f"django=={django}.*")
+    install(session, "test", django=django)
     # Two workers: the suite's servers each take a free port, so workers never share one.
     session.run("python", "-m", "pytest", "-n", "2", *session.posargs)
