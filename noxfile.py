@@ -11,6 +11,7 @@ import nox
 nox.options.default_venv_backend = "uv|venv"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_venv = "yes"
+nox.options.envdir = ".venv-nox"  # beside ./dev's .venv, ignored by git alike
 nox.options.sessions = ["lint", "package", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
