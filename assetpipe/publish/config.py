@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from assetpipe.extras import require
 from assetpipe.headers import IMMUTABLE_CACHE_CONTROL, short_cache_control
 
 SETTING = 'STORAGES["staticfiles"]["OPTIONS"]["s3"]'
@@ -57,6 +58,7 @@ class S3Config:
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> S3Config:
         """Validate the settings dict, naming the first unknown or invalid key."""
+        require("s3")
         if not isinstance(options, Mapping):
             raise ImproperlyConfigured(f"{SETTING} must be a dict, not {type(options).__name__}")
         known = {field.name for field in fields(cls)}
