@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from assetpipe.manifest import immutable_names
-from assetpipe.naming import VARIANT_SUFFIXES, split_variant, variant_name
+from assetpipe.manifest import immutable_names, read_paths
+from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed_or_variant, split_variant, variant_name
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
@@ -188,11 +188,13 @@ def _old_outputs(
     referenced: set[str],
     manifest_name: str,
 ) -> list[RemoteObject]:
-    """Unreferenced objects that an older build named as one of its hashed or prehashed outputs.
+    """Unreferenced objects that an older build named as one of its hashed or prehashed outputs,
+    and orphans: hashed-looking objects that no manifest names at all (a publish cut short).
 
     Whether a name is hashed is a fact of the build that wrote it, not of its spelling, so an
-    unhashed original that merely looks hashed (``jquery.0123456789ab.js``) is never deleted.
-    The history is read newest first, only until every unreferenced object is accounted for.
+    unhashed original that merely looks hashed (``jquery.0123456789ab.js``) is never deleted: its
+    build names it as an original. The history is read newest first, only until every
+    unreferenced object is accounted for.
     """
     candidates = {
         name: obj
@@ -200,14 +202,22 @@ def _old_outputs(
         if name not in referenced and name != manifest_name and not is_history(name)
     }
     found: list[RemoteObject] = []
+    named: set[str] = set()  # originals and outputs of the manifests read
     for entry in history_entries(remote) if candidates else ():
         if entry.digest in kept:
-            continue  # a kept build: its outputs are referenced
-        outputs = immutable_names(_read(s3, remote[entry.name].key))
+            continue  # a kept build: its names are referenced
+        data = _read(s3, remote[entry.name].key)
+        outputs = immutable_names(data)
+        named.update(read_paths(data), outputs)
         for name in [n for n in candidates if n in outputs or split_variant(n)[0] in outputs]:
             found.append(candidates.pop(name))
         if not candidates:
             break
+    found += [
+        obj
+        for name, obj in candidates.items()
+        if looks_hashed_or_variant(name) and split_variant(name)[0] not in named
+    ]
     return sorted(found, key=lambda obj: obj.key)
 
 
