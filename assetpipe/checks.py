@@ -35,7 +35,7 @@ from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from assetpipe.options import SETTING, storage_option_problems
+from assetpipe.options import SETTING, configured_options, storage_option_problems
 
 if TYPE_CHECKING:
     from assetpipe.media import TenantMediaStorage
@@ -55,7 +55,7 @@ def _media_backends() -> Iterator[tuple[str, type[TenantMediaStorage], dict[str,
         # there is none, and a project without media on S3 never imports boto3 here.
         media = sys.modules.get("assetpipe.media.storage")
         if media and isinstance(backend, type) and issubclass(backend, media.TenantMediaStorage):
-            yield alias, backend, dict(config.get("OPTIONS", {}))
+            yield alias, backend, configured_options(config)
 
 
 def _media_storages() -> Iterator[tuple[str, TenantMediaStorage | ImproperlyConfigured]]:
@@ -132,8 +132,7 @@ def check_media_privacy(
 
 def _static_publishing() -> tuple[str, str] | None:
     """``(bucket, prefix)`` static files are published to, if they are."""
-    options = settings.STORAGES.get("staticfiles", {}).get("OPTIONS", {})
-    s3 = options.get("s3") if isinstance(options, dict) else None
+    s3 = configured_options(settings.STORAGES.get("staticfiles")).get("s3")
     if not isinstance(s3, dict) or not s3.get("bucket_name"):
         return None
     location = str(s3.get("location") or "").strip("/")

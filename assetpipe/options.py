@@ -202,3 +202,9 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "s3": _s3,
     "prehashed": _patterns,
 }
+
+
+def configured_options(entry: object) -> dict[str, Any]:
+    """A ``STORAGES`` entry's ``OPTIONS`` as a dict; empty when unset or not a dict."""
+    options = entry.get("OPTIONS", {}) if isinstance(entry, Mapping) else {}
+    return dict(options) if isinstance(options, Mapping) else {}

@@ -114,7 +114,10 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         manifest_hash = self.file_hash(None, ContentFile(json.dumps(sorted_files).encode()))
         self.manifest_hash = manifest_hash  # type: ignore[assignment]
         contents = manifest_bytes(
-            sorted_files, self.manifest_version, manifest_hash, bundlers.manifest_extra(self.prehashed)
+            sorted_files,
+            self.manifest_version,
+            manifest_hash,
+            bundlers.manifest_extra(self.prehashed),
         )
         manifest_storage = self.manifest_storage
         # The bucket's manifest is read-only here: publishing uploads it after its files.

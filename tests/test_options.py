@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
 from assetpipe.options import (
@@ -213,10 +213,10 @@ def test_collectstatic_stops_at_start_up_naming_the_option(
     with override_settings(
         STORAGES={**settings.STORAGES, "staticfiles": backend}, STATIC_ROOT=str(tmp_path / "s")
     ):
-        storages._storages.pop("staticfiles", None)
+        storages._storages.pop("staticfiles", None)  # type: ignore[attr-defined]
         with pytest.raises(ImproperlyConfigured) as info:
             call_command("collectstatic", interactive=False, verbosity=0)
-    storages._storages.pop("staticfiles", None)
+    storages._storages.pop("staticfiles", None)  # type: ignore[attr-defined]
     assert named in str(info.value)
     assert "\n" not in str(info.value).strip()
     assert not (tmp_path / "s").exists()

@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 from assetpipe.media.iam import tenant_policy
 from assetpipe.media.storage import TenantMediaStorage
 from assetpipe.media.upload import Action, UploadReport, upload_media
+from assetpipe.options import configured_options
 
 
 def media_storage(alias: str, tenant: str | None = None) -> TenantMediaStorage:
@@ -28,7 +29,7 @@ def media_storage(alias: str, tenant: str | None = None) -> TenantMediaStorage:
         raise CommandError(
             f"STORAGES[{alias!r}] is {config['BACKEND']}, not assetpipe.media.TenantMediaStorage."
         )
-    options = dict(config.get("OPTIONS", {}))
+    options = configured_options(config)
     if tenant is not None:
         options["tenant"] = tenant
         options.pop("tenant_resolver", None)

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
+from assetpipe.options import configured_options
 from assetpipe.publish.config import SETTING, PublishError, S3Config
 from assetpipe.publish.prune import prune
 from assetpipe.publish.rollback import rollback
@@ -101,7 +102,7 @@ class Status:
 
 
 def s3_config() -> S3Config:
-    options = settings.STORAGES.get("staticfiles", {}).get("OPTIONS", {}).get("s3")
+    options = configured_options(settings.STORAGES.get("staticfiles")).get("s3")
     if options is None:
         raise CommandError(f"{SETTING} is not set: there is no bucket to publish to")
     try:

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 from assetpipe.digests import md5_bytes
 from assetpipe.publish.client import S3Client
-from assetpipe.publish.inventory import RemoteObject, list_prefix
+from assetpipe.publish.inventory import list_prefix
+from assetpipe.s3_listing import RemoteObject
 
 PREFIX = "manifests/"
 _STAMP = "%Y%m%dT%H%M%S%fZ"

@@ -12,9 +12,9 @@ from s3transfer.manager import TransferConfig, TransferManager
 from assetpipe.digests import content_md5, md5_file
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError
-from assetpipe.report import Progress
 from assetpipe.publish.headers import manifest_args, upload_args
 from assetpipe.publish.plan import Upload
+from assetpipe.report import Progress
 
 
 def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | None) -> None:

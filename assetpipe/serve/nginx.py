@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from assetpipe.bundlers import nginx_safe, read_prehashed
 from assetpipe.headers import (
     CHARSET,
     DEFAULT_MEDIA_TYPE,
@@ -22,7 +23,6 @@ from assetpipe.headers import (
     short_cache_control,
 )
 from assetpipe.headers import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE  # the CLI's --max-age default
-from assetpipe.bundlers import nginx_safe, read_prehashed
 from assetpipe.manifest import immutable_names, read_paths
 from assetpipe.naming import HASHED_NAME_PATTERN, looks_hashed
 

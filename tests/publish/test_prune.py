@@ -173,7 +173,9 @@ def test_an_unhashed_name_that_looks_hashed_is_never_pruned(
     lookalike = "js/jquery.0123456789ab.js"
     build_static(root, {**TREE, lookalike: b"window.jQuery = 1;\n"})
     publish(root, "staticfiles.json", config())
-    hashed_copy = "static/" + json.loads((root / "staticfiles.json").read_bytes())["paths"][lookalike]
+    hashed_copy = (
+        "static/" + json.loads((root / "staticfiles.json").read_bytes())["paths"][lookalike]
+    )
     build_static(root, dict(TREE))  # the next build no longer has it
     publish(root, "staticfiles.json", config())
 
