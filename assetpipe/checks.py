@@ -44,25 +44,33 @@ if TYPE_CHECKING:
 TAG = "assetpipe"
 
 
-def _media_backends() -> Iterator[tuple[str, type[TenantMediaStorage], dict[str, Any]]]:
-    """``(alias, backend, OPTIONS)`` of every TenantMediaStorage in ``STORAGES``."""
+def _media_backends() -> Iterator[tuple[str, type[TenantMediaStorage] | ImproperlyConfigured]]:
+    """``(alias, backend)`` of every TenantMediaStorage in ``STORAGES``, or the error (a missing
+    extra) that prevents importing one."""
     for alias, config in settings.STORAGES.items():
         try:
             backend = import_string(config["BACKEND"])
+        except ImproperlyConfigured as error:
+            if str(config.get("BACKEND", "")).startswith("assetpipe."):
+                yield alias, error  # assetpipe.media without the media extra
+            continue
         except (ImportError, KeyError, TypeError):
             continue  # Django reports an unusable STORAGES entry where it is used.
         # A TenantMediaStorage backend has just imported assetpipe.media; if nothing did,
         # there is none, and a project without media on S3 never imports boto3 here.
         media = sys.modules.get("assetpipe.media.storage")
         if media and isinstance(backend, type) and issubclass(backend, media.TenantMediaStorage):
-            yield alias, backend, configured_options(config)
+            yield alias, backend
 
 
 def _media_storages() -> Iterator[tuple[str, TenantMediaStorage | ImproperlyConfigured]]:
     """Each media storage as configured, or the error that prevents creating it."""
-    for alias, backend, options in _media_backends():
+    for alias, backend in _media_backends():
+        if isinstance(backend, ImproperlyConfigured):
+            yield alias, backend
+            continue
         try:
-            yield alias, backend(**options)
+            yield alias, backend(**configured_options(settings.STORAGES[alias]))
         except ImproperlyConfigured as error:
             yield alias, error
 
@@ -77,9 +85,9 @@ def check_media_configuration(
 ) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     for alias, storage in _media_storages():
-        from assetpipe.media import TenantConfigurationError
-
-        if isinstance(storage, TenantConfigurationError):
+        # Imported only if the backend's import succeeded: without the media extra it fails.
+        media = sys.modules.get("assetpipe.media.storage")
+        if media is not None and isinstance(storage, media.TenantConfigurationError):
             messages.append(
                 Error(
                     str(storage),

@@ -182,7 +182,7 @@ def bare_install(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 PROJECT_SETTINGS = """
 SECRET_KEY = "packaging"
-INSTALLED_APPS = ["django.contrib.staticfiles", "assetpipe"]
+INSTALLED_APPS = ["assetpipe", "django.contrib.staticfiles"]
 STATIC_URL = "/static/"
 STATIC_ROOT = {root!r}
 STATICFILES_DIRS = [{source!r}]
@@ -265,9 +265,9 @@ def test_s3_option_fails_naming_the_extra(bare_project: BareProject) -> None:
     bare_project.configure(options='{"s3": {"bucket_name": "acme-static"}}')
     result = bare_project.django("collectstatic", "--noinput")
     assert result.returncode != 0
-    assert (
-        "ImproperlyConfigured: assetpipe: publishing to S3 needs boto3, botocore and s3transfer"
-        in result.stderr
+    # collectstatic's system checks report it (assetpipe.E004) before the storage is created.
+    assert "(assetpipe.E004) assetpipe: publishing to S3 needs boto3, botocore and s3transfer" in (
+        result.stderr
     )
     assert "pip install 'assetpipe[s3]'" in result.stderr
     assert not bare_project.root.exists()
@@ -279,4 +279,19 @@ def test_tenant_media_fails_at_start_up_naming_the_extra(bare_project: BareProje
     bare_project.configure(default=media)
     result = bare_project.django("check")
     assert result.returncode != 0
-    assert "pip install 'assetpipe[media]'" in result.stdout + result.stderr
+    assert "(assetpipe.E003)" in result.stderr, result.stderr  # a check error, no traceback
+    assert "Traceback" not in result.stderr
+    assert "pip install 'assetpipe[media]'" in result.stderr
+
+
+@pytest.mark.packaging
+def test_subcommands_name_their_extra_and_nginx_needs_none(bare_project: BareProject) -> None:
+    bare_project.configure()
+    for subcommand, extra in (("sync", "s3"), ("status", "s3"), ("iam-policy", "media")):
+        result = bare_project.django("assetpipe", subcommand)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert f"pip install 'assetpipe[{extra}]'" in result.stderr
+    nginx = bare_project.django("assetpipe", "nginx")
+    assert nginx.returncode == 0, nginx.stderr
+    assert "location ^~ /static/" in nginx.stdout

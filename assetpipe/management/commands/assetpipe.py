@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.checks import Tags
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandParser
 
 from assetpipe.checks import TAG
+from assetpipe.extras import require
 from assetpipe.subcommand import Subcommand
 
 
@@ -25,6 +27,7 @@ class Entry:
     target: str  # "module:Class" implementing Subcommand
     help: str  # one line in `manage.py assetpipe --help`
     description: str  # the head of `manage.py assetpipe <name> --help`
+    extra: str | None = None  # the optional extra its module needs (assetpipe.extras)
 
 
 SUBCOMMANDS: dict[str, Entry] = {
@@ -32,12 +35,14 @@ SUBCOMMANDS: dict[str, Entry] = {
         "assetpipe.publish.cli:Sync",
         "Publish the built STATIC_ROOT to S3.",
         "Publish the built STATIC_ROOT to S3: upload what the bucket lacks, manifest last.",
+        "s3",
     ),
     "prune": Entry(
         "assetpipe.publish.cli:Prune",
         "Delete hashed objects no recent manifest references.",
         "Delete hashed objects that none of the newest manifests references and that are "
         "older than a grace period.",
+        "s3",
     ),
     "status": Entry(
         "assetpipe.publish.cli:Status",
@@ -45,12 +50,14 @@ SUBCOMMANDS: dict[str, Entry] = {
         "Compare the built STATIC_ROOT with the bucket: files and bytes on each side, the "
         "remote manifest's age and what sync would upload. Exits with status 1 when they "
         "differ, so it can gate a deploy.",
+        "s3",
     ),
     "rollback": Entry(
         "assetpipe.publish.cli:Rollback",
         "Make an earlier build the live manifest again.",
         "Make an earlier build the live manifest again, after checking that every object it "
         "references is still in the bucket; recorded in the history like a publish.",
+        "s3",
     ),
     "nginx": Entry(
         "assetpipe.serve.cli:Nginx",
@@ -63,18 +70,24 @@ SUBCOMMANDS: dict[str, Entry] = {
         "assetpipe.media.cli:IamPolicy",
         "Print the IAM policy for a tenant's media prefix.",
         "Print the IAM policy that limits a tenant's credentials to its media prefix.",
+        "media",
     ),
     "upload-media": Entry(
         "assetpipe.media.cli:UploadMedia",
         "Copy a local MEDIA_ROOT into the tenant's media prefix.",
         "Copy a local MEDIA_ROOT into the tenant's media prefix: uploads what is missing, "
         "skips identical objects, never replaces or deletes anything.",
+        "media",
     ),
 }
 
 
 def load(name: str) -> Subcommand:
-    module_name, _, class_name = SUBCOMMANDS[name].target.partition(":")
+    """The subcommand, imported; ImproperlyConfigured naming the extra its module needs."""
+    entry = SUBCOMMANDS[name]
+    if entry.extra is not None:
+        require(entry.extra)
+    module_name, _, class_name = entry.target.partition(":")
     cls: type[Subcommand] = getattr(importlib.import_module(module_name), class_name)
     return cls()
 
@@ -103,7 +116,11 @@ class _Subcommands(_SubParsersAction):
         name = values[0]
         subparser = self._name_parser_map.get(name)
         if subparser is not None and name not in self.loaded:
-            load(name).add_arguments(subparser)
+            try:
+                subcommand = load(name)
+            except ImproperlyConfigured as exc:
+                subparser.error(str(exc))
+            subcommand.add_arguments(subparser)
             self.loaded.add(name)
         super().__call__(parser, namespace, values, option_string)
 
