@@ -15,7 +15,7 @@ import bisect
 import fnmatch
 import posixpath
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -38,17 +38,25 @@ def find_specifiers(text: str) -> Specifiers:
     for rule in _RULES:
         found = dynamic if rule.template.startswith("import(") else static
         blocks = [m.span() for m in rule.ignored.finditer(text)] if rule.ignored else []
-        starts = [start for start, _ in blocks]
-        for match in rule.pattern.finditer(text):
-            position = match.start()
-            # The hash step's rule: a match strictly inside a comment or string is not code.
-            i = bisect.bisect_left(starts, position) - 1
-            if i >= 0 and blocks[i][0] < position < blocks[i][1]:
-                continue
-            url = match.group("url")
+        for url in _matches(rule.pattern, text, blocks):
             if url not in found:
                 found.append(url)
     return static, dynamic
+
+
+def _matches(pattern: re.Pattern[str], text: str, blocks: list[tuple[int, int]]) -> Iterator[str]:
+    """Each match's ``url`` outside comments and strings (the hash step's rule). Unlike a plain
+    ``finditer``, a match that starts in a comment (``// import maps ... from "./a.mjs"``) does
+    not swallow the code after it: the search resumes where the comment ends."""
+    starts = [start for start, _ in blocks]
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        i = bisect.bisect_left(starts, match.start()) - 1
+        if i >= 0 and blocks[i][0] < match.start() < blocks[i][1]:
+            position = blocks[i][1]
+            continue
+        yield match.group("url")
+        position = match.end()
 
 
 def resolve_specifier(module: str, specifier: str, static_path: str) -> str | None:

@@ -31,8 +31,8 @@ from assetpipe.digests import md5_bytes
 from assetpipe.files import save_through_temp, scan_tree, write_if_changed
 from assetpipe.hashing import (
     JS_MODULE_PATTERNS,
-    HashResult,
     Hasher,
+    HashResult,
     Prehashed,
     compile_rules,
     strict_error,
@@ -118,9 +118,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         save_through_temp(Path(self.path(name)), save_as)
         return name.replace("\\", "/")
 
-    def read_manifest(self) -> str | None:
+    def read_manifest(self) -> str:
         # Django keeps only "paths" and "hash"; the tags need the rest of the same bytes.
-        content: str | None = super().read_manifest()
+        content: str = super().read_manifest()  # None when there is no manifest
         self.manifest_extras = manifest_extras(content)
         return content
 

@@ -17,12 +17,12 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
 from django import template
 from django.conf import settings
-from django.contrib.staticfiles.storage import staticfiles_storage
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage, staticfiles_storage
 from django.utils.encoding import filepath_to_uri
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -45,7 +45,7 @@ class BuildView:
     derived: dict[str, Any] = field(default_factory=dict)  # rendered once per manifest
 
     def key(self, path: str) -> str:
-        storage = staticfiles_storage
+        storage = _storage()
         return str(storage.hash_key(storage.clean_name(path)))
 
     def plain_url(self, name: str) -> str:
@@ -71,9 +71,13 @@ class BuildView:
 _cache: list[tuple[object, object, BuildView]] = []
 
 
+def _storage() -> ManifestStaticFilesStorage:
+    return cast(ManifestStaticFilesStorage, staticfiles_storage)
+
+
 def current_build() -> BuildView:
     """The build of the storage's manifest, made once per manifest the storage loads."""
-    storage = staticfiles_storage
+    storage = _storage()
     extras: Mapping[str, Any] = getattr(storage, "manifest_extras", None) or {}
     manifest_hash = getattr(storage, "manifest_hash", None)
     # The cache holds ``extras`` itself, so its identity cannot be reused by another dict.
@@ -111,7 +115,7 @@ def render_attrs(attrs: Mapping[str, object]) -> str:
         if value is None or value is False:
             continue
         attr = name.replace("_", "-")
-        parts.append(attr if value is True else f'{attr}="{conditional_escape(value)}"')
+        parts.append(attr if value is True else f'{attr}="{conditional_escape(str(value))}"')
     return "".join(f" {part}" for part in parts)
 
 
@@ -132,7 +136,7 @@ def static_script(context: template.Context, path: str, **attrs: object) -> Safe
     """``<script src integrity crossorigin ...></script>``; other attributes pass through."""
     attrs["nonce"] = _nonce(context, attrs.pop("nonce", None))
     html = f"<script{render_attrs(_asset_attrs('src', path, attrs))}></script>"
-    return mark_safe(html)  # noqa: S308 - every value is escaped by render_attrs
+    return mark_safe(html)  # every value escaped by render_attrs
 
 
 @register.simple_tag(takes_context=True)
@@ -140,7 +144,7 @@ def static_stylesheet(context: template.Context, path: str, **attrs: object) -> 
     """``<link rel="stylesheet" href integrity crossorigin ...>``; other attributes pass through."""
     attrs["nonce"] = _nonce(context, attrs.pop("nonce", None))
     html = f'<link rel="stylesheet"{render_attrs(_asset_attrs("href", path, attrs))}>'
-    return mark_safe(html)  # noqa: S308 - every value is escaped by render_attrs
+    return mark_safe(html)  # every value escaped by render_attrs
 
 
 @register.simple_tag(takes_context=True)
@@ -151,7 +155,7 @@ def importmap(context: template.Context, nonce: object = None) -> SafeString:
     if "importmap" not in build.derived:
         build.derived["importmap"] = _import_map_json(build)
     attrs = render_attrs({"type": "importmap", "nonce": _nonce(context, nonce)})
-    return mark_safe(f"<script{attrs}>{build.derived['importmap']}</script>")  # noqa: S308
+    return mark_safe(f"<script{attrs}>{build.derived['importmap']}</script>")
 
 
 def _import_map_json(build: BuildView) -> str:
@@ -179,7 +183,7 @@ def modulepreload(context: template.Context, path: str, nonce: object = None) ->
         url, integrity = build.asset(key)
         attrs = {"rel": "modulepreload", "href": url, "integrity": integrity}
         links.append(f"<link{render_attrs({**attrs, 'nonce': _nonce(context, nonce)})}>")
-    return mark_safe("\n".join(links))  # noqa: S308 - every value is escaped by render_attrs
+    return mark_safe("\n".join(links))  # every value escaped by render_attrs
 
 
 def static_closure(build: BuildView, entry: str) -> Iterator[str]:

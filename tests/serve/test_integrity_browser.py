@@ -262,7 +262,9 @@ def test_chromium_refuses_an_altered_file(
     upstream = request.getfixturevalue("nginx" if server == "nginx" else "whitenoise")
     with altered(site, ALTERED):
         if server == "nginx":
-            visit(chromium, upstream + "/", tmp_path / "p.png", lambda p, r: check_refused(p, r, site))
+            visit(
+                chromium, upstream + "/", tmp_path / "p.png", lambda p, r: check_refused(p, r, site)
+            )
             return
         # WhiteNoise records each file's size and variants when it starts: start one afresh.
         with running_wsgi(get_wsgi_application()) as url:

@@ -1,4 +1,4 @@
-"""``{% load assetpipe %}`` over a real build's staticfiles.json, read back as an app server does."""
+"""``{% load assetpipe %}`` over a real build's staticfiles.json, read as an app server does."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -33,7 +34,7 @@ def built(project: StaticProject) -> Iterator[StaticProject]:
 
 def reload_storage() -> None:
     # As an app server starts: the storage loads staticfiles.json once.
-    staticfiles_storage._wrapped = empty
+    staticfiles_storage._wrapped = empty  # type: ignore[attr-defined]
 
 
 def render(source: str, **context: object) -> str:
@@ -41,9 +42,7 @@ def render(source: str, **context: object) -> str:
 
 
 def stored(project: StaticProject) -> dict[str, dict[str, str]]:
-    loaded: dict[str, dict[str, str]] = json.loads(
-        (project.root / "staticfiles.json").read_bytes()
-    )
+    loaded: dict[str, dict[str, str]] = json.loads((project.root / "staticfiles.json").read_bytes())
     return loaded
 
 
@@ -71,7 +70,9 @@ def test_script_and_stylesheet_pass_other_attributes_through(built: StaticProjec
         f'<link rel="stylesheet" href="{href}" integrity="{integrity}" crossorigin="anonymous" '
         'media="print">'
     )
-    html = render('{% static_script "app/mod/main.mjs" type="module" crossorigin="use-credentials" %}')
+    html = render(
+        '{% static_script "app/mod/main.mjs" type="module" crossorigin="use-credentials" %}'
+    )
     assert 'type="module"' in html and 'crossorigin="use-credentials"' in html
 
 
@@ -131,7 +132,7 @@ def test_import_map_json_cannot_close_its_script(project: StaticProject) -> None
 def test_a_path_not_in_the_manifest_is_a_value_error_naming_it(
     built: StaticProject, source: str
 ) -> None:
-    with pytest.raises(ValueError, match="Missing staticfiles manifest entry for 'app/nope.css'"):
+    with pytest.raises(ValueError, match=r"Missing staticfiles manifest entry for 'app/nope\.css'"):
         render(source)
 
 
@@ -141,12 +142,14 @@ def test_a_build_without_integrity_is_a_value_error_naming_the_path(
     project.write("app/site.css", STYLESHEET)
     project.collect()
     reload_storage()
-    with pytest.raises(ValueError, match=r"No integrity for 'app/site.css'.*\"integrity\"\] = True"):
+    with pytest.raises(
+        ValueError, match=r"No integrity for 'app/site\.css'.*\[\"integrity\"\] = True"
+    ):
         render('{% static_stylesheet "app/site.css" %}')
 
 
 def test_debug_without_a_build_renders_plain_urls_and_logs_once(
-    project: StaticProject, settings, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    project: StaticProject, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from assetpipe.templatetags import assetpipe as tags
 
