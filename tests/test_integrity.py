@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from assetpipe.files import BuiltFile
 from assetpipe.integrity import IntegrityResult, compute_integrity, sri_file
 from assetpipe.modules import find_specifiers, resolve_specifier
-from assetpipe.state import IntegrityState
+from assetpipe.state import IntegrityState, PlainRecord
 from tests.conftest import StaticProject
 from tests.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
 
@@ -194,3 +194,28 @@ def test_import_map_option_is_validated(project: StaticProject, value: object) -
     project.configure(import_map=value)
     with pytest.raises(ImproperlyConfigured, match="import_map"):
         staticfiles_storage.url  # noqa: B018 - instantiates the storage
+
+
+def test_integrity_option_must_be_a_boolean(project: StaticProject) -> None:
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    project.configure(integrity="yes")
+    with pytest.raises(ImproperlyConfigured, match=r'\["integrity"\] is .yes.'):
+        staticfiles_storage.url  # noqa: B018 - instantiates the storage
+
+
+def test_a_state_from_before_the_integrity_part_keeps_the_rest(tmp_path: Path) -> None:
+    from assetpipe.state import BuildState
+
+    state = BuildState("fp")
+    state.hashing.plain["a.css"] = PlainRecord("d", "a.123456789012.css")
+    raw = json.loads(state.dump())
+    del raw["integrity"]
+    (tmp_path / "state.json").write_text(json.dumps(raw))
+    loaded = BuildState.load(tmp_path / "state.json", "fp")
+    assert loaded.hashing.plain == state.hashing.plain
+    assert loaded.integrity == IntegrityState()
+    loaded.integrity.imports["d"] = (["./a.mjs"], [])
+    loaded.save(tmp_path / "state.json")
+    again = BuildState.load(tmp_path / "state.json", "fp")
+    assert again.integrity.imports == {"d": (["./a.mjs"], [])}
