@@ -121,7 +121,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     def read_manifest(self) -> str:
         # Django keeps only "paths" and "hash"; the tags need the rest of the same bytes.
         content: str = super().read_manifest()  # None when there is no manifest
-        self.manifest_extras = manifest_extras(content)
+        self.manifest_extras = manifest_extras(content) if self.integrity else {}
         return content
 
     def save_manifest(self) -> None:
