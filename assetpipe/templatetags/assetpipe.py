@@ -42,7 +42,7 @@ class BuildView:
     integrity: Mapping[str, str]
     modules: Mapping[str, Mapping[str, Any]]
     base_url: str
-    derived: dict[str, Any] = field(default_factory=dict)  # rendered once per manifest
+    derived: dict[object, Any] = field(default_factory=dict)  # rendered once per manifest
 
     def key(self, path: str) -> str:
         storage = _storage()
@@ -152,10 +152,11 @@ def importmap(context: template.Context, nonce: object = None) -> SafeString:
     """``<script type="importmap">``: each mapped module's plain URL -> its hashed URL, with the
     ``integrity`` of each, so modules that import each other by plain names load hashed files."""
     build = current_build()
-    if "importmap" not in build.derived:
-        build.derived["importmap"] = _import_map_json(build)
+    key = ("importmap", settings.DEBUG)
+    if key not in build.derived:
+        build.derived[key] = _import_map_json(build)
     attrs = render_attrs({"type": "importmap", "nonce": _nonce(context, nonce)})
-    return mark_safe(f"<script{attrs}>{build.derived['importmap']}</script>")
+    return mark_safe(f"<script{attrs}>{build.derived[key]}</script>")
 
 
 def _import_map_json(build: BuildView) -> str:
