@@ -27,6 +27,19 @@ def manifest_bytes(
     return json.dumps(payload).encode()
 
 
+def manifest_extras(content: str | bytes | None) -> dict[str, Any]:
+    """The keys of a manifest's content other than Django's own; {} if there is none."""
+    if not content:
+        return {}
+    try:
+        stored = json.loads(content)
+    except ValueError:
+        return {}  # Django's load_manifest reports a corrupt manifest
+    if not isinstance(stored, dict):
+        return {}
+    return {k: v for k, v in stored.items() if k not in ("paths", "version", "hash")}
+
+
 def save_to_storage(storage: Storage, name: str, contents: bytes) -> None:
     """Into a separate ``manifest_storage``, the way Django's ``save_manifest`` does."""
     if storage.exists(name):

@@ -37,6 +37,9 @@ class StorageOptions:
     skip_compress_extensions: frozenset[str] | None = None
     state_dir: str | None = None
     compress_workers: int | None = None
+    # Integrity values and the JS module graph in staticfiles.json, for assetpipe's template tags.
+    integrity: bool = False
+    import_map: tuple[str, ...] = ("*.mjs",)  # glob patterns of the modules {% importmap %} maps
     # Checked with S3Config.from_options; kept as given, read-only.
     s3: Mapping[str, Any] | None = None
     # Glob patterns of bundler output that keeps its name (docs/bundlers.md).
@@ -167,6 +170,14 @@ def _workers(name: str, value: object) -> int | None:
     return value
 
 
+def _globs(name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise _invalid(name, value, 'a list of glob patterns, e.g. ["*.mjs", "app/js/*.js"]')
+    if not all(isinstance(p, str) and p for p in value):
+        raise _invalid(name, value, "non-empty glob pattern strings")
+    return tuple(value)
+
+
 def _s3(name: str, value: object) -> Mapping[str, Any] | None:
     if value is None:
         return None
@@ -199,6 +210,8 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "skip_compress_extensions": _extensions,
     "state_dir": _directory,
     "compress_workers": _workers,
+    "integrity": _boolean,
+    "import_map": _globs,
     "s3": _s3,
     "prehashed": _patterns,
 }

@@ -6,8 +6,8 @@ the very same file (path, size and mtime in nanoseconds must all match), so a fr
 with new mtimes re-reads its sources once and then reuses all the work recorded for their
 content. A missing, corrupt or foreign state is discarded: it can cost time, never correctness.
 
-Each step owns one part (``SourcesState``, ``HashState``, ``CompressState``) and is handed only
-that part; this module only loads and saves the three together, in one file.
+Each step owns one part (``SourcesState``, ``HashState``, ``CompressState``, ``IntegrityState``)
+and is handed only that part; this module only loads and saves them together, in one file.
 """
 
 from __future__ import annotations
@@ -111,11 +111,29 @@ class CompressState:
 
 
 @dataclass
+class IntegrityState:
+    """The integrity and module-graph steps' part, both by content digest (MD5 of the bytes)."""
+
+    sha384: dict[str, str] = field(default_factory=dict)  # output digest -> "sha384-..."
+    # source digest -> (static import specifiers, dynamic import() specifiers)
+    imports: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sha384": self.sha384, "imports": self.imports}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> IntegrityState:
+        imports = {k: (list(v[0]), list(v[1])) for k, v in raw["imports"].items()}
+        return cls(dict(raw["sha384"]), imports)
+
+
+@dataclass
 class BuildState:
     fingerprint: str
     sources: SourcesState = field(default_factory=SourcesState)
     hashing: HashState = field(default_factory=HashState)
     compressing: CompressState = field(default_factory=CompressState)
+    integrity: IntegrityState = field(default_factory=IntegrityState)
     _loaded: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -129,6 +147,8 @@ class BuildState:
                 SourcesState.from_json(raw["sources"]),
                 HashState.from_json(raw["hashing"]),
                 CompressState.from_json(raw["compressing"]),
+                # Optional: a state written before this part existed keeps all the rest.
+                IntegrityState.from_json(raw.get("integrity", {"sha384": {}, "imports": {}})),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(fingerprint)
@@ -145,6 +165,8 @@ class BuildState:
             dict(compressing.compressed),
             dict(compressing.variants),
             compressing.cache_garbage,
+            dict(self.integrity.sha384),
+            dict(self.integrity.imports),
         )
 
     def dump(self) -> bytes:
@@ -154,6 +176,7 @@ class BuildState:
             "sources": self.sources.to_json(),
             "hashing": self.hashing.to_json(),
             "compressing": self.compressing.to_json(),
+            "integrity": self.integrity.to_json(),
         }
         return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 

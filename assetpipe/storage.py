@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO, cast
+from urllib.parse import urlsplit
 
 import django
 from django.conf import settings
@@ -29,12 +30,21 @@ from assetpipe import bundlers
 from assetpipe.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
 from assetpipe.digests import md5_bytes
 from assetpipe.files import save_through_temp, scan_tree, write_if_changed
-from assetpipe.hashing import JS_MODULE_PATTERNS, Hasher, Prehashed, compile_rules, strict_error
-from assetpipe.manifest import manifest_bytes, save_to_storage
+from assetpipe.hashing import (
+    JS_MODULE_PATTERNS,
+    Hasher,
+    HashResult,
+    Prehashed,
+    compile_rules,
+    strict_error,
+)
+from assetpipe.integrity import compute_integrity
+from assetpipe.manifest import manifest_bytes, manifest_extras, save_to_storage
+from assetpipe.modules import module_graph
 from assetpipe.options import parse_storage_options
 from assetpipe.report import WARNING_LINES, BuildReport, Console, current_console
-from assetpipe.sources import digest_sources
-from assetpipe.state import BuildState
+from assetpipe.sources import Source, digest_sources
+from assetpipe.state import BuildState, IntegrityState
 
 STATE_DIRNAME = ".assetpipe"
 
@@ -61,6 +71,10 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         )
         self.compress_workers = parsed.compress_workers
         self._state_dir = parsed.state_dir
+        self.integrity = parsed.integrity
+        self.import_map = parsed.import_map
+        # The manifest's keys beside Django's, for the template tags; set by read_manifest.
+        self.manifest_extras: dict[str, Any] = {}
         self._configure_s3(parsed.s3, django_options)
         super().__init__(location, base_url, *args, **django_options)
         if parsed.js_module_imports:
@@ -107,6 +121,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         save_through_temp(Path(self.path(name)), save_as)
         return name.replace("\\", "/")
 
+    def read_manifest(self) -> str:
+        # Django keeps only "paths" and "hash"; the tags need the rest of the same bytes.
+        content: str = super().read_manifest()  # None when there is no manifest
+        self.manifest_extras = manifest_extras(content) if self.integrity else {}
+        return content
+
     def save_manifest(self) -> None:
         # As Django writes it, but replaced atomically and only when it changed, so a
         # no-change run leaves it and its mtime alone.
@@ -117,7 +137,10 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             sorted_files,
             self.manifest_version,
             manifest_hash,
-            bundlers.manifest_extra(self.prehashed),
+            {
+                **bundlers.manifest_extra(self.prehashed),
+                **(self.manifest_extras if self.integrity else {}),
+            },
         )
         manifest_storage = self.manifest_storage
         # The bucket's manifest is read-only here: publishing uploads it after its files.
@@ -214,6 +237,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             progress=console.progress("compressing"),
         )
         compressed = compressor.run(hashed.servables(sources))
+        self.manifest_extras = self._template_extras(hashed, sources, state, root, console)
         self.hashed_files = hashed.names
         self.save_manifest()
         try:
@@ -222,6 +246,32 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         except OSError as exc:
             console.warn(f"assetpipe: could not save the build state to {state_path}: {exc}")
         self._report(BuildReport.from_steps(len(paths), hashed, compressed), root, console, started)
+
+    def _template_extras(
+        self,
+        hashed: HashResult,
+        sources: dict[str, Source],
+        state: BuildState,
+        root: Path,
+        console: Console,
+    ) -> dict[str, Any]:
+        """``staticfiles.json``'s keys for the template tags; none with ``integrity`` off."""
+        if not self.integrity:
+            state.integrity = IntegrityState()
+            return {}
+        integrity = compute_integrity(hashed.servables(sources), root, state.integrity)
+        modules = module_graph(
+            sources,
+            state.integrity,
+            import_map=self.import_map,
+            static_path=urlsplit(str(self.base_url)).path,
+            key_for=lambda name: self.hash_key(self.clean_name(name)),
+        )
+        console.info(
+            f"assetpipe: integrity of {len(integrity.values)} files: "
+            f"{integrity.computed} computed ({integrity.reused} reused)"
+        )
+        return {"integrity": dict(sorted(integrity.values.items())), "modules": modules}
 
     def _plain_keys(self) -> bool:
         """Whether manifest keys are the cleaned names, as with Django's own ``hash_key``."""

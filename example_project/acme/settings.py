@@ -80,6 +80,10 @@ STORAGES = {
             "encodings": ["br", "gzip"],
             # app.js imports ./greeting.js: rewrite the specifier to the hashed name too.
             "js_module_imports": True,
+            # Integrity values and the module graph for {% load assetpipe %}: the page's
+            # scripts and stylesheets carry integrity, and its .mjs modules (which the rewrite
+            # above, for *.js, leaves as written) load through {% importmap %}.
+            "integrity": True,
             # Published after each build, so app servers or a CDN can read the same files.
             "s3": {
                 "bucket_name": STATIC_BUCKET,
