@@ -36,6 +36,8 @@ class StorageOptions:
     skip_compress_extensions: frozenset[str] | None = None
     state_dir: str | None = None
     compress_workers: int | None = None
+    # Seconds a build waits for another build of the same STATIC_ROOT before failing.
+    lock_timeout: float = 600.0
     # Checked with S3Config.from_options; kept as given, read-only.
     s3: Mapping[str, Any] | None = None
 
@@ -164,6 +166,12 @@ def _workers(name: str, value: object) -> int | None:
     return value
 
 
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise _invalid(name, value, "a number of seconds >= 0")
+    return float(value)
+
+
 def _s3(name: str, value: object) -> Mapping[str, Any] | None:
     if value is None:
         return None
@@ -180,5 +188,6 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "skip_compress_extensions": _extensions,
     "state_dir": _directory,
     "compress_workers": _workers,
+    "lock_timeout": _seconds,
     "s3": _s3,
 }

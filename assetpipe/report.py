@@ -42,9 +42,13 @@ class BuildReport:
     missing: list[MissingReference] = field(default_factory=list)
     undecodable: list[str] = field(default_factory=list)
     cycles: list[tuple[str, ...]] = field(default_factory=list)
+    cache_problems: list[str] = field(default_factory=list)
+    repaired: int = 0  # originals in STATIC_ROOT that were not their sources' bytes
 
     @classmethod
-    def from_steps(cls, files: int, hashed: HashResult, compressed: CompressStats) -> BuildReport:
+    def from_steps(
+        cls, files: int, hashed: HashResult, compressed: CompressStats, repaired: int = 0
+    ) -> BuildReport:
         """The report of a build of ``files`` collected files from its steps' results."""
         done = hashed.rewritten + hashed.copied
         return cls(
@@ -57,6 +61,8 @@ class BuildReport:
             missing=hashed.missing,
             undecodable=sorted(hashed.undecodable),
             cycles=hashed.cycles,
+            cache_problems=list(compressed.warnings),
+            repaired=repaired,
         )
 
     def summary(self) -> str:
@@ -95,6 +101,13 @@ class BuildReport:
             "the reference closing each circle left unhashed:",
             [" <-> ".join(cycle) for cycle in self.cycles],
         )
+        group("compressed cache (best effort, the build is complete):", self.cache_problems)
+        if self.repaired:
+            plural = "s" if self.repaired != 1 else ""
+            lines.append(
+                f"{self.repaired} file{plural} in STATIC_ROOT differed from {'their' if plural else 'its'} "
+                "source and were copied again (edited, or newer than the source)"
+            )
         return lines
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import brotli
 
-from assetpipe.compress import ENCODINGS, Compressor, should_compress
+from assetpipe.compress import BLOB_HEADER, ENCODINGS, Compressor, should_compress
 from assetpipe.digests import md5_bytes
-from assetpipe.files import BuiltFile
+from assetpipe.files import BuiltFile, OutputRecords, scan_tree
 from assetpipe.state import CompressState
 
 
@@ -20,8 +20,12 @@ def servable(root: Path, name: str, data: bytes) -> BuiltFile:
     return BuiltFile(name, md5_bytes(data), len(data), path.read_bytes)
 
 
+# What each root's outputs were when written, kept across runs as the build state keeps it.
+RECORDS: dict[Path, OutputRecords] = {}
+
+
 def compressor(root: Path, state: CompressState, cache: Path) -> Compressor:
-    existing = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+    existing = scan_tree(root, RECORDS.setdefault(root, {}))
     return Compressor(
         root, [ENCODINGS["br"], ENCODINGS["gzip"]], state, existing, cache_dir=cache, workers=2
     )
@@ -47,7 +51,8 @@ def test_variants_and_their_cache(tmp_path: Path) -> None:
     assert brotli.decompress((root / "a.css.br").read_bytes()) == data
     assert gzip.decompress((root / "b.css.gz").read_bytes()) == data
     digest = md5_bytes(data)
-    assert (cache / digest[:2] / f"{digest}.br").read_bytes() == (root / "a.css.br").read_bytes()
+    blob = (cache / digest[:2] / f"{digest}.br").read_bytes()
+    assert blob[BLOB_HEADER:] == (root / "a.css.br").read_bytes()
 
     # Without the state, the cache still answers: nothing is compressed again.
     (root / "a.css.br").unlink()

@@ -101,7 +101,7 @@ def test_an_unknown_option_is_named_with_a_close_match() -> None:
     message = error_for({"encoding": ["br"]})
     assert message.startswith(f"assetpipe: {SETTING} has an unknown option 'encoding'")
     assert "(did you mean 'encodings'?)" in message
-    assert "compress_workers, encodings, js_module_imports, s3" in message
+    assert "compress_workers, encodings, js_module_imports, lock_timeout, s3" in message
     assert "Django's storage also takes allow_overwrite, base_url" in message
 
 
