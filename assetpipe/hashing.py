@@ -72,6 +72,10 @@ JS_MODULE_PATTERNS = (
 )
 
 
+# A percent-encoded '?' or '#' in a reference's path: part of a file name, not a delimiter.
+ENCODED_DELIMITER = re.compile("%(?:3f|23)", re.IGNORECASE)
+
+
 class Rule(NamedTuple):
     pattern: re.Pattern[str]
     template: str
@@ -372,6 +376,14 @@ class Hasher:
             # Django 6.1's rule: a match strictly inside a comment or string stays as it is.
             i = bisect.bisect_left(starts, position) - 1
             if i >= 0 and blocks[i][0] < position < blocks[i][1]:
+                return matched
+            url = match.groupdict().get("url") or ""
+            if ENCODED_DELIMITER.search(url.partition("?")[0].partition("#")[0]):
+                # Django would split the decoded name at the '?' or '#' and write a URL that
+                # 404s; as written, the URL still reaches the unhashed original.
+                line = match.string.count("\n", 0, position) + 1
+                reason = "a '?' or '#' in a file name cannot be hashed; left unhashed"
+                missing.append(MissingReference(name, line, url, matched, reason))
                 return matched
             try:
                 return str(django_converter(match))

@@ -54,9 +54,10 @@ class MissingReference(NamedTuple):
     line: int
     target: str
     text: str
+    reason: str = "not found"
 
     def describe(self) -> str:
-        return f"{self.source}:{self.line}: {self.text} -> {self.target} (not found)"
+        return f"{self.source}:{self.line}: {self.text} -> {self.target} ({self.reason})"
 
 
 class RewriteRecord(NamedTuple):
