@@ -103,10 +103,10 @@ class BuildReport:
         )
         group("compressed cache (best effort, the build is complete):", self.cache_problems)
         if self.repaired:
-            plural = "s" if self.repaired != 1 else ""
+            count = self.repaired
             lines.append(
-                f"{self.repaired} file{plural} in STATIC_ROOT differed from {'their' if plural else 'its'} "
-                "source and were copied again (edited, or newer than the source)"
+                f"{count} original{'s' if count != 1 else ''} in STATIC_ROOT differed from "
+                "the source and were copied again (edited there, or newer than the source)"
             )
         return lines
 

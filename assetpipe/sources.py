@@ -103,9 +103,7 @@ def digest_sources(
     return sources, SourcesState(stamps)
 
 
-def check_originals(
-    sources: Mapping[str, Source], outputs: Outputs, saved: Collection[str]
-) -> int:
+def check_originals(sources: Mapping[str, Source], outputs: Outputs, saved: Collection[str]) -> int:
     """Make each original in STATIC_ROOT its source's bytes; returns how many were replaced.
 
     ``saved`` are the names Django's copy phase wrote in this run, from their sources. Any
