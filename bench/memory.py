@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             results.append((key, peak_rss_kib(work, key, None)))
     manifest = dict(results)["ManifestStaticFilesStorage"]
     print(f"{args.files} files of {args.size:g} MiB ({args.font_extension} fonts), cold build")
-    print("| storage | peak RSS | × Manifest |\n|---|---:|---:|")
+    print("| storage | peak RSS | vs Manifest |\n|---|---:|---:|")
     for label, kib in results:
         print(f"| {label} | {kib / 1024:.0f} MB | {kib / manifest:.2f} |")
 
