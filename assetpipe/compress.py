@@ -343,9 +343,11 @@ class Compressor:
                 while chunk := source.read(CHUNK_SIZE):
                     out.write(encoder.process(chunk))
                 out.write(encoder.finish())
-        except BaseException:
+        except BaseException as exc:
             with suppress(OSError):
                 temp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise WriteError(Path(str(path) + encoding.suffix), exc) from exc
             raise
         return temp
 

@@ -284,6 +284,22 @@ def test_full_disk_in_hashing_is_one_clear_error(
     assert not temps(out)
 
 
+def test_full_disk_in_compressing_is_one_clear_error(
+    project: StaticProject, mounts: list[Path]
+) -> None:
+    out = project.root.parent  # the state_dir is on it too: the cache fails first, quietly
+    mount_tmpfs(mounts, out, "size=1m")
+    project.write("js/hex.js", os.urandom(150_000).hex())  # compresses to about half
+    with pytest.raises(CommandError) as raised:
+        project.collect()
+    assert "No space left" in str(raised.value) and ".js." in str(raised.value)
+    assert str(raised.value).endswith(
+        (".br: No space left on device", ".gz: No space left on device")
+    )
+    assert_one_failure(raised.value)
+    assert not temps(out)
+
+
 def test_read_only_tree_is_one_clear_error(project: StaticProject, mounts: list[Path]) -> None:
     out = project.root.parent
     mount_tmpfs(mounts, out, "size=1m", "ro")
