@@ -107,6 +107,20 @@ def test_same_size_same_mtime_edit_is_seen(project: StaticProject) -> None:
     assert_tree_correct(project)
 
 
+def test_fresh_checkout_with_new_inodes_still_reuses_everything(project: StaticProject) -> None:
+    import shutil
+
+    make_site(project)
+    project.collect()
+    copy = project.base / "checkout"
+    shutil.copytree(project.source, copy)  # new inodes, ctimes and mtimes, same bytes
+    shutil.rmtree(project.source)
+    copy.rename(project.source)
+    out, _ = project.collect()
+    assert "0 hashed" in out and "0 files compressed" in out
+    assert_tree_correct(project)
+
+
 @pytest.mark.parametrize("same_size", [True, False])
 def test_hand_edited_outputs_are_rebuilt(project: StaticProject, same_size: bool) -> None:
     make_site(project)
