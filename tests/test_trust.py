@@ -390,3 +390,31 @@ def test_state_file_names_the_full_root(project: StaticProject) -> None:
     project.collect()
     (state_file,) = state_dir(project).glob("*.json")
     assert json.loads(state_file.read_bytes())["root"] == str(project.root.resolve())
+
+
+def test_a_second_build_waits_saying_so_once(tmp_path: Path) -> None:
+    from assetpipe.lock import BuildLock, LockTimeout
+
+    root = tmp_path / "static"
+    first, second = BuildLock(tmp_path, root), BuildLock(tmp_path, root)
+    first.acquire(0, say=pytest.fail)
+    with pytest.raises(LockTimeout, match="another build"):
+        second.acquire(0, say=lambda message: None)
+    said: list[str] = []
+
+    def say(message: str) -> None:
+        said.append(message)
+        first.release()  # the first build ends while the second waits
+
+    second.acquire(60, say)
+    assert second.held and len(said) == 1 and "waiting" in said[0]
+    second.release()
+    # Another STATIC_ROOT has a lock of its own.
+    with build_lock_of(tmp_path, tmp_path / "other"), build_lock_of(tmp_path, root):
+        pass
+
+
+def build_lock_of(state: Path, root: Path):  # type: ignore[no-untyped-def]
+    from assetpipe.lock import build_lock
+
+    return build_lock(state, root, timeout=0, say=pytest.fail)
