@@ -145,9 +145,19 @@ class ProgressBar(Protocol):
     def close(self) -> None: ...
 
 
+# The longest file name most file systems take, in bytes; a variant adds its suffix to it.
+NAME_MAX = 255
+
+
 def should_compress(name: str, skip_extensions: frozenset[str]) -> bool:
     _, dot, extension = name.rpartition(".")
     return not (dot and extension.lower() in skip_extensions)
+
+
+def variants_fit(name: str) -> bool:
+    """Whether every variant's name is a legal file name (a long hashed name may leave no room)."""
+    longest_suffix = max(len(suffix) for suffix in VARIANT_SUFFIXES.values())
+    return len(name.rpartition("/")[2].encode()) + longest_suffix <= NAME_MAX
 
 
 class Compressor:
@@ -188,7 +198,8 @@ class Compressor:
         """Servable files by content digest; the others lose any variants they had."""
         groups: dict[str, list[BuiltFile]] = {}
         for servable in files:
-            if servable.size and should_compress(servable.name, self.skip_extensions):
+            name = servable.name
+            if servable.size and should_compress(name, self.skip_extensions) and variants_fit(name):
                 groups.setdefault(servable.digest, []).append(servable)
             else:
                 # An original that became empty or uncompressible must not keep stale variants.

@@ -209,6 +209,20 @@ def test_230_byte_name(project: StaticProject) -> None:
     assert_tree_correct(project)
 
 
+def test_242_byte_name_gets_a_hashed_copy_and_no_variant_that_cannot_exist(
+    project: StaticProject,
+) -> None:
+    name = "css/" + "n" * 238 + ".css"  # the hashed copy's name is 255 bytes: no room for ".br"
+    project.write(name, CSS.replace("img/bg.png", "../js/app.js"))
+    project.write("js/app.js", JS)
+    project.collect()
+    assert_tree_correct(project)
+    assert (project.root / (name + ".br")).is_file()
+    hashed = project.manifest()[name]
+    assert len(hashed.rpartition("/")[2]) == 255
+    assert [n for n in project.files() if n.startswith(hashed)] == [hashed]
+
+
 def test_encoded_question_mark_in_a_name_is_left_as_written_with_a_warning(
     project: StaticProject,
 ) -> None:
