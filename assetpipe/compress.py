@@ -4,21 +4,42 @@ Each unique content is compressed once per run at most: the unhashed original an
 byte-identical hashed copy share one compression, and compressed bytes are kept in a cache
 outside STATIC_ROOT so that ``--clear``, a deleted STATIC_ROOT or a fresh checkout with a
 persisted state copy them back instead of compressing again. Output is deterministic: fixed
-encoder settings, gzip with no name and mtime 0.
+encoder settings, gzip with no name and mtime 0; a file over ``LARGE_FILE`` bytes is streamed
+through the same encoders in chunks, which gives the same bytes without holding it in memory.
+
+The cache is trusted nowhere it can be wrong: each blob starts with a header holding the MD5 of
+its payload, checked while the blob is copied; a bad blob is discarded and its content compressed
+again, with a warning. The cache is an optimisation, so failing to read or write it is a warning,
+never a failed build.
+
+Each project (STATIC_ROOT) has its own cache directory beside its own state file, and prunes only
+that directory against only its own state: one shared ``state_dir`` never lets one project's
+pruning remove blobs another project's state references.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import brotli
 
-from assetpipe.files import BuiltFile, copy_atomic, write_atomic
+from assetpipe.digests import CHUNK_SIZE
+from assetpipe.files import (
+    BuiltFile,
+    Outputs,
+    WriteError,
+    replacing,
+    temp_path_for,
+    write_atomic,
+)
 from assetpipe.naming import VARIANT_SUFFIXES
 from assetpipe.state import CompressState
 
@@ -26,8 +47,13 @@ from assetpipe.state import CompressState
 MIN_SAVING = 0.05
 # Cache marker beside where a blob would be, for content whose variant was not worth keeping.
 NOT_WORTH_IT = ".none"
-# Names the cache directory; a change to the encoder settings must change it.
-CACHE_VERSION = 1
+# Names the cache directory; a change to the encoder settings or the blob format must change it.
+CACHE_VERSION = 2
+# A cached blob: this, the MD5 of the payload (16 bytes), the payload.
+BLOB_MAGIC = b"APB2"
+BLOB_HEADER = len(BLOB_MAGIC) + 16
+# Files larger than this are never read whole: their variants are encoded in chunks.
+LARGE_FILE = 16 * 1024 * 1024
 
 DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
     {
@@ -55,22 +81,49 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
+class StreamEncoder(Protocol):
+    def process(self, data: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
+class _Gzip:
+    """gzip.compress(data, 9, mtime=0) in chunks: zlib writes the same header and trailer."""
+
+    def __init__(self) -> None:
+        self._zlib = zlib.compressobj(9, zlib.DEFLATED, 31)
+
+    def process(self, data: bytes) -> bytes:
+        return self._zlib.compress(data)
+
+    def finish(self) -> bytes:
+        return self._zlib.flush()
+
+
+def _brotli_stream() -> StreamEncoder:
+    encoder: StreamEncoder = brotli.Compressor(quality=11)
+    return encoder
+
+
 @dataclass(frozen=True)
 class Encoding:
     name: str  # the Content-Encoding
     suffix: str
     encode: Callable[[bytes], bytes]
+    stream: Callable[[], StreamEncoder]  # the same encoder, fed in chunks
 
 
 ENCODINGS: dict[str, Encoding] = {
-    name: Encoding(name, VARIANT_SUFFIXES[name], encode)
-    for name, encode in (("br", _brotli), ("gzip", _gzip))
+    name: Encoding(name, VARIANT_SUFFIXES[name], encode, stream)
+    for name, encode, stream in (("br", _brotli, _brotli_stream), ("gzip", _gzip, _Gzip))
 }
 
 # encoding -> the variant's size, or None when it was not worth keeping
 Sizes = dict[str, int | None]
-# encoding -> the variant's bytes, or None when they were not worth keeping
-Blobs = dict[str, bytes | None]
+# Encoded bytes, or a temporary file holding them (a large file's variant).
+Encoded = bytes | Path
+# encoding -> the variant, or None when it was not worth keeping
+Blobs = dict[str, Encoded | None]
 
 
 @dataclass
@@ -83,6 +136,7 @@ class CompressStats:
     written: int = 0  # variant files written
     original_bytes: int = 0  # of the files that have variants
     smallest_bytes: int = 0  # of their smallest variant
+    warnings: list[str] = field(default_factory=list)  # about the cache, never fatal
 
 
 class ProgressBar(Protocol):
@@ -91,9 +145,19 @@ class ProgressBar(Protocol):
     def close(self) -> None: ...
 
 
+# The longest file name most file systems take, in bytes; a variant adds its suffix to it.
+NAME_MAX = 255
+
+
 def should_compress(name: str, skip_extensions: frozenset[str]) -> bool:
     _, dot, extension = name.rpartition(".")
     return not (dot and extension.lower() in skip_extensions)
+
+
+def variants_fit(name: str) -> bool:
+    """Whether every variant's name is a legal file name (a long hashed name may leave no room)."""
+    longest_suffix = max(len(suffix) for suffix in VARIANT_SUFFIXES.values())
+    return len(name.rpartition("/")[2].encode()) + longest_suffix <= NAME_MAX
 
 
 class Compressor:
@@ -102,7 +166,7 @@ class Compressor:
         root: Path,
         encodings: Sequence[Encoding],
         state: CompressState,
-        existing: set[str],
+        existing: Outputs,
         *,
         cache_dir: Path | None,
         skip_extensions: frozenset[str] = DEFAULT_SKIP_EXTENSIONS,
@@ -134,7 +198,8 @@ class Compressor:
         """Servable files by content digest; the others lose any variants they had."""
         groups: dict[str, list[BuiltFile]] = {}
         for servable in files:
-            if servable.size and should_compress(servable.name, self.skip_extensions):
+            name = servable.name
+            if servable.size and should_compress(name, self.skip_extensions) and variants_fit(name):
                 groups.setdefault(servable.digest, []).append(servable)
             else:
                 # An original that became empty or uncompressible must not keep stale variants.
@@ -162,11 +227,14 @@ class Compressor:
             blob = self._blob_path(digest, encoding.name)
             if blob is None:
                 return None
-            if blob.is_file():
-                cached[encoding.name] = blob.stat().st_size
-            elif blob.with_name(blob.name + NOT_WORTH_IT).is_file():
-                cached[encoding.name] = None
-            else:
+            try:
+                if blob.is_file():
+                    cached[encoding.name] = blob.stat().st_size - BLOB_HEADER
+                elif blob.with_name(blob.name + NOT_WORTH_IT).is_file():
+                    cached[encoding.name] = None
+                else:
+                    return None
+            except OSError:
                 return None
         self.state.compressed[digest] = cached
         return cached
@@ -177,12 +245,12 @@ class Compressor:
         """Variants already in place, or copied from the cache; False if bytes are missing."""
         if not self._in_place(servable, sizes):
             for encoding in self.encodings:
-                if not self._needs_writing(servable, encoding, sizes[encoding.name]):
+                size = sizes[encoding.name]
+                if not self._needs_writing(servable, encoding, size):
                     continue
-                cached = self._cached_blob(servable.digest, encoding.name)
-                if cached is None:
+                assert size is not None
+                if not self._copy_cached(servable, encoding, size):
                     return False
-                self._write(servable.name + encoding.suffix, cached)
             self.state.variants[servable.name] = servable.digest
         self.stats.reused += int(_has_variants(sizes))
         return True
@@ -190,18 +258,24 @@ class Compressor:
     def _place_encoded(self, servable: BuiltFile, blobs: Blobs) -> None:
         for encoding in self.encodings:
             blob = blobs[encoding.name]
-            if blob is not None and self._needs_writing(servable, encoding, len(blob)):
-                self._write(servable.name + encoding.suffix, blob)
+            if blob is not None and self._needs_writing(servable, encoding, _size(blob)):
+                self._write(servable.name + encoding.suffix, blob, servable.digest)
             elif blob is None:
                 self._remove(servable.name + encoding.suffix)
         self.state.variants[servable.name] = servable.digest
         self.stats.compressed += int(_has_variants(blobs))
 
     def _in_place(self, servable: BuiltFile, sizes: Sizes) -> bool:
-        return self.state.variants.get(servable.name) == servable.digest and all(
-            (servable.name + e.suffix in self.existing) == (sizes[e.name] is not None)
-            for e in self.encodings
-        )
+        if self.state.variants.get(servable.name) != servable.digest:
+            return False
+        for e in self.encodings:
+            variant = servable.name + e.suffix
+            if sizes[e.name] is None:
+                if variant in self.existing:
+                    return False
+            elif not self.existing.holds(variant, servable.digest):
+                return False
+        return True
 
     def _needs_writing(self, servable: BuiltFile, encoding: Encoding, size: int | None) -> bool:
         """Whether this variant must be written; one that is not worth keeping is removed."""
@@ -209,29 +283,29 @@ class Compressor:
         if size is None:
             self._remove(variant)
             return False
-        made_from = self.state.variants.get(servable.name)
-        return variant not in self.existing or made_from != servable.digest
+        return not self.existing.holds(variant, servable.digest)
 
-    def _write(self, variant: str, content: bytes | Path) -> None:
-        """Write a variant from encoded bytes or from a cached blob's path."""
-        if isinstance(content, Path):
-            copy_atomic(content, self.root / variant)
-        else:
-            write_atomic(self.root / variant, content)
-        self.existing.add(variant)
+    def _write(self, variant: str, content: Encoded, digest: str) -> None:
+        """Write a variant from encoded bytes or from a temporary file holding them."""
+        with replacing(self.root / variant) as temp:
+            if isinstance(content, Path):
+                with open(content, "rb") as source, open(temp, "wb") as out:
+                    _copy_stream(source, out)
+            else:
+                temp.write_bytes(content)
+        self.existing.wrote(variant, digest)
         self.stats.written += 1
 
     def _remove(self, variant: str) -> None:
-        if variant in self.existing:
-            (self.root / variant).unlink(missing_ok=True)
-            self.existing.discard(variant)
+        self.existing.remove(variant)
 
     # -- encoding -------------------------------------------------------------------------
 
     def _encode_all(self, pending: dict[str, list[BuiltFile]]) -> None:
         if not pending:
             return
-        # Largest first keeps every core busy until the end.
+        # Largest first keeps every core busy until the end; each encoding of a content is a
+        # task of its own, so a large file's brotli and gzip run on different cores.
         order = sorted(pending, key=lambda d: -pending[d][0].size)
         progress = (
             self.progress(len(order), sum(pending[d][0].size for d in order))
@@ -241,32 +315,66 @@ class Compressor:
         # Imported here: a run with nothing to compress does not pay for it.
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
+        done: dict[str, Blobs] = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(self._encode, pending[d][0].load): d for d in order}
+            futures = {
+                pool.submit(self._encode, pending[d][0], e): (d, e.name)
+                for d in order
+                for e in self.encodings
+            }
             for future in as_completed(futures):
-                digest = futures[future]
-                self._store(digest, future.result(), pending[digest])
-                if progress:
-                    progress.advance(pending[digest][0].size)
+                digest, name = futures[future]
+                blobs = done.setdefault(digest, {})
+                blobs[name] = future.result()
+                if len(blobs) == len(self.encodings):
+                    self._store(digest, done.pop(digest), pending[digest])
+                    if progress:
+                        progress.advance(pending[digest][0].size)
         if progress:
             progress.close()
 
-    def _encode(self, load: Callable[[], bytes]) -> Blobs:
-        data = load()
-        limit = len(data) * (1 - MIN_SAVING)
-        blobs: Blobs = {}
-        for encoding in self.encodings:
-            encoded = encoding.encode(data)
-            blobs[encoding.name] = encoded if len(encoded) <= limit else None
-        return blobs
+    def _encode(self, servable: BuiltFile, encoding: Encoding) -> Encoded | None:
+        limit = servable.size * (1 - MIN_SAVING)
+        if servable.size > LARGE_FILE and servable.path is not None:
+            temp = self._encode_streaming(servable.path, encoding)
+            if temp.stat().st_size <= limit:
+                return temp
+            temp.unlink()
+            return None
+        data = servable.path.read_bytes() if servable.path is not None else servable.load()
+        encoded = encoding.encode(data)
+        return encoded if len(encoded) <= limit else None
+
+    def _encode_streaming(self, path: Path, encoding: Encoding) -> Path:
+        """Encode ``path`` in chunks into a temporary file beside where its variant goes."""
+        temp = temp_path_for(path)
+        encoder = encoding.stream()
+        try:
+            with open(path, "rb") as source, open(temp, "wb") as out:
+                while chunk := source.read(CHUNK_SIZE):
+                    out.write(encoder.process(chunk))
+                out.write(encoder.finish())
+        except BaseException as exc:
+            with suppress(OSError):
+                temp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise WriteError(Path(str(path) + encoding.suffix), exc) from exc
+            raise
+        return temp
 
     def _store(self, digest: str, blobs: Blobs, servables: list[BuiltFile]) -> None:
         self.stats.encoded += 1
-        sizes = {name: (len(b) if b is not None else None) for name, b in blobs.items()}
+        sizes = {name: (_size(b) if b is not None else None) for name, b in blobs.items()}
         self.state.compressed[digest] = sizes
-        self._cache_blobs(digest, blobs)
-        for servable in servables:
-            self._place_encoded(servable, blobs)
+        try:
+            self._cache_blobs(digest, blobs)
+            for servable in servables:
+                self._place_encoded(servable, blobs)
+        finally:
+            for blob in blobs.values():
+                if isinstance(blob, Path):
+                    with suppress(OSError):
+                        blob.unlink(missing_ok=True)
 
     # -- what the state keeps -------------------------------------------------------------
 
@@ -292,20 +400,46 @@ class Compressor:
             return None
         return self.cache_dir / digest[:2] / f"{digest}.{encoding}"
 
-    def _cached_blob(self, digest: str, encoding: str) -> Path | None:
-        path = self._blob_path(digest, encoding)
-        return path if path is not None and path.is_file() else None
+    def _copy_cached(self, servable: BuiltFile, encoding: Encoding, size: int) -> bool:
+        """Copy the cached blob into place if it is whole and intact; False if not."""
+        blob = self._blob_path(servable.digest, encoding.name)
+        if blob is None:
+            return False
+        variant = servable.name + encoding.suffix
+        try:
+            _copy_blob(blob, self.root / variant, size)
+        except _Corrupt:
+            self._discard_blob(blob)
+            return False
+        except WriteError:
+            raise  # STATIC_ROOT, not the cache, failed
+        except OSError as exc:
+            self.stats.warnings.append(f"could not read the compressed cache: {exc}")
+            return False
+        self.existing.wrote(variant, servable.digest)
+        self.stats.written += 1
+        return True
+
+    def _discard_blob(self, blob: Path) -> None:
+        self.stats.warnings.append(f"corrupt cached blob {blob} discarded; compressing again")
+        with suppress(OSError):
+            blob.unlink(missing_ok=True)
 
     def _cache_blobs(self, digest: str, blobs: Blobs) -> None:
-        for encoding, blob in blobs.items():
-            path = self._blob_path(digest, encoding)
-            if path is None:
-                continue
-            if blob is None:
-                # Remember that this content does not compress well, without its bytes.
-                write_atomic(path.with_name(path.name + NOT_WORTH_IT), b"")
-            else:
-                write_atomic(path, blob)
+        try:
+            for encoding, blob in blobs.items():
+                path = self._blob_path(digest, encoding)
+                if path is None:
+                    return
+                if blob is None:
+                    # Remember that this content does not compress well, without its bytes.
+                    write_atomic(path.with_name(path.name + NOT_WORTH_IT), b"")
+                else:
+                    _write_blob(path, blob)
+        except OSError as exc:
+            # Best effort: the build goes on without the cache for the rest of the run.
+            self.stats.warnings.append(f"could not write the compressed cache: {exc}")
+            self.cache_dir = None
 
     def prune_cache(self) -> None:
         """Drop cached blobs whose content no file in the build has any more.
@@ -326,6 +460,53 @@ class Compressor:
             for blob in bucket.iterdir():
                 if blob.name.partition(".")[0] not in live:
                     blob.unlink(missing_ok=True)
+
+
+class _Corrupt(Exception):
+    """A cached blob whose header does not match its payload."""
+
+
+def _copy_blob(blob: Path, target: Path, size: int) -> None:
+    """Copy a cached blob's payload to ``target``, checking it against its header on the way."""
+    with open(blob, "rb") as source:
+        header = source.read(BLOB_HEADER)
+        if (
+            header[: len(BLOB_MAGIC)] != BLOB_MAGIC
+            or os.fstat(source.fileno()).st_size - BLOB_HEADER != size
+        ):
+            raise _Corrupt
+        # Raised inside ``replacing``, so the partial copy of a bad blob is removed.
+        with replacing(target) as temp, open(temp, "wb") as out:
+            if _copy_stream(source, out) != header[len(BLOB_MAGIC) :]:
+                raise _Corrupt
+
+
+def _copy_stream(source: BinaryIO, out: BinaryIO) -> bytes:
+    """Copy the rest of ``source`` to ``out`` in chunks; returns the MD5 of what was copied."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    while chunk := source.read(CHUNK_SIZE):
+        md5.update(chunk)
+        out.write(chunk)
+    return md5.digest()
+
+
+def _write_blob(path: Path, blob: Encoded) -> None:
+    with replacing(path) as temp, open(temp, "wb") as out:
+        if isinstance(blob, Path):
+            md5 = hashlib.md5(usedforsecurity=False)
+            with open(blob, "rb") as source:
+                while chunk := source.read(CHUNK_SIZE):
+                    md5.update(chunk)
+            out.write(BLOB_MAGIC + md5.digest())
+            with open(blob, "rb") as source:
+                _copy_stream(source, out)
+        else:
+            out.write(BLOB_MAGIC + hashlib.md5(blob, usedforsecurity=False).digest())
+            out.write(blob)
+
+
+def _size(blob: Encoded) -> int:
+    return blob.stat().st_size if isinstance(blob, Path) else len(blob)
 
 
 def _has_variants(kept: Sizes | Blobs) -> bool:

@@ -1,13 +1,27 @@
-"""Writing into STATIC_ROOT so that an interrupted run never leaves a partial file behind."""
+"""Writing into STATIC_ROOT so that an interrupted run never leaves a partial file behind, and
+knowing which files there are still the ones a build wrote.
+
+Temporary files are short dotfiles in the target's directory (``.ap-<random>.tmp``), so any
+legal target name has a legal temporary name and two runs never pick the same one. Stale ones
+are removed only by ``scan_tree``, which runs under the build lock.
+
+A failed write raises ``WriteError`` naming the file and the cause; its temporary file is
+removed, and a failure to remove it (a read-only tree) never raises a second exception.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+from assetpipe.digests import CHUNK_SIZE, md5_file
 
 
 @dataclass(frozen=True)
@@ -18,26 +32,55 @@ class BuiltFile:
     digest: str
     size: int
     load: Callable[[], bytes]
+    path: Path | None = None  # where its bytes are on disk, to stream them without loading
 
 
-# Temporary files are dotfiles (never served) with a suffix a later run recognises and removes.
-TEMP_SUFFIX = ".assetpipe-tmp"
+TEMP_PREFIX = ".ap-"
+TEMP_SUFFIX = ".tmp"
+
+
+class WriteError(OSError):
+    """Writing ``path`` failed; the message names the file and the cause."""
+
+    def __init__(self, path: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, f"could not write {path}: {cause.strerror or cause}")
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[1])
 
 
 def temp_path_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    return path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
+
+
+def is_temp_name(filename: str) -> bool:
+    return filename.startswith(TEMP_PREFIX) and filename.endswith(TEMP_SUFFIX)
+
+
+def _discard(path: Path) -> None:
+    # Cleanup after a failure must not hide the failure behind a second exception.
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    return exc if isinstance(exc, WriteError) else WriteError(path, exc)
 
 
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """A temporary path to write; on success it replaces ``path``, on failure it is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path_for(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield temp
         os.replace(temp, path)
+    except OSError as exc:
+        _discard(temp)
+        raise _write_error(path, exc) from exc
     except BaseException:
-        temp.unlink(missing_ok=True)
+        _discard(temp)
         raise
 
 
@@ -48,8 +91,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def copy_atomic(source: Path, path: Path) -> None:
-    with replacing(path) as temp:
-        shutil.copyfile(source, temp)
+    # Opened first: a source that cannot be read is not an error writing ``path``.
+    with open(source, "rb") as source_file, replacing(path) as temp, open(temp, "wb") as out:
+        shutil.copyfileobj(source_file, out, CHUNK_SIZE)
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -72,33 +116,109 @@ def save_through_temp(path: Path, save: Callable[[Path], Path]) -> None:
     temp = temp_path_for(path)
     try:
         saved = save(temp)
+    except OSError as exc:
+        _discard(temp)
+        raise _write_error(path, exc) from exc
     except BaseException:
-        temp.unlink(missing_ok=True)
+        _discard(temp)
         raise
     try:
         os.replace(saved, path)
-    except BaseException:
-        saved.unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        _discard(saved)
+        raise _write_error(path, exc) from exc
 
 
-def scan_tree(root: Path) -> set[str]:
-    """Every file below ``root`` as a '/'-separated relative name; removes stale temp files.
+class Stamp(NamedTuple):
+    """What a rename, an edit or ``touch -r`` changes about a file: ctime and inode included."""
 
-    One directory walk answers "is this output already there?" for the whole run, instead of a
-    stat per expected file.
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> Stamp:
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+# name -> (stamp when written, what the writer said it holds: a content digest)
+OutputRecords = dict[str, tuple[Stamp, str]]
+
+
+class Outputs:
+    """The files in STATIC_ROOT, and which of them are still what a build wrote there.
+
+    A file counts as holding some content only when its stamp is the one recorded right after
+    it was written with that content: any edit, replacement or copy over it changes the
+    ctime or the inode, so it is rebuilt rather than trusted.
     """
-    found: set[str] = set()
-    if not root.is_dir():
-        return found
-    root_str = str(root)
-    prefix_len = len(root_str) + 1
-    for dirpath, _dirnames, filenames in os.walk(root_str):
-        rel_dir = dirpath[prefix_len:].replace(os.sep, "/")
-        for filename in filenames:
-            if filename.endswith(TEMP_SUFFIX):
+
+    def __init__(self, root: Path, found: dict[str, Stamp], recorded: OutputRecords) -> None:
+        self.root = root
+        self.found = found
+        self.recorded = recorded
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.found
+
+    def holds(self, name: str, digest: str) -> bool:
+        record = self.recorded.get(name)
+        return record is not None and record[1] == digest and self.found.get(name) == record[0]
+
+    def wrote(self, name: str, digest: str) -> None:
+        """Record that ``name`` was just written (or checked) with content ``digest``."""
+        stamp = Stamp.of(os.stat(self.root / name))
+        self.found[name] = stamp
+        self.recorded[name] = (stamp, digest)
+
+    def remove(self, name: str) -> None:
+        if name in self.found:
+            (self.root / name).unlink(missing_ok=True)
+            del self.found[name]
+        self.recorded.pop(name, None)
+
+    def verify(self, name: str, digest: str) -> bool:
+        """Whether ``name`` holds ``digest``, reading it when its stamp cannot tell."""
+        if self.holds(name, digest):
+            return True
+        if name in self.found and md5_file(self.root / name) == digest:
+            self.wrote(name, digest)
+            return True
+        return False
+
+    def records(self) -> OutputRecords:
+        """What to keep for the next run: the records still true of the tree."""
+        return {n: r for n, r in self.recorded.items() if self.found.get(n) == r[0]}
+
+
+def scan_tree(root: Path, recorded: OutputRecords | None = None) -> Outputs:
+    """Every file below ``root`` with its stamp; removes stale temp files. ``recorded`` (the
+    previous run's records) is updated in place as the build writes.
+
+    One walk answers "is this output already there, as written?" for the whole run, instead
+    of a lookup per expected file. Call it only under the build lock: another run's temp
+    files are live until then.
+    """
+    found: dict[str, Stamp] = {}
+    if root.is_dir():
+        _scan(str(root), "", found)
+    return Outputs(root, found, recorded if recorded is not None else {})
+
+
+def _scan(directory: str, prefix: str, found: dict[str, Stamp]) -> None:
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _scan(entry.path, f"{prefix}{entry.name}/", found)
+            elif entry.is_dir():
+                continue  # a link to a directory, which a walk does not follow either
+            elif is_temp_name(entry.name):
                 # Left by an interrupted run; the real file was never replaced by it.
-                Path(dirpath, filename).unlink(missing_ok=True)
-                continue
-            found.add(f"{rel_dir}/{filename}" if rel_dir else filename)
-    return found
+                _discard(Path(entry.path))
+            else:
+                try:
+                    found[prefix + entry.name] = Stamp.of(entry.stat())
+                except OSError as exc:
+                    if exc.errno != errno.ENOENT:
+                        raise

@@ -28,7 +28,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 
 from assetpipe.digests import md5_bytes
-from assetpipe.files import BuiltFile, copy_atomic, write_atomic
+from assetpipe.files import BuiltFile, Outputs, copy_atomic, write_atomic
 from assetpipe.sources import Source
 from assetpipe.state import HashState, MissingReference, PlainRecord, RewriteRecord
 
@@ -70,6 +70,10 @@ JS_MODULE_PATTERNS = (
         ),
     ),
 )
+
+
+# A percent-encoded '?' or '#' in a reference's path: part of a file name, not a delimiter.
+ENCODED_DELIMITER = re.compile("%(?:3f|23)", re.IGNORECASE)
 
 
 class Rule(NamedTuple):
@@ -153,12 +157,15 @@ class HashResult:
         for name, output in sorted(self.outputs.items()):
             yield name, output.name, self.processed[name]
 
-    def servables(self, sources: Mapping[str, Source]) -> Iterator[BuiltFile]:
+    def servables(self, sources: Mapping[str, Source], root: Path) -> Iterator[BuiltFile]:
         """Every file of the build in STATIC_ROOT: each original and its hashed copy."""
         for source in sources.values():
             output = self.outputs[source.name]
             if output.name != source.name:
-                yield BuiltFile(source.name, source.digest, source.size, source.load)
+                # The original in STATIC_ROOT, which check_originals made the source's bytes.
+                yield BuiltFile(
+                    source.name, source.digest, source.size, source.load, root / source.name
+                )
             yield output
 
 
@@ -188,7 +195,7 @@ class Hasher:
         sources: Mapping[str, Source],
         rules: dict[str, list[Rule]],
         state: HashState,
-        existing: set[str],
+        existing: Outputs,
         root: Path,
         *,
         content_addressed: bool,
@@ -266,17 +273,18 @@ class Hasher:
             self.state.plain[source.name] = PlainRecord(source.digest, hashed)
         self.state.rewrites.pop(source.name, None)
         written = False
-        if hashed != source.name and (hashed not in self.existing or not self.content_addressed):
+        if hashed != source.name and (
+            not self.existing.holds(hashed, source.digest) or not self.content_addressed
+        ):
             if content is None and source.path is not None:
                 copy_atomic(Path(source.path), self.root / hashed)
             else:
                 write_atomic(self.root / hashed, content if content is not None else source.load())
-            self.existing.add(hashed)
+            self.existing.wrote(hashed, source.digest)
             self.result.copied += 1
             written = True
-        self._done(
-            source, hashed, BuiltFile(hashed, source.digest, source.size, source.load), written
-        )
+        output = BuiltFile(hashed, source.digest, source.size, source.load, self.root / hashed)
+        self._done(source, hashed, output, written)
         return hashed
 
     def _finish_prehashed(self, source: Source) -> str:
@@ -308,7 +316,7 @@ class Hasher:
             record is None
             or not self.content_addressed
             or record.digest != source.digest
-            or record.hashed_name not in self.existing
+            or not self.existing.holds(record.hashed_name, record.output_digest)
         ):
             return None
         for key, resolved in record.refs.items():
@@ -317,7 +325,11 @@ class Hasher:
         self.result.missing.extend(record.missing)
         output_path = self.root / record.hashed_name
         output = BuiltFile(
-            record.hashed_name, record.output_digest, record.output_size, output_path.read_bytes
+            record.hashed_name,
+            record.output_digest,
+            record.output_size,
+            output_path.read_bytes,
+            output_path,
         )
         self._done(source, record.hashed_name, output, True)
         return record.hashed_name
@@ -333,8 +345,11 @@ class Hasher:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            # Not text: hashed and copied as opaque bytes.
             self.result.undecodable[source.name] = exc
+            text = None
+        if text is None:
+            # Not text: hashed and copied as opaque bytes (outside the except block, so a
+            # failed write does not carry the decoding error along).
             return self._finish_plain(source, data)
 
         refs: dict[str, str | None] = {}
@@ -349,16 +364,23 @@ class Hasher:
         out = text.encode()
         digest = md5_bytes(out)
         hashed = self._name_for(source.name, out, digest, lambda: out)
-        if hashed not in self.existing or not self.content_addressed or hashed == source.name:
-            write_atomic(self.root / hashed, out)
-            self.existing.add(hashed)
+        output_path = self.root / hashed
+        if (
+            not self.existing.holds(hashed, digest)
+            or not self.content_addressed
+            or hashed == source.name
+        ):
+            write_atomic(output_path, out)
+            self.existing.wrote(hashed, digest)
         self.state.rewrites[source.name] = RewriteRecord(
             source.digest, refs, hashed, digest, len(out), tuple(missing)
         )
         self.state.plain.pop(source.name, None)
         self.result.missing.extend(missing)
         self.result.rewritten += 1
-        self._done(source, hashed, BuiltFile(hashed, digest, len(out), lambda: out), True)
+        # Read back from disk when compressed: the rewritten bytes are not kept for the run.
+        output = BuiltFile(hashed, digest, len(out), output_path.read_bytes, output_path)
+        self._done(source, hashed, output, True)
         return hashed
 
     def _converter(
@@ -380,6 +402,14 @@ class Hasher:
             # Django 6.1's rule: a match strictly inside a comment or string stays as it is.
             i = bisect.bisect_left(starts, position) - 1
             if i >= 0 and blocks[i][0] < position < blocks[i][1]:
+                return matched
+            url = match.groupdict().get("url") or ""
+            if ENCODED_DELIMITER.search(url.partition("?")[0].partition("#")[0]):
+                # Django would split the decoded name at the '?' or '#' and write a URL that
+                # 404s; as written, the URL still reaches the unhashed original.
+                line = match.string.count("\n", 0, position) + 1
+                reason = "a '?' or '#' in a file name cannot be hashed; left unhashed"
+                missing.append(MissingReference(name, line, url, matched, reason))
                 return matched
             try:
                 return str(django_converter(match))
@@ -407,19 +437,19 @@ class Hasher:
         if key in self.sources:
             return self.final_name(key)
         # Not a collected name as written (a query string, say): Django hashes the file's
-        # unprocessed content, which is the collected source when there is one.
+        # unprocessed content, which is the collected source's. Only this build's sources
+        # count: an old copy left in STATIC_ROOT is not part of the build, and prune may
+        # delete it from the bucket.
         naming = self.naming
         path = urlsplit(unquote(key)).path.strip()
         source = self.sources.get(naming.hash_key(naming.clean_name(path)))
-        if source is not None and source.name in self.prehashed:
+        if source is None:
+            raise MissingTarget(key)
+        if source.name in self.prehashed:
             return key  # the bundler's name, query and fragment as written
-        content: ContentFile[bytes] | None = None
-        if source is not None:
-            content = (
-                Prehashed(b"", source.digest)
-                if self.content_addressed
-                else ContentFile(source.load())
-            )
+        content: ContentFile[bytes] = (
+            Prehashed(b"", source.digest) if self.content_addressed else ContentFile(source.load())
+        )
         try:
             return naming.clean_name(naming.hashed_name(key, content))
         except (ValueError, SuspiciousFileOperation):

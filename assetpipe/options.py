@@ -40,6 +40,8 @@ class StorageOptions:
     # Integrity values and the JS module graph in staticfiles.json, for assetpipe's template tags.
     integrity: bool = False
     import_map: tuple[str, ...] = ("*.mjs",)  # glob patterns of the modules {% importmap %} maps
+    # Seconds a build waits for another build of the same STATIC_ROOT before failing.
+    lock_timeout: float = 600.0
     # Checked with S3Config.from_options; kept as given, read-only.
     s3: Mapping[str, Any] | None = None
     # Glob patterns of bundler output that keeps its name (docs/bundlers.md).
@@ -176,6 +178,10 @@ def _globs(name: str, value: object) -> tuple[str, ...]:
     if not all(isinstance(p, str) and p for p in value):
         raise _invalid(name, value, "non-empty glob pattern strings")
     return tuple(value)
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise _invalid(name, value, "a number of seconds >= 0")
+    return float(value)
 
 
 def _s3(name: str, value: object) -> Mapping[str, Any] | None:
@@ -212,6 +218,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "compress_workers": _workers,
     "integrity": _boolean,
     "import_map": _globs,
+    "lock_timeout": _seconds,
     "s3": _s3,
     "prehashed": _patterns,
 }

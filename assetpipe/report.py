@@ -43,9 +43,13 @@ class BuildReport:
     undecodable: list[str] = field(default_factory=list)
     cycles: list[tuple[str, ...]] = field(default_factory=list)
     prehashed_changed: list[str] = field(default_factory=list)
+    cache_problems: list[str] = field(default_factory=list)
+    repaired: int = 0  # originals in STATIC_ROOT that were not their sources' bytes
 
     @classmethod
-    def from_steps(cls, files: int, hashed: HashResult, compressed: CompressStats) -> BuildReport:
+    def from_steps(
+        cls, files: int, hashed: HashResult, compressed: CompressStats, repaired: int = 0
+    ) -> BuildReport:
         """The report of a build of ``files`` collected files from its steps' results."""
         done = hashed.rewritten + hashed.copied
         return cls(
@@ -59,6 +63,8 @@ class BuildReport:
             undecodable=sorted(hashed.undecodable),
             cycles=hashed.cycles,
             prehashed_changed=hashed.prehashed_changed,
+            cache_problems=list(compressed.warnings),
+            repaired=repaired,
         )
 
     def summary(self) -> str:
@@ -104,6 +110,13 @@ class BuildReport:
             "the prehashed patterns):",
             self.prehashed_changed,
         )
+        group("compressed cache (best effort, the build is complete):", self.cache_problems)
+        if self.repaired:
+            count = self.repaired
+            lines.append(
+                f"{count} original{'s' if count != 1 else ''} in STATIC_ROOT differed from "
+                "the source and were copied again (edited there, or newer than the source)"
+            )
         return lines
 
 

@@ -1,19 +1,26 @@
 """The digest step: every collected source's name, digest and size, read only when it changed.
 
-A source's digest is reused while its path, size and mtime (ns) match the previous run's stamp;
-anything else reads it once. The bytes read are kept for the rest of the run, so the hash and
-compress steps never read a source twice.
+A source's digest is reused while its path, size, mtime, ctime and inode match the previous
+run's stamp; anything else reads it once, in chunks. No source's bytes are kept: the steps that
+need them read them when they need them (one file at a time, or one per compress worker), so
+memory is bounded by the largest file, not by the tree.
+
+``check_originals`` makes sure each original in STATIC_ROOT is its source: Django's copy phase
+skips a file whose copy is newer than its source, which a future mtime or an edit with an old
+mtime fakes.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage, Storage
 
-from assetpipe.digests import md5_bytes
+from assetpipe.digests import md5_bytes, md5_file
+from assetpipe.files import Outputs, copy_atomic, write_atomic
 from assetpipe.state import SourcesState, SourceStamp
 
 
@@ -30,25 +37,22 @@ class Source:
 
 
 class Loader:
-    """Reads a source's bytes on first use and keeps them for the rest of the run."""
+    """Reads a source's bytes, each time it is called: the caller decides how long to keep them."""
 
-    __slots__ = ("data", "fs_path", "path", "storage")
+    __slots__ = ("fs_path", "path", "storage")
 
     def __init__(self, storage: Storage, path: str, fs_path: str | None) -> None:
         self.storage = storage
         self.path = path
         self.fs_path = fs_path
-        self.data: bytes | None = None
 
     def __call__(self) -> bytes:
-        if self.data is None:
-            if self.fs_path is not None:
-                with open(self.fs_path, "rb") as f:
-                    self.data = f.read()
-            else:
-                with self.storage.open(self.path) as f:
-                    self.data = f.read()
-        return self.data
+        if self.fs_path is not None:
+            with open(self.fs_path, "rb") as f:
+                return f.read()
+        with self.storage.open(self.path) as f:
+            data: bytes = f.read()
+            return data
 
 
 def digest_sources(
@@ -78,8 +82,16 @@ def digest_sources(
             stat = os.stat(fs_path)
             size = stat.st_size
             stamp = old_stamps.get(fs_path)
-            if stamp is None or stamp.size != size or stamp.mtime_ns != stat.st_mtime_ns:
-                stamp = SourceStamp(size, stat.st_mtime_ns, md5_bytes(loader()))
+            if (
+                stamp is None
+                or stamp.size != size
+                or stamp.mtime_ns != stat.st_mtime_ns
+                or stamp.ctime_ns != stat.st_ctime_ns
+                or stamp.inode != stat.st_ino
+            ):
+                stamp = SourceStamp(
+                    size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, md5_file(fs_path)
+                )
             stamps[fs_path] = stamp
             digest = stamp.digest
         else:
@@ -89,6 +101,29 @@ def digest_sources(
         key = cleaned if hash_key is None else hash_key(cleaned)
         sources[key] = Source(cleaned, key, digest, size, fs_path, loader)
     return sources, SourcesState(stamps)
+
+
+def check_originals(sources: Mapping[str, Source], outputs: Outputs, saved: Collection[str]) -> int:
+    """Make each original in STATIC_ROOT its source's bytes; returns how many were replaced.
+
+    ``saved`` are the names Django's copy phase wrote in this run, from their sources. Any
+    other original is trusted only while its stamp is the one recorded with that digest;
+    otherwise it is read once, and copied again if it differs.
+    """
+    replaced = 0
+    for source in sources.values():
+        name = source.name
+        if name in saved:
+            outputs.wrote(name, source.digest)
+        elif not outputs.verify(name, source.digest):
+            target = outputs.root / name
+            if source.path is not None:
+                copy_atomic(Path(source.path), target)
+            else:
+                write_atomic(target, source.load())
+            outputs.wrote(name, source.digest)
+            replaced += 1
+    return replaced
 
 
 def _location(storage: Storage) -> str | None:

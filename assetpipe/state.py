@@ -2,9 +2,15 @@
 
 Everything is keyed by content: a source's digest, the names its references resolved to, the
 digest of what was compressed. File metadata is only a shortcut to a digest already computed for
-the very same file (path, size and mtime in nanoseconds must all match), so a fresh checkout
-with new mtimes re-reads its sources once and then reuses all the work recorded for their
-content. A missing, corrupt or foreign state is discarded: it can cost time, never correctness.
+the very same file (path, size, mtime and ctime in nanoseconds and inode must all match: ``cp
+-p`` or ``touch -r`` can set an mtime, not a ctime), so a fresh checkout re-reads its sources
+once and then reuses all the work recorded for their content. The files a build wrote into
+STATIC_ROOT are recorded the same way (``outputs``), so an edited, replaced or stale output is
+rebuilt instead of trusted. A missing, corrupt or foreign state is discarded: it can cost time,
+never correctness.
+
+One state file per STATIC_ROOT: its name is the root's basename and a digest of its full
+resolved path, and the file repeats the path, so one ``state_dir`` serves many projects.
 
 Each step owns one part (``SourcesState``, ``HashState``, ``CompressState``, ``IntegrityState``)
 and is handed only that part; this module only loads and saves them together, in one file.
@@ -17,15 +23,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from assetpipe.files import write_atomic
+from assetpipe.digests import md5_bytes
+from assetpipe.files import OutputRecords, Stamp, write_atomic
 
-FORMAT = 4
+FORMAT = 5
 
 
 class SourceStamp(NamedTuple):
     size: int
     mtime_ns: int
+    ctime_ns: int
+    inode: int
     digest: str
+
+
+def state_path(state_dir: Path, root: Path) -> Path:
+    """The state file of the STATIC_ROOT ``root`` (resolved) in ``state_dir``."""
+    return state_dir / f"{root.name or 'static'}-{md5_bytes(str(root).encode())[:12]}.json"
 
 
 class PlainRecord(NamedTuple):
@@ -40,9 +54,10 @@ class MissingReference(NamedTuple):
     line: int
     target: str
     text: str
+    reason: str = "not found"
 
     def describe(self) -> str:
-        return f"{self.source}:{self.line}: {self.text} -> {self.target} (not found)"
+        return f"{self.source}:{self.line}: {self.text} -> {self.target} ({self.reason})"
 
 
 class RewriteRecord(NamedTuple):
@@ -130,28 +145,32 @@ class IntegrityState:
 @dataclass
 class BuildState:
     fingerprint: str
+    root: str = ""  # STATIC_ROOT, resolved: a state read for another root is discarded
     sources: SourcesState = field(default_factory=SourcesState)
     hashing: HashState = field(default_factory=HashState)
     compressing: CompressState = field(default_factory=CompressState)
     integrity: IntegrityState = field(default_factory=IntegrityState)
+    outputs: OutputRecords = field(default_factory=dict)  # what the build wrote, as written
     _loaded: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def load(cls, path: Path, fingerprint: str) -> BuildState:
+    def load(cls, path: Path, fingerprint: str, root: str = "") -> BuildState:
         try:
             raw = json.loads(path.read_bytes())
-            if raw["format"] != FORMAT or raw["fingerprint"] != fingerprint:
-                return cls(fingerprint)
+            if raw["format"] != FORMAT or raw["fingerprint"] != fingerprint or raw["root"] != root:
+                return cls(fingerprint, root)
             state = cls(
                 fingerprint,
+                root,
                 SourcesState.from_json(raw["sources"]),
                 HashState.from_json(raw["hashing"]),
                 CompressState.from_json(raw["compressing"]),
                 # Optional: a state written before this part existed keeps all the rest.
                 IntegrityState.from_json(raw.get("integrity", {"sha384": {}, "imports": {}})),
+                {n: (Stamp(*r[:4]), r[4]) for n, r in raw["outputs"].items()},
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return cls(fingerprint)
+            return cls(fingerprint, root)
         state._loaded = state._contents()
         return state
 
@@ -167,12 +186,15 @@ class BuildState:
             compressing.cache_garbage,
             dict(self.integrity.sha384),
             dict(self.integrity.imports),
+            dict(self.outputs),
         )
 
     def dump(self) -> bytes:
         payload: dict[str, Any] = {
             "format": FORMAT,
             "fingerprint": self.fingerprint,
+            "root": self.root,
+            "outputs": {n: [*stamp, digest] for n, (stamp, digest) in self.outputs.items()},
             "sources": self.sources.to_json(),
             "hashing": self.hashing.to_json(),
             "compressing": self.compressing.to_json(),

@@ -29,7 +29,7 @@ import assetpipe
 from assetpipe import bundlers
 from assetpipe.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
 from assetpipe.digests import md5_bytes
-from assetpipe.files import save_through_temp, scan_tree, write_if_changed
+from assetpipe.files import WriteError, save_through_temp, scan_tree, write_if_changed
 from assetpipe.hashing import (
     JS_MODULE_PATTERNS,
     Hasher,
@@ -39,12 +39,13 @@ from assetpipe.hashing import (
     strict_error,
 )
 from assetpipe.integrity import compute_integrity
+from assetpipe.lock import BuildLock, LockTimeout
 from assetpipe.manifest import manifest_bytes, manifest_extras, save_to_storage
 from assetpipe.modules import module_graph
 from assetpipe.options import parse_storage_options
 from assetpipe.report import WARNING_LINES, BuildReport, Console, current_console
-from assetpipe.sources import Source, digest_sources
-from assetpipe.state import BuildState, IntegrityState
+from assetpipe.sources import Source, check_originals, digest_sources
+from assetpipe.state import BuildState, IntegrityState, state_path
 
 STATE_DIRNAME = ".assetpipe"
 
@@ -70,11 +71,14 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             else parsed.skip_compress_extensions
         )
         self.compress_workers = parsed.compress_workers
+        self.lock_timeout = parsed.lock_timeout
         self._state_dir = parsed.state_dir
         self.integrity = parsed.integrity
         self.import_map = parsed.import_map
         # The manifest's keys beside Django's, for the template tags; set by read_manifest.
         self.manifest_extras: dict[str, Any] = {}
+        self._lock: BuildLock | None = None
+        self._saved: set[str] = set()  # written by Django's copy phase in this run
         self._configure_s3(parsed.s3, django_options)
         super().__init__(location, base_url, *args, **django_options)
         if parsed.js_module_imports:
@@ -110,16 +114,32 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             return content.digest[:12]
         return super().file_hash(name, content)  # type: ignore[arg-type]
 
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        # A collected file replaces what is there (through a temporary file and a rename);
+        # Django's renaming to a free name would leave stray copies when two runs meet.
+        return name
+
+    def delete(self, name: str) -> None:
+        self._take_lock()  # collectstatic --clear and the copy phase remove files
+        super().delete(name)
+
     def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
         # Django writes in place; a killed run would leave a truncated file that the next
         # run's modification-time check then skips. Write beside it and rename instead.
+        self._take_lock()
         save = super()._save  # type: ignore[misc]
 
         def save_as(temp: Path) -> Path:
             return Path(self.path(save(os.path.relpath(temp, self.location), content)))
 
-        save_through_temp(Path(self.path(name)), save_as)
-        return name.replace("\\", "/")
+        try:
+            save_through_temp(Path(self.path(name)), save_as)
+        except WriteError as exc:
+            self._release_lock()
+            raise CommandError(f"assetpipe: {exc}") from exc
+        cleaned = name.replace("\\", "/")
+        self._saved.add(self.clean_name(cleaned))
+        return cleaned
 
     def read_manifest(self) -> str:
         # Django keeps only "paths" and "hash"; the tags need the rest of the same bytes.
@@ -193,10 +213,36 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         collecting = gc.isenabled()
         gc.disable()
         try:
+            self._take_lock()
             yield from self._build(paths, console)
+        except WriteError as exc:
+            raise CommandError(f"assetpipe: {exc}") from exc
         finally:
+            self._release_lock()
             if collecting:
                 gc.enable()
+
+    # -- one build at a time ----------------------------------------------------------------
+
+    def _take_lock(self) -> None:
+        if self._lock is not None:
+            return
+        console = current_console()
+        self._lock = BuildLock(self.state_dir, Path(self.path("")).resolve())
+        try:
+            self._lock.acquire(self.lock_timeout, console.warn)
+        except LockTimeout as exc:
+            self._lock = None
+            raise CommandError(f"assetpipe: {exc}") from exc
+        except OSError as exc:
+            # A read-only state_dir: the state cannot be saved either; build without the lock.
+            console.warn(f"assetpipe: could not lock {self._lock.path}: {exc}")
+
+    def _release_lock(self) -> None:
+        lock, self._lock = self._lock, None
+        self._saved = set()
+        if lock is not None:
+            lock.release()
 
     # -- wiring the steps -----------------------------------------------------------------
 
@@ -205,9 +251,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     ) -> Iterator[tuple[str, str | None, bool | Exception]]:
         started = time.perf_counter()
         root = Path(self.path(""))
-        state_path = self.state_dir / f"{root.name or 'static'}.json"
-        state = BuildState.load(state_path, self.state_fingerprint())
-        existing = scan_tree(root)
+        path = state_path(self.state_dir, root.resolve())
+        state = BuildState.load(path, self.state_fingerprint(), str(root.resolve()))
+        existing = scan_tree(root, state.outputs)
 
         sources, state.sources = digest_sources(
             paths, state.sources, self.clean_name, None if self._plain_keys() else self.hash_key
@@ -215,6 +261,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.prehashed = bundlers.prehashed_names(
             {s.name: s.load for s in sources.values()}, self.prehashed_patterns
         )
+        repaired = check_originals(sources, existing, self._saved)
         hashed = Hasher(
             self, sources, self.rules, state.hashing, existing, root,
             content_addressed=type(self).file_hash is AssetPipeStorage.file_hash,
@@ -231,21 +278,23 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             self.encodings,
             state.compressing,
             existing,
-            cache_dir=state_path.with_name(f"{state_path.stem}.compressed-{CACHE_VERSION}"),
+            cache_dir=path.with_name(f"{path.stem}.compressed-{CACHE_VERSION}"),
             skip_extensions=self.skip_compress_extensions,
             workers=self.compress_workers,
             progress=console.progress("compressing"),
         )
-        compressed = compressor.run(hashed.servables(sources))
+        compressed = compressor.run(hashed.servables(sources, root))
         self.manifest_extras = self._template_extras(hashed, sources, state, root, console)
         self.hashed_files = hashed.names
         self.save_manifest()
+        state.outputs = existing.records()
         try:
             compressor.prune_cache()
-            state.save(state_path)
+            state.save(path)
         except OSError as exc:
-            console.warn(f"assetpipe: could not save the build state to {state_path}: {exc}")
-        self._report(BuildReport.from_steps(len(paths), hashed, compressed), root, console, started)
+            console.warn(f"assetpipe: could not save the build state to {path}: {exc}")
+        report = BuildReport.from_steps(len(paths), hashed, compressed, repaired)
+        self._report(report, root, console, started)
 
     def _template_extras(
         self,
@@ -259,7 +308,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         if not self.integrity:
             state.integrity = IntegrityState()
             return {}
-        integrity = compute_integrity(hashed.servables(sources), root, state.integrity)
+        integrity = compute_integrity(hashed.servables(sources, root), root, state.integrity)
         modules = module_graph(
             sources,
             state.integrity,

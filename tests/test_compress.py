@@ -7,9 +7,9 @@ from pathlib import Path
 
 import brotli
 
-from assetpipe.compress import ENCODINGS, Compressor, should_compress
+from assetpipe.compress import BLOB_HEADER, ENCODINGS, Compressor, should_compress
 from assetpipe.digests import md5_bytes
-from assetpipe.files import BuiltFile
+from assetpipe.files import BuiltFile, OutputRecords, scan_tree
 from assetpipe.state import CompressState
 
 
@@ -20,8 +20,12 @@ def servable(root: Path, name: str, data: bytes) -> BuiltFile:
     return BuiltFile(name, md5_bytes(data), len(data), path.read_bytes)
 
 
+# What each root's outputs were when written, kept across runs as the build state keeps it.
+RECORDS: dict[Path, OutputRecords] = {}
+
+
 def compressor(root: Path, state: CompressState, cache: Path) -> Compressor:
-    existing = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+    existing = scan_tree(root, RECORDS.setdefault(root, {}))
     return Compressor(
         root, [ENCODINGS["br"], ENCODINGS["gzip"]], state, existing, cache_dir=cache, workers=2
     )
@@ -47,7 +51,8 @@ def test_variants_and_their_cache(tmp_path: Path) -> None:
     assert brotli.decompress((root / "a.css.br").read_bytes()) == data
     assert gzip.decompress((root / "b.css.gz").read_bytes()) == data
     digest = md5_bytes(data)
-    assert (cache / digest[:2] / f"{digest}.br").read_bytes() == (root / "a.css.br").read_bytes()
+    blob = (cache / digest[:2] / f"{digest}.br").read_bytes()
+    assert blob[BLOB_HEADER:] == (root / "a.css.br").read_bytes()
 
     # Without the state, the cache still answers: nothing is compressed again.
     (root / "a.css.br").unlink()
@@ -114,3 +119,47 @@ def test_cache_is_pruned_once_enough_contents_were_dropped(tmp_path: Path) -> No
     assert 2 <= len(blobs) < 160
     live = md5_bytes(b"/* 79 */\n" + b"a{}\n" * 300)
     assert (cache / live[:2] / f"{live}.br").exists()
+
+
+def test_large_files_stream_to_the_same_bytes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import assetpipe.compress
+
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    data = b"".join(f"line {i} of a large text file\n".encode() for i in range(40_000))
+    one_shot = {e.name: e.encode(data) for e in ENCODINGS.values()}
+    monkeypatch.setattr(assetpipe.compress, "LARGE_FILE", 64 * 1024)  # streamed in chunks
+    path = root / "big.txt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    big = BuiltFile("big.txt", md5_bytes(data), len(data), path.read_bytes, path)
+    stats = compressor(root, CompressState(), cache).run([big])
+    assert stats.encoded == 1
+    assert (root / "big.txt.br").read_bytes() == one_shot["br"]
+    assert (root / "big.txt.gz").read_bytes() == one_shot["gzip"]
+    digest = md5_bytes(data)
+    assert (cache / digest[:2] / f"{digest}.gzip").read_bytes()[BLOB_HEADER:] == one_shot["gzip"]
+    assert not [p for p in root.rglob(".ap-*")]
+
+
+def test_a_corrupt_blob_is_never_copied(tmp_path: Path) -> None:
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    data = b"body { color: red; }\n" * 200
+    files = [servable(root, "a.css", data)]
+    compressor(root, CompressState(), cache).run(files)
+    digest = md5_bytes(data)
+    blob = cache / digest[:2] / f"{digest}.br"
+    blob.write_bytes(blob.read_bytes()[:-1] + b"\0")
+    (root / "a.css.br").unlink()
+    stats = compressor(root, CompressState(), cache).run(files)
+    assert stats.encoded == 1 and any("corrupt" in w for w in stats.warnings)
+    assert brotli.decompress((root / "a.css.br").read_bytes()) == data
+    assert blob.read_bytes()[BLOB_HEADER:] == (root / "a.css.br").read_bytes()
+
+
+def test_cache_write_failure_is_only_a_warning(tmp_path: Path) -> None:
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    cache.write_bytes(b"a file where the cache directory should be")
+    data = b"body { color: red; }\n" * 200
+    stats = compressor(root, CompressState(), cache).run([servable(root, "a.css", data)])
+    assert any("could not write the compressed cache" in w for w in stats.warnings)
+    assert brotli.decompress((root / "a.css.br").read_bytes()) == data

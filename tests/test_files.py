@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from assetpipe.files import (
-    TEMP_SUFFIX,
+    WriteError,
     copy_atomic,
+    is_temp_name,
     replacing,
     save_through_temp,
     scan_tree,
@@ -20,7 +21,7 @@ from assetpipe.files import (
 
 
 def temps(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
+    return [p for p in root.rglob("*") if is_temp_name(p.name)]
 
 
 def test_write_atomic_creates_parents_and_replaces(tmp_path: Path) -> None:
@@ -84,7 +85,8 @@ def test_save_through_temp(tmp_path: Path) -> None:
         return temp
 
     save_through_temp(path, save)
-    assert path.read_bytes() == b"saved" and seen == [temp_path_for(path)]
+    assert path.read_bytes() == b"saved"
+    assert seen[0].parent == path.parent and is_temp_name(seen[0].name)
 
     def failing(temp: Path) -> Path:
         temp.write_bytes(b"half")
@@ -102,6 +104,36 @@ def test_scan_tree_lists_files_and_removes_stale_temps(tmp_path: Path) -> None:
     write_atomic(root / "b.js", b"b")
     stale = temp_path_for(root / "css" / "c.css")
     stale.write_bytes(b"partial")
-    assert scan_tree(root) == {"css/a.css", "b.js"}
+    assert set(scan_tree(root).found) == {"css/a.css", "b.js"}
     assert not stale.exists()
-    assert scan_tree(tmp_path / "missing") == set()
+    assert scan_tree(tmp_path / "missing").found == {}
+
+
+def test_temp_names_fit_any_legal_name(tmp_path: Path) -> None:
+    path = tmp_path / ("n" * 251 + ".css")  # 255 bytes, the longest legal name
+    write_atomic(path, b"x")
+    assert path.read_bytes() == b"x" and len(temp_path_for(path).name) < 24
+    assert temp_path_for(path) != temp_path_for(path)  # two runs never share one
+
+
+def test_failed_write_names_the_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    with pytest.raises(WriteError, match=r"could not write .*file/inside\.css"):
+        write_atomic(blocker / "inside.css", b"data")
+    assert temps(tmp_path) == []
+
+
+def test_outputs_trust_only_what_was_recorded_as_written(tmp_path: Path) -> None:
+    root = tmp_path / "static"
+    write_atomic(root / "a.css", b"a")
+    outputs = scan_tree(root)
+    assert "a.css" in outputs and not outputs.holds("a.css", "d")
+    outputs.wrote("a.css", "d")
+    assert outputs.holds("a.css", "d") and not outputs.holds("a.css", "other")
+    again = scan_tree(root, outputs.records())
+    assert again.holds("a.css", "d")
+    stat = (root / "a.css").stat()
+    (root / "a.css").write_bytes(b"b")  # same size, and the mtime put back: the ctime moved
+    os.utime(root / "a.css", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert not scan_tree(root, outputs.records()).holds("a.css", "d")

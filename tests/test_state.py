@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assetpipe.files import Stamp
 from assetpipe.state import (
     FORMAT,
     BuildState,
@@ -14,12 +15,13 @@ from assetpipe.state import (
     PlainRecord,
     RewriteRecord,
     SourceStamp,
+    state_path,
 )
 
 
 def filled() -> BuildState:
     state = BuildState("fp")
-    state.sources.stamps["/src/a.css"] = SourceStamp(10, 123, "d1")
+    state.sources.stamps["/src/a.css"] = SourceStamp(10, 123, 456, 789, "d1")
     state.hashing.plain["img.png"] = PlainRecord("d2", "img.0123456789ab.png")
     state.hashing.rewrites["a.css"] = RewriteRecord(
         "d1", {"img.png": "img.0123456789ab.png", "gone.png": None}, "a.abc.css", "d3", 42,
@@ -28,6 +30,7 @@ def filled() -> BuildState:
     state.compressing.compressed["d3"] = {"br": 20, "gzip": None}
     state.compressing.variants["a.abc.css"] = "d3"
     state.compressing.cache_garbage = 7
+    state.outputs["a.abc.css"] = (Stamp(42, 1, 2, 3), "d3")
     return state
 
 
@@ -38,6 +41,7 @@ def test_round_trip(tmp_path: Path) -> None:
     assert loaded.sources == filled().sources
     assert loaded.hashing == filled().hashing
     assert loaded.compressing == filled().compressing
+    assert loaded.outputs == filled().outputs
 
 
 def test_each_step_change_is_saved(tmp_path: Path) -> None:
@@ -47,6 +51,7 @@ def test_each_step_change_is_saved(tmp_path: Path) -> None:
         lambda s: s.sources.stamps.pop("/src/a.css"),
         lambda s: s.hashing.plain.pop("img.png"),
         lambda s: setattr(s.compressing, "cache_garbage", 0),
+        lambda s: s.outputs.pop("a.abc.css"),
     ):
         state = BuildState.load(path, "fp")
         change(state)
@@ -86,3 +91,18 @@ def test_corrupt_state_starts_afresh(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     state = BuildState.load(path, "fp")
     assert state == BuildState("fp")
+
+
+def test_state_of_another_root_starts_afresh(tmp_path: Path) -> None:
+    state = filled()
+    state.root = "/srv/a/static"
+    path = tmp_path / "state.json"
+    state.save(path)
+    assert BuildState.load(path, "fp", "/srv/a/static") == state
+    assert BuildState.load(path, "fp", "/srv/b/static") == BuildState("fp", "/srv/b/static")
+
+
+def test_state_path_names_the_full_root(tmp_path: Path) -> None:
+    a, b = state_path(tmp_path, Path("/srv/a/static")), state_path(tmp_path, Path("/srv/b/static"))
+    assert a != b and a.parent == b.parent == tmp_path
+    assert a.name.startswith("static-") and a.suffix == ".json"

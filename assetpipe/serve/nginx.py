@@ -129,7 +129,8 @@ def render_snippet(site: StaticSite) -> str:
         *_preamble(site),
         "",
         "# Dotfiles are never served: assetpipe's build state (.assetpipe beside STATIC_ROOT),",
-        "# .git, .env. /.well-known/ (ACME certificate challenges) stays reachable.",
+        "# .git, .env. /.well-known/ (ACME certificate challenges) stays reachable, at the site",
+        f"# root and under {url} alike, as WhiteNoise serves {url}.well-known/ from STATIC_ROOT.",
         r"location ~ /\.(?!well-known/) {",
         "    return 404;",
         "}",
@@ -149,7 +150,7 @@ def render_snippet(site: StaticSite) -> str:
         *_response_headers(site),
         "",
         # The server-level dotfile rule is not consulted under ^~, so repeat it here.
-        r"    location ~ /\. {",
+        r"    location ~ /\.(?!well-known/) {",
         "        return 404;",
         "    }",
     ]
