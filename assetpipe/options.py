@@ -178,6 +178,8 @@ def _globs(name: str, value: object) -> tuple[str, ...]:
     if not all(isinstance(p, str) and p for p in value):
         raise _invalid(name, value, "non-empty glob pattern strings")
     return tuple(value)
+
+
 def _seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise _invalid(name, value, "a number of seconds >= 0")
