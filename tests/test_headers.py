@@ -88,10 +88,13 @@ EXTRA: dict[str, bytes] = {
     "front/feed.xml": b'<?xml version="1.0" encoding="utf-8"?><feed/>\n',
     "front/data.json": b'{"items": []}\n',
     "front/icon.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>\n',
+    # Names without an extension and Markdown: Django admin's tree has them on some releases.
+    "front/LICENSE": b"Permission is hereby granted, free of charge.\n",
+    "front/README.md": b"# front\n",
 }
 REQUIRED_EXTENSIONS = {
     *(".svg", ".json", ".js", ".mjs", ".map", ".webmanifest", ".wasm", ".txt", ".xml"),
-    *(".css", ".md", ""),  # admin's tree also has LICENSE, without an extension
+    *(".css", ".md", ""),
 }
 ADMIN = "admin/"
 
