@@ -69,19 +69,26 @@ def _write_error(path: Path, exc: OSError) -> WriteError:
 
 
 @contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A temporary path to write; on success it replaces ``path``, on failure it is removed."""
-    temp = temp_path_for(path)
+def _discarding_on_failure(temp: Path, path: Path) -> Iterator[None]:
+    """On any failure remove ``temp``; an OSError becomes a WriteError naming ``path``."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        yield temp
-        os.replace(temp, path)
+        yield
     except OSError as exc:
         _discard(temp)
         raise _write_error(path, exc) from exc
     except BaseException:
         _discard(temp)
         raise
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path to write; on success it replaces ``path``, on failure it is removed."""
+    temp = temp_path_for(path)
+    with _discarding_on_failure(temp, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield temp
+        os.replace(temp, path)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -114,19 +121,10 @@ def save_through_temp(path: Path, save: Callable[[Path], Path]) -> None:
     ``save`` gets the temporary path and returns the path it actually wrote.
     """
     temp = temp_path_for(path)
-    try:
+    with _discarding_on_failure(temp, path):
         saved = save(temp)
-    except OSError as exc:
-        _discard(temp)
-        raise _write_error(path, exc) from exc
-    except BaseException:
-        _discard(temp)
-        raise
-    try:
+    with _discarding_on_failure(saved, path):
         os.replace(saved, path)
-    except OSError as exc:
-        _discard(saved)
-        raise _write_error(path, exc) from exc
 
 
 class Stamp(NamedTuple):

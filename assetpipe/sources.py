@@ -137,3 +137,8 @@ def _fs_path(storage: Storage, path: str) -> str | None:
         return storage.path(path)
     except NotImplementedError:
         return None
+
+
+def loaders(sources: Mapping[str, Source]) -> dict[str, Callable[[], bytes]]:
+    """Each source's collected name and how to read its bytes."""
+    return {source.name: source.load for source in sources.values()}

@@ -44,7 +44,7 @@ from assetpipe.manifest import manifest_bytes, manifest_extras, save_to_storage
 from assetpipe.modules import module_graph
 from assetpipe.options import parse_storage_options
 from assetpipe.report import WARNING_LINES, BuildReport, Console, current_console
-from assetpipe.sources import Source, check_originals, digest_sources
+from assetpipe.sources import Source, check_originals, digest_sources, loaders
 from assetpipe.state import BuildState, IntegrityState, state_path
 
 STATE_DIRNAME = ".assetpipe"
@@ -258,9 +258,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         sources, state.sources = digest_sources(
             paths, state.sources, self.clean_name, None if self._plain_keys() else self.hash_key
         )
-        self.prehashed = bundlers.prehashed_names(
-            {s.name: s.load for s in sources.values()}, self.prehashed_patterns
-        )
+        self.prehashed = bundlers.prehashed_names(loaders(sources), self.prehashed_patterns)
         repaired = check_originals(sources, existing, self._saved)
         hashed = Hasher(
             self, sources, self.rules, state.hashing, existing, root,
