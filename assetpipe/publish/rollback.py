@@ -26,9 +26,10 @@ from assetpipe.publish.history import (
     live_build,
     newest_builds,
 )
-from assetpipe.publish.inventory import RemoteObject, list_prefix
+from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import read_manifest_paths
 from assetpipe.publish.upload import put_manifest
+from assetpipe.s3_listing import RemoteObject
 
 MISSING_SHOWN = 5  # missing objects named in the refusal; the count says how many in all
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import S3Config
-from assetpipe.report import format_bytes
 from assetpipe.publish.history import is_history, live_build
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import Build, read_build
 from assetpipe.publish.plan import Plan, make_plan
 from assetpipe.publish.prune import kept_builds
+from assetpipe.report import format_bytes
 from assetpipe.s3_listing import RemoteObject
 
 # prune's defaults, under which status says which builds are kept.
