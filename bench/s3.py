@@ -29,6 +29,7 @@ import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,22 +40,32 @@ from werkzeug.serving import make_server
 
 from bench.local import ratio
 from bench.runner import (
+    COLLECTSTATIC,
     REPO_ROOT,
     Contender,
     RunFailed,
     Workspace,
     make_workspace,
-    time_collectstatic,
+    measured_process,
     timed_process,
     warm_up,
 )
 from bench.tree import DEFAULT_PACKAGES, Tree, build_tree
 
-SCENARIOS = ("cold", "no-change")
+SCENARIOS = ("cold", "no-change", "sync --verify")
 KINDS = ("PUT", "HEAD", "GET", "LIST", "DELETE", "POST")
 FLOOR, S3MANIFEST, SYNC, ASSETPIPE = "floor", "s3manifest", "whitenoise-sync", "assetpipe"
+LOCAL_ASSETPIPE = "assetpipe-local"
+# ``manage.py assetpipe sync --verify``: the publish alone, listing whatever the record says.
+VERIFY = (
+    "import django; django.setup(); "
+    "from django.core.management import call_command; "
+    "call_command('assetpipe', 'sync', '--verify', verbosity=0)"
+)
 LOCATION = "static"
 MANIFEST = f"{LOCATION}/staticfiles.json"
+# Keys of earlier builds that ``--bucket-keys`` adds under the prefix; kept between repeats.
+PADDING = f"{LOCATION}/old-builds/"
 # For the local endpoint only; every child process gets them through its environment.
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -189,6 +200,15 @@ def contenders(endpoint: str) -> list[S3Contender]:
         ),
         S3Contender(
             Contender(
+                LOCAL_ASSETPIPE,
+                "AssetPipeStorage (local only)",
+                "assetpipe.storage.AssetPipeStorage",
+                installed_apps=("assetpipe",),
+            ),
+            None,
+        ),
+        S3Contender(
+            Contender(
                 ASSETPIPE,
                 "assetpipe build + publish",
                 "assetpipe.storage.AssetPipeStorage",
@@ -243,10 +263,31 @@ def aws_sync(workspace: Workspace, endpoint: str, bucket: str) -> float:
 
 
 def empty_bucket(client: Any, bucket: str) -> None:
+    """Delete every key but the padding, which stands for earlier builds."""
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+        keys = [
+            {"Key": item["Key"]}
+            for item in page.get("Contents", ())
+            if not item["Key"].startswith(PADDING)
+        ]
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def pad_bucket(client: Any, bucket: str, keys: int) -> int:
+    """Add small objects under :data:`PADDING` until the bucket holds ``keys``; the count."""
+    present = sum(
+        int(page.get("KeyCount", 0))
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    )
+    names = [f"{PADDING}js/app-{i}.{i:012x}.js" for i in range(max(0, keys - present))]
+
+    def put(key: str) -> None:
+        client.put_object(Bucket=bucket, Key=key, Body=b"/* an earlier build */\n")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(put, names))
+    return present + len(names)
 
 
 def check_bucket(client: Any, bucket: str) -> str:
@@ -264,7 +305,14 @@ def check_bucket(client: Any, bucket: str) -> str:
     return f"{len(keys):,} keys, manifest references {len(referenced):,}, all present"
 
 
-def run(tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: Iterable[str]) -> Results:
+def run(
+    tree: Tree,
+    workdir: Path,
+    endpoint: Endpoint,
+    repeat: int,
+    keys: Iterable[str],
+    bucket_keys: int = 0,
+) -> Results:
     selected = set(keys)
     entries = [c for c in contenders(endpoint.url) if c.contender.key in selected]
     results = Results(tree, repeat, {c.contender.key: c.contender.label for c in entries})
@@ -276,22 +324,26 @@ def run(tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: Iterab
         warm_up(workspaces[entry.contender.key])
     active = list(entries)
 
-    def timed(scenario: str, entry: S3Contender) -> None:
+    def timed(scenario: str, entry: S3Contender, code: str = COLLECTSTATIC) -> bool:
         key = entry.contender.key
         workspace = workspaces[key]
         endpoint.take_counts()
+        argv = [sys.executable, "-c", code]
         try:
-            seconds = time_collectstatic(workspace)
+            seconds = measured_process(
+                argv, workspace.environment(), workspace.settings_dir
+            ).seconds
             if entry.sync and entry.bucket:
                 seconds += aws_sync(workspace, endpoint.url, entry.bucket)
         except RunFailed as exc:
             results.errors[key] = f"{scenario}: {exc}"
             active.remove(entry)
-            log(f"  {scenario:10} {entry.contender.label:42} FAILED")
-            return
+            log(f"  {scenario:13} {entry.contender.label:42} FAILED")
+            return False
         results.times.setdefault((scenario, key), []).append(seconds)
         results.requests[(scenario, key)] = endpoint.take_counts()
-        log(f"  {scenario:10} {entry.contender.label:42} {seconds:7.2f} s")
+        log(f"  {scenario:13} {entry.contender.label:42} {seconds:7.2f} s")
+        return True
 
     for index in range(repeat):
         log(f"repeat {index + 1}/{repeat}")
@@ -301,18 +353,30 @@ def run(tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: Iterab
             workspaces[entry.contender.key].wipe()
             if entry.bucket:
                 empty_bucket(client, entry.bucket)
-            timed("cold", entry)
-            if index == 0 and entry in active and entry.bucket:
-                try:
-                    verdict = check_bucket(client, entry.bucket)
-                except RunFailed as exc:
-                    results.errors[entry.contender.key] = f"cold: {exc}"
-                    active.remove(entry)
-                    continue
-                results.notes.append(f"{entry.contender.label}, cold: {verdict}")
+            if timed("cold", entry) and index == 0 and entry.bucket:
+                _check(client, entry, results, active)
+        assetpipe = [e for e in order if e in active and e.contender.key == ASSETPIPE]
+        if bucket_keys and assetpipe and assetpipe[0].bucket:
+            count = pad_bucket(client, assetpipe[0].bucket, bucket_keys)
+            if index == 0:
+                results.notes.append(f"{assetpipe[0].contender.label}: bucket of {count:,} keys")
         for entry in [e for e in order if e in active]:
             timed("no-change", entry)
+        for entry in [e for e in order if e in active and e.contender.key == ASSETPIPE]:
+            timed("sync --verify", entry, VERIFY)
     return results
+
+
+def _check(client: Any, entry: S3Contender, results: Results, active: list[S3Contender]) -> None:
+    """After the first cold run: the bucket's manifest references only keys that exist."""
+    assert entry.bucket is not None
+    try:
+        verdict = check_bucket(client, entry.bucket)
+    except RunFailed as exc:
+        results.errors[entry.contender.key] = f"cold: {exc}"
+        active.remove(entry)
+        return
+    results.notes.append(f"{entry.contender.label}, cold: {verdict}")
 
 
 def render(results: Results) -> str:
@@ -330,6 +394,8 @@ def render(results: Results) -> str:
         floor = results.median(scenario, FLOOR)
         s3manifest = results.median(scenario, S3MANIFEST)
         for key, label in results.labels.items():
+            if scenario == "sync --verify" and (scenario, key) not in results.times:
+                continue
             value = results.median(scenario, key)
             runs = results.times.get((scenario, key), [])
             counts = results.requests.get((scenario, key), Counter())
@@ -350,7 +416,17 @@ def render(results: Results) -> str:
             f"{assetpipe / floor:.2f}x (target <= 1.3x); vs S3ManifestStaticStorage "
             f"{assetpipe / s3manifest:.3f}x (target <= 0.05x)",
         ]
-    lines += ["", "Request counts are those of the last run of each cell."]
+    local = results.median("no-change", LOCAL_ASSETPIPE)
+    if assetpipe and local:
+        lines.append(
+            "No-change assetpipe with publishing vs the same build without: "
+            f"{assetpipe / local:.2f}x (target <= 1.25x)"
+        )
+    lines += [
+        "",
+        "Request counts are those of the last run of each cell. `sync --verify` is the publish "
+        "alone (no build), listing the bucket whatever the publish record says.",
+    ]
     if results.notes:
         lines += ["", "Checks:", *(f"- {note}" for note in results.notes)]
     if results.errors:
@@ -374,7 +450,7 @@ def credentials() -> Iterator[None]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    keys = [FLOOR, S3MANIFEST, SYNC, ASSETPIPE]
+    keys = [FLOOR, S3MANIFEST, SYNC, LOCAL_ASSETPIPE, ASSETPIPE]
     parser = argparse.ArgumentParser(prog="python -m bench.s3", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell (default 3)")
     parser.add_argument(
@@ -389,6 +465,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="MODULE",
         help=f"an installed package whose static/ to add (always: {', '.join(DEFAULT_PACKAGES)})",
+    )
+    parser.add_argument(
+        "--bucket-keys",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the no-change runs, fill assetpipe's bucket up to N keys with small objects "
+        "of earlier builds under the prefix (e.g. 20000)",
     )
     parser.add_argument("--workdir", type=Path, help="keep the tree and outputs here (new dir)")
     args = parser.parse_args(argv)
@@ -409,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         tree = build_tree(workdir / "tree", [*DEFAULT_PACKAGES, *args.package])
         with credentials(), Endpoint() as endpoint:
-            results = run(tree, workdir, endpoint, args.repeat, args.contender)
+            results = run(tree, workdir, endpoint, args.repeat, args.contender, args.bucket_keys)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
