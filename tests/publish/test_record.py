@@ -3,6 +3,7 @@ and today's listing and repair whenever that is not shown."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,11 +15,14 @@ import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
+from django.core.management import call_command
+from pytest_django.fixtures import Settings
 
 from assetpipe.publish.live_check import Credentials, signed_headers
 from assetpipe.publish.record import load_record, record_path
 from assetpipe.publish.s3 import S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, Reset, Respond, build_static
+from tests.publish.test_collectstatic import STORAGE, s3_options, use_source_tree
 from tests.publish.test_faults import V2, assert_manifest_complete, live_manifest, outdated
 
 INTERNAL = Respond(500, "InternalError", "We encountered an internal error.")
@@ -207,3 +211,26 @@ def test_the_signed_request_carries_botocores_signature() -> None:
         canonical = auth.canonical_request(request)
         signature = auth.signature(auth.string_to_sign(request, canonical), request)
         assert ours["authorization"].endswith(f"Signature={signature}")
+
+
+def test_sync_uses_the_storages_state_dir_and_verify_lists(
+    tmp_path: Path, config: Callable[..., S3Config], proxy: FaultProxy, settings: Settings
+) -> None:
+    cfg = config()
+    use_source_tree(tmp_path, settings)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": STORAGE, "OPTIONS": {"s3": s3_options(cfg)}},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0, stdout=io.StringIO())
+    assert list((tmp_path / ".assetpipe").glob("publish-*.json"))
+
+    proxy.clear()
+    output = io.StringIO()
+    call_command("assetpipe", "sync", stdout=output)
+    assert proxy.counts() == {"HEAD": 1}
+    assert "not listed" in output.getvalue()
+
+    proxy.clear()
+    call_command("assetpipe", "sync", "--verify", stdout=io.StringIO())
+    assert proxy.counts() == {"LIST": 1}
