@@ -27,16 +27,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     keys = [contender.key for contender in local.CONTENDERS]
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell (default 3)")
-    parser.add_argument(
-        "--tree",
-        choices=TREES,
-        default="packages",
-        help="packages: installed packages' statics (default); scale: 20,000+ files, 1 GB+; "
-        "mib: 240 files of 1 MiB. Generated trees are kept in WORKDIR/cache",
-    )
-    parser.add_argument(
-        "--scale", action="store_const", const="scale", dest="tree", help="the same as --tree scale"
-    )
+    _add_tree_arguments(parser)
     parser.add_argument(
         "--package",
         action="append",
@@ -80,6 +71,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--workdir {workdir} exists and is no earlier benchmark's")
     args.change_file = args.change_file or CHANGE_FILES[args.tree]
     return args
+
+
+def _add_tree_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tree",
+        choices=TREES,
+        default="packages",
+        help="packages: installed packages' statics (default); scale: 20,000+ files, 1 GB+; "
+        "mib: 240 files of 1 MiB. Generated trees are kept in WORKDIR/cache",
+    )
+    parser.add_argument(
+        "--scale", action="store_const", const="scale", dest="tree", help="the same as --tree scale"
+    )
 
 
 def prepare_workdir(workdir: Path) -> None:

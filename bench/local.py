@@ -35,7 +35,7 @@ from bench.runner import (
     measure_collectstatic,
     warm_up,
 )
-from bench.tree import DEFAULT_CHANGE_FILE, Tree, changing, touch_all
+from bench.tree import DEFAULT_CHANGE_FILE, FileChange, Tree, changing, touch_all
 from bench.verify import check_compressed, manifest_paths
 
 SCENARIOS: tuple[str, ...] = ("cold", "no-change", "fresh-checkout", "one-CSS-change")
@@ -130,6 +130,61 @@ def compare_manifests(workspaces: Sequence[Workspace]) -> list[str]:
     return notes
 
 
+@dataclass
+class Session:
+    """One invocation's results and the workspaces whose contender is still in."""
+
+    results: Results
+    active: list[Workspace]
+
+    def timed(self, scenario: str, workspace: Workspace) -> bool:
+        key = workspace.contender.key
+        try:
+            measured = measure_collectstatic(workspace)
+        except RunFailed as exc:
+            self.results.errors[key] = f"{scenario}: {_last_line(exc)}"
+            self.active.remove(workspace)
+            log(f"  {scenario:15} {workspace.contender.label:30} FAILED: {exc}")
+            return False
+        self.results.times.setdefault((scenario, key), []).append(measured.seconds)
+        self.results.rss.setdefault((scenario, key), []).append(measured.peak_rss)
+        log(
+            f"  {scenario:15} {workspace.contender.label:30} {measured.seconds:7.2f} s "
+            f"{measured.peak_rss / 1e6:7.0f} MB"
+        )
+        return True
+
+    def each(self, order: Sequence[Workspace]) -> list[Workspace]:
+        return [w for w in order if w in self.active]
+
+    def repeat(self, index: int, tree: Tree, change: FileChange) -> None:
+        """One repeat: every scenario, every contender still in, in a rotated order."""
+        results = self.results
+        shift = index % len(self.active) if self.active else 0
+        order = self.active[shift:] + self.active[:shift]
+        for workspace in order:
+            workspace.wipe()
+            compresses = workspace.contender.key in PRECOMPRESSING
+            if self.timed("cold", workspace) and index == 0 and compresses:
+                verdict = check_compressed(workspace.static_root).summary()
+                results.notes.append(f"{workspace.contender.label}, cold: {verdict}")
+        if index == 0:
+            results.notes += compare_manifests(self.each(order))
+        for workspace in self.each(order):
+            self.timed("no-change", workspace)
+        # A fresh checkout of the same sources: new mtimes, same contents, state kept.
+        touch_all(tree)
+        for workspace in self.each(order):
+            self.timed("fresh-checkout", workspace)
+        rule = change.apply()
+        for workspace in self.each(order):
+            if self.timed("one-CSS-change", workspace):
+                problem = check_change(workspace, results.change_file, rule)
+                if problem:
+                    results.errors[workspace.contender.key] = f"one-CSS-change: {problem}"
+                    self.active.remove(workspace)
+
+
 def run(
     tree: Tree,
     workdir: Path,
@@ -140,64 +195,19 @@ def run(
     """Time every contender in every scenario ``repeat`` times; see the module docstring."""
     results = Results(tree, change_file, list(contenders), repeat)
     workspaces = [make_workspace(workdir, contender, tree) for contender in contenders]
-    active = list(workspaces)
+    session = Session(results, list(workspaces))
     for workspace in workspaces:
         try:
             warm_up(workspace)
         except RunFailed as exc:  # e.g. the storage does not import: report it, run the rest
             results.errors[workspace.contender.key] = f"import: {_last_line(exc)}"
             log(f"{workspace.contender.label} does not import: {exc}")
-            active.remove(workspace)
-
-    def timed(scenario: str, workspace: Workspace) -> bool:
-        key = workspace.contender.key
-        try:
-            measured = measure_collectstatic(workspace)
-        except RunFailed as exc:
-            results.errors[key] = f"{scenario}: {_last_line(exc)}"
-            active.remove(workspace)
-            log(f"  {scenario:15} {workspace.contender.label:30} FAILED: {exc}")
-            return False
-        results.times.setdefault((scenario, key), []).append(measured.seconds)
-        results.rss.setdefault((scenario, key), []).append(measured.peak_rss)
-        log(
-            f"  {scenario:15} {workspace.contender.label:30} {measured.seconds:7.2f} s "
-            f"{measured.peak_rss / 1e6:7.0f} MB"
-        )
-        return True
-
+            session.active.remove(workspace)
     with changing(tree.find(change_file)) as change:
         for index in range(repeat):
             log(f"repeat {index + 1}/{repeat}")
-            shift = index % len(active) if active else 0
-            order = active[shift:] + active[:shift]
-
-            for workspace in order:
-                workspace.wipe()
-                compresses = workspace.contender.key in PRECOMPRESSING
-                if timed("cold", workspace) and index == 0 and compresses:
-                    verdict = check_compressed(workspace.static_root).summary()
-                    results.notes.append(f"{workspace.contender.label}, cold: {verdict}")
-            if index == 0:
-                results.notes += compare_manifests([w for w in order if w in active])
-
-            for workspace in [w for w in order if w in active]:
-                timed("no-change", workspace)
-
-            # A fresh checkout of the same sources: new mtimes, same contents, state kept.
-            touch_all(tree)
-            for workspace in [w for w in order if w in active]:
-                timed("fresh-checkout", workspace)
-
-            rule = change.apply()
-            for workspace in [w for w in order if w in active]:
-                if timed("one-CSS-change", workspace):
-                    problem = check_change(workspace, change_file, rule)
-                    if problem:
-                        results.errors[workspace.contender.key] = f"one-CSS-change: {problem}"
-                        active.remove(workspace)
-
-    for workspace in active:
+            session.repeat(index, tree, change)
+    for workspace in session.active:
         if workspace.contender.key in PRECOMPRESSING:
             verdict = check_compressed(workspace.static_root).summary()
             results.notes.append(f"{workspace.contender.label}, after the last change: {verdict}")

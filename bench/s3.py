@@ -159,72 +159,60 @@ class S3Contender:
     sync: bool = False  # aws s3 sync STATIC_ROOT after the build
 
 
-def contenders(endpoint: str) -> list[S3Contender]:
-    def bucket(key: str) -> str:
-        return f"bench-{key}"
+LOCAL_CONTENDERS = (
+    S3Contender(
+        Contender(
+            FLOOR,
+            "StaticFilesStorage (local only)",
+            "django.contrib.staticfiles.storage.StaticFilesStorage",
+        ),
+        None,
+    ),
+    S3Contender(
+        Contender(
+            LOCAL_ASSETPIPE,
+            "AssetPipeStorage (local only)",
+            "assetpipe.storage.AssetPipeStorage",
+            installed_apps=("assetpipe",),
+        ),
+        None,
+    ),
+)
 
+
+def bucket_for(key: str) -> str:
+    return f"bench-{key}"
+
+
+def contenders(endpoint: str) -> list[S3Contender]:
+    where = {"location": LOCATION, "endpoint_url": endpoint, "region_name": "us-east-1"}
+    s3manifest = Contender(
+        S3MANIFEST,
+        "django-storages S3ManifestStaticStorage",
+        "storages.backends.s3.S3ManifestStaticStorage",
+        options={"bucket_name": bucket_for(S3MANIFEST), **where, "querystring_auth": False},
+        env=CREDENTIALS,
+    )
+    sync = Contender(
+        SYNC,
+        "WhiteNoise build + aws s3 sync",
+        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        env=CREDENTIALS,
+    )
+    assetpipe = Contender(
+        ASSETPIPE,
+        "assetpipe build + publish",
+        "assetpipe.storage.AssetPipeStorage",
+        options={"s3": {"bucket_name": bucket_for(ASSETPIPE), **where}},
+        installed_apps=("assetpipe",),
+        env=CREDENTIALS,
+    )
     return [
-        S3Contender(
-            Contender(
-                FLOOR,
-                "StaticFilesStorage (local only)",
-                "django.contrib.staticfiles.storage.StaticFilesStorage",
-            ),
-            None,
-        ),
-        S3Contender(
-            Contender(
-                S3MANIFEST,
-                "django-storages S3ManifestStaticStorage",
-                "storages.backends.s3.S3ManifestStaticStorage",
-                options={
-                    "bucket_name": bucket(S3MANIFEST),
-                    "location": LOCATION,
-                    "endpoint_url": endpoint,
-                    "region_name": "us-east-1",
-                    "querystring_auth": False,
-                },
-                env=CREDENTIALS,
-            ),
-            bucket(S3MANIFEST),
-        ),
-        S3Contender(
-            Contender(
-                SYNC,
-                "WhiteNoise build + aws s3 sync",
-                "whitenoise.storage.CompressedManifestStaticFilesStorage",
-                env=CREDENTIALS,
-            ),
-            bucket(SYNC),
-            sync=True,
-        ),
-        S3Contender(
-            Contender(
-                LOCAL_ASSETPIPE,
-                "AssetPipeStorage (local only)",
-                "assetpipe.storage.AssetPipeStorage",
-                installed_apps=("assetpipe",),
-            ),
-            None,
-        ),
-        S3Contender(
-            Contender(
-                ASSETPIPE,
-                "assetpipe build + publish",
-                "assetpipe.storage.AssetPipeStorage",
-                options={
-                    "s3": {
-                        "bucket_name": bucket(ASSETPIPE),
-                        "location": LOCATION,
-                        "endpoint_url": endpoint,
-                        "region_name": "us-east-1",
-                    }
-                },
-                installed_apps=("assetpipe",),
-                env=CREDENTIALS,
-            ),
-            bucket(ASSETPIPE),
-        ),
+        LOCAL_CONTENDERS[0],
+        S3Contender(s3manifest, bucket_for(S3MANIFEST)),
+        S3Contender(sync, bucket_for(SYNC), sync=True),
+        LOCAL_CONTENDERS[1],
+        S3Contender(assetpipe, bucket_for(ASSETPIPE)),
     ]
 
 
@@ -305,6 +293,52 @@ def check_bucket(client: Any, bucket: str) -> str:
     return f"{len(keys):,} keys, manifest references {len(referenced):,}, all present"
 
 
+@dataclass
+class Session:
+    """One benchmark invocation's endpoint, client, workspaces and the contenders still in."""
+
+    endpoint: Endpoint
+    client: Any
+    workspaces: dict[str, Workspace]
+    results: Results
+    active: list[S3Contender]
+
+    def timed(self, scenario: str, entry: S3Contender, code: str = COLLECTSTATIC) -> bool:
+        key = entry.contender.key
+        workspace = self.workspaces[key]
+        self.endpoint.take_counts()
+        argv = [sys.executable, "-c", code]
+        try:
+            seconds = measured_process(
+                argv, workspace.environment(), workspace.settings_dir
+            ).seconds
+            if entry.sync and entry.bucket:
+                seconds += aws_sync(workspace, self.endpoint.url, entry.bucket)
+        except RunFailed as exc:
+            self.results.errors[key] = f"{scenario}: {exc}"
+            self.active.remove(entry)
+            log(f"  {scenario:13} {entry.contender.label:42} FAILED")
+            return False
+        self.results.times.setdefault((scenario, key), []).append(seconds)
+        self.results.requests[(scenario, key)] = self.endpoint.take_counts()
+        log(f"  {scenario:13} {entry.contender.label:42} {seconds:7.2f} s")
+        return True
+
+    def cold(self, entry: S3Contender, first: bool) -> None:
+        self.workspaces[entry.contender.key].wipe()
+        if entry.bucket:
+            empty_bucket(self.client, entry.bucket)
+        if self.timed("cold", entry) and first and entry.bucket:
+            _check(self.client, entry, self.results, self.active)
+
+    def pad(self, keys: int, first: bool) -> None:
+        for entry in self.active:
+            if entry.contender.key == ASSETPIPE and entry.bucket:
+                count = pad_bucket(self.client, entry.bucket, keys)
+                if first:
+                    self.results.notes.append(f"{entry.contender.label}: {count:,} keys")
+
+
 def run(
     tree: Tree,
     workdir: Path,
@@ -322,48 +356,19 @@ def run(
         if entry.bucket:
             client.create_bucket(Bucket=entry.bucket)
         warm_up(workspaces[entry.contender.key])
-    active = list(entries)
-
-    def timed(scenario: str, entry: S3Contender, code: str = COLLECTSTATIC) -> bool:
-        key = entry.contender.key
-        workspace = workspaces[key]
-        endpoint.take_counts()
-        argv = [sys.executable, "-c", code]
-        try:
-            seconds = measured_process(
-                argv, workspace.environment(), workspace.settings_dir
-            ).seconds
-            if entry.sync and entry.bucket:
-                seconds += aws_sync(workspace, endpoint.url, entry.bucket)
-        except RunFailed as exc:
-            results.errors[key] = f"{scenario}: {exc}"
-            active.remove(entry)
-            log(f"  {scenario:13} {entry.contender.label:42} FAILED")
-            return False
-        results.times.setdefault((scenario, key), []).append(seconds)
-        results.requests[(scenario, key)] = endpoint.take_counts()
-        log(f"  {scenario:13} {entry.contender.label:42} {seconds:7.2f} s")
-        return True
-
+    session = Session(endpoint, client, workspaces, results, list(entries))
     for index in range(repeat):
         log(f"repeat {index + 1}/{repeat}")
-        shift = index % len(active) if active else 0
-        order = active[shift:] + active[:shift]
+        shift = index % len(session.active) if session.active else 0
+        order = session.active[shift:] + session.active[:shift]
         for entry in order:
-            workspaces[entry.contender.key].wipe()
-            if entry.bucket:
-                empty_bucket(client, entry.bucket)
-            if timed("cold", entry) and index == 0 and entry.bucket:
-                _check(client, entry, results, active)
-        assetpipe = [e for e in order if e in active and e.contender.key == ASSETPIPE]
-        if bucket_keys and assetpipe and assetpipe[0].bucket:
-            count = pad_bucket(client, assetpipe[0].bucket, bucket_keys)
-            if index == 0:
-                results.notes.append(f"{assetpipe[0].contender.label}: bucket of {count:,} keys")
-        for entry in [e for e in order if e in active]:
-            timed("no-change", entry)
-        for entry in [e for e in order if e in active and e.contender.key == ASSETPIPE]:
-            timed("sync --verify", entry, VERIFY)
+            session.cold(entry, first=index == 0)
+        if bucket_keys:
+            session.pad(bucket_keys, first=index == 0)
+        for entry in [e for e in order if e in session.active]:
+            session.timed("no-change", entry)
+        for entry in [e for e in order if e in session.active and e.contender.key == ASSETPIPE]:
+            session.timed("sync --verify", entry, VERIFY)
     return results
 
 
@@ -391,37 +396,10 @@ def render(results: Results) -> str:
         "|---|---|---:|---|---:|---:|" + "---:|" * len(KINDS),
     ]
     for scenario in SCENARIOS:
-        floor = results.median(scenario, FLOOR)
-        s3manifest = results.median(scenario, S3MANIFEST)
         for key, label in results.labels.items():
-            if scenario == "sync --verify" and (scenario, key) not in results.times:
-                continue
-            value = results.median(scenario, key)
-            runs = results.times.get((scenario, key), [])
-            counts = results.requests.get((scenario, key), Counter())
-            shown = f"{value:.2f}" if value is not None else "failed"
-            lines.append(
-                f"| {scenario} | {label} | {shown} | {' '.join(f'{t:.2f}' for t in runs)} | "
-                f"{ratio(value, floor)} | {ratio(value, s3manifest)} | "
-                + " | ".join(f"{counts[kind]:,}" for kind in KINDS)
-                + " |"
-            )
-    assetpipe = results.median("no-change", ASSETPIPE)
-    floor = results.median("no-change", FLOOR)
-    s3manifest = results.median("no-change", S3MANIFEST)
-    if assetpipe and floor and s3manifest:
-        lines += [
-            "",
-            "Targets (no-change): assetpipe vs local StaticFilesStorage "
-            f"{assetpipe / floor:.2f}x (target <= 1.3x); vs S3ManifestStaticStorage "
-            f"{assetpipe / s3manifest:.3f}x (target <= 0.05x)",
-        ]
-    local = results.median("no-change", LOCAL_ASSETPIPE)
-    if assetpipe and local:
-        lines.append(
-            "No-change assetpipe with publishing vs the same build without: "
-            f"{assetpipe / local:.2f}x (target <= 1.25x)"
-        )
+            if (scenario, key) in results.times or scenario != "sync --verify":
+                lines.append(_row(results, scenario, key, label))
+    lines += _targets(results)
     lines += [
         "",
         "Request counts are those of the last run of each cell. `sync --verify` is the publish "
@@ -432,6 +410,44 @@ def render(results: Results) -> str:
     if results.errors:
         lines += ["", "Failures:", *(f"- {key}: {error}" for key, error in results.errors.items())]
     return "\n".join(lines)
+
+
+def _row(results: Results, scenario: str, key: str, label: str) -> str:
+    value = results.median(scenario, key)
+    runs = results.times.get((scenario, key), [])
+    counts = results.requests.get((scenario, key), Counter())
+    shown = f"{value:.2f}" if value is not None else "failed"
+    return (
+        f"| {scenario} | {label} | {shown} | {' '.join(f'{t:.2f}' for t in runs)} | "
+        f"{ratio(value, results.median(scenario, FLOOR))} | "
+        f"{ratio(value, results.median(scenario, S3MANIFEST))} | "
+        + " | ".join(f"{counts[kind]:,}" for kind in KINDS)
+        + " |"
+    )
+
+
+def _targets(results: Results) -> list[str]:
+    assetpipe = results.median("no-change", ASSETPIPE)
+    floor = results.median("no-change", FLOOR)
+    s3manifest = results.median("no-change", S3MANIFEST)
+    local = results.median("no-change", LOCAL_ASSETPIPE)
+    lines = [""]
+    if assetpipe and floor:
+        lines.append(
+            f"No-change assetpipe vs local StaticFilesStorage: {assetpipe / floor:.2f}x "
+            "(target <= 1.3x)"
+        )
+    if assetpipe and s3manifest:
+        lines.append(
+            f"No-change assetpipe vs S3ManifestStaticStorage: {assetpipe / s3manifest:.3f}x "
+            "(target <= 0.05x)"
+        )
+    if assetpipe and local:
+        lines.append(
+            "No-change assetpipe with publishing vs the same build without: "
+            f"{assetpipe / local:.2f}x (target <= 1.25x)"
+        )
+    return lines if len(lines) > 1 else []
 
 
 @contextmanager
