@@ -340,7 +340,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
 
         stdout = cast(TextIO, console.stdout)
         try:
-            result = publish(root, self.manifest_name, self.s3_config, stdout=stdout)
+            result = publish(
+                root, self.manifest_name, self.s3_config, state_dir=self.state_dir, stdout=stdout
+            )
         except PublishError as exc:
             raise CommandError(str(exc)) from exc
         return result.summary()

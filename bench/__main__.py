@@ -10,13 +10,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import local
-from bench.tree import DEFAULT_CHANGE_FILE, DEFAULT_PACKAGES, build_tree
+from bench.generated import SCALE_CHANGE_FILE, mib_tree, scale_tree
+from bench.tree import DEFAULT_CHANGE_FILE, DEFAULT_PACKAGES, Tree, build_tree
+
+TREES = ("packages", "scale", "mib")
+CHANGE_FILES = {
+    "packages": DEFAULT_CHANGE_FILE,
+    "scale": SCALE_CHANGE_FILE,
+    "mib": "css/styles-00.css",
+}
+# Marks a directory as a benchmark's work directory, which a later run may reuse.
+MARKER = ".assetpipe-bench"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     keys = [contender.key for contender in local.CONTENDERS]
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell (default 3)")
+    _add_tree_arguments(parser)
     parser.add_argument(
         "--package",
         action="append",
@@ -34,9 +45,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--change-file",
-        default=DEFAULT_CHANGE_FILE,
         metavar="RELPATH",
-        help=f"the CSS file the one-CSS-change scenario modifies (default {DEFAULT_CHANGE_FILE})",
+        help=f"the CSS file the one-CSS-change scenario modifies (default {DEFAULT_CHANGE_FILE}; "
+        f"{SCALE_CHANGE_FILE} on the scale tree)",
     )
     parser.add_argument(
         "--contender",
@@ -47,15 +58,52 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workdir",
         type=Path,
-        help="keep the tree and every contender's output here (must not exist); default: a "
-        "temporary directory, removed afterwards",
+        help="keep the trees and every contender's output here: a new directory, or one an "
+        "earlier run used, whose cache/ (generated trees) is reused; default: a temporary "
+        "directory, removed afterwards",
     )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    if args.workdir is not None and args.workdir.exists():
-        parser.error(f"--workdir {args.workdir} already exists")
+    workdir = args.workdir
+    reused = workdir is not None and (workdir / MARKER).exists()
+    if workdir is not None and workdir.exists() and not reused:
+        parser.error(f"--workdir {workdir} exists and is no earlier benchmark's")
+    args.change_file = args.change_file or CHANGE_FILES[args.tree]
     return args
+
+
+def _add_tree_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tree",
+        choices=TREES,
+        default="packages",
+        help="packages: installed packages' statics (default); scale: 20,000+ files, 1 GB+; "
+        "mib: 240 files of 1 MiB. Generated trees are kept in WORKDIR/cache",
+    )
+    parser.add_argument(
+        "--scale", action="store_const", const="scale", dest="tree", help="the same as --tree scale"
+    )
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Mark ``workdir`` as a benchmark's; remove an earlier run's output, keep its cache."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).touch()
+    for name in ("out", "settings", "tree"):
+        shutil.rmtree(workdir / name, ignore_errors=True)
+
+
+def make_tree(args: argparse.Namespace, workdir: Path) -> Tree:
+    if args.tree == "scale":
+        return scale_tree(workdir / "cache")
+    if args.tree == "mib":
+        return mib_tree(workdir / "cache")
+    return build_tree(
+        workdir / "tree",
+        [*DEFAULT_PACKAGES, *args.package],
+        [d.resolve() for d in args.add_dir],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,11 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     contenders = [c for c in local.CONTENDERS if c.key in selected]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="assetpipe-bench-"))
     try:
-        tree = build_tree(
-            workdir / "tree",
-            [*DEFAULT_PACKAGES, *args.package],
-            [d.resolve() for d in args.add_dir],
-        )
+        prepare_workdir(workdir)
+        tree = make_tree(args, workdir)
         results = local.run(tree, workdir, contenders, args.repeat, args.change_file)
     finally:
         if args.workdir is None:

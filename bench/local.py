@@ -6,6 +6,8 @@ so that whatever else the machine is doing falls on all contenders alike:
 * **cold** — the contender's output directory (``STATIC_ROOT`` and any state kept beside it, e.g.
   assetpipe's ``.assetpipe``) is deleted first;
 * **no-change** — run again on the output of the cold run;
+* **fresh-checkout** — every source file gets a new mtime (its content unchanged), as after a CI
+  checkout into a cached output and state, then each contender runs again;
 * **one-CSS-change** — one CSS file of the source tree gets a rule it has never had (a different
   one each repeat), then each contender runs once on its no-change output.
 
@@ -30,13 +32,13 @@ from bench.runner import (
     RunFailed,
     Workspace,
     make_workspace,
-    time_collectstatic,
+    measure_collectstatic,
     warm_up,
 )
-from bench.tree import DEFAULT_CHANGE_FILE, Tree, changing
+from bench.tree import DEFAULT_CHANGE_FILE, FileChange, Tree, changing, touch_all
 from bench.verify import check_compressed, manifest_paths
 
-SCENARIOS: tuple[str, ...] = ("cold", "no-change", "one-CSS-change")
+SCENARIOS: tuple[str, ...] = ("cold", "no-change", "fresh-checkout", "one-CSS-change")
 FLOOR = "floor"
 WHITENOISE = "whitenoise"
 MANIFEST = "manifest"
@@ -72,11 +74,16 @@ class Results:
     contenders: list[Contender]
     repeat: int
     times: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # (scenario, key)
+    rss: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # peak bytes, same keys
     errors: dict[str, str] = field(default_factory=dict)  # key -> why it dropped out
     notes: list[str] = field(default_factory=list)  # verification results, in order
 
     def median(self, scenario: str, key: str) -> float | None:
         runs = self.times.get((scenario, key))
+        return statistics.median(runs) if runs else None
+
+    def median_rss(self, scenario: str, key: str) -> float | None:
+        runs = self.rss.get((scenario, key))
         return statistics.median(runs) if runs else None
 
 
@@ -123,6 +130,61 @@ def compare_manifests(workspaces: Sequence[Workspace]) -> list[str]:
     return notes
 
 
+@dataclass
+class Session:
+    """One invocation's results and the workspaces whose contender is still in."""
+
+    results: Results
+    active: list[Workspace]
+
+    def timed(self, scenario: str, workspace: Workspace) -> bool:
+        key = workspace.contender.key
+        try:
+            measured = measure_collectstatic(workspace)
+        except RunFailed as exc:
+            self.results.errors[key] = f"{scenario}: {_last_line(exc)}"
+            self.active.remove(workspace)
+            log(f"  {scenario:15} {workspace.contender.label:30} FAILED: {exc}")
+            return False
+        self.results.times.setdefault((scenario, key), []).append(measured.seconds)
+        self.results.rss.setdefault((scenario, key), []).append(measured.peak_rss)
+        log(
+            f"  {scenario:15} {workspace.contender.label:30} {measured.seconds:7.2f} s "
+            f"{measured.peak_rss / 1e6:7.0f} MB"
+        )
+        return True
+
+    def each(self, order: Sequence[Workspace]) -> list[Workspace]:
+        return [w for w in order if w in self.active]
+
+    def repeat(self, index: int, tree: Tree, change: FileChange) -> None:
+        """One repeat: every scenario, every contender still in, in a rotated order."""
+        results = self.results
+        shift = index % len(self.active) if self.active else 0
+        order = self.active[shift:] + self.active[:shift]
+        for workspace in order:
+            workspace.wipe()
+            compresses = workspace.contender.key in PRECOMPRESSING
+            if self.timed("cold", workspace) and index == 0 and compresses:
+                verdict = check_compressed(workspace.static_root).summary()
+                results.notes.append(f"{workspace.contender.label}, cold: {verdict}")
+        if index == 0:
+            results.notes += compare_manifests(self.each(order))
+        for workspace in self.each(order):
+            self.timed("no-change", workspace)
+        # A fresh checkout of the same sources: new mtimes, same contents, state kept.
+        touch_all(tree)
+        for workspace in self.each(order):
+            self.timed("fresh-checkout", workspace)
+        rule = change.apply()
+        for workspace in self.each(order):
+            if self.timed("one-CSS-change", workspace):
+                problem = check_change(workspace, results.change_file, rule)
+                if problem:
+                    results.errors[workspace.contender.key] = f"one-CSS-change: {problem}"
+                    self.active.remove(workspace)
+
+
 def run(
     tree: Tree,
     workdir: Path,
@@ -133,55 +195,19 @@ def run(
     """Time every contender in every scenario ``repeat`` times; see the module docstring."""
     results = Results(tree, change_file, list(contenders), repeat)
     workspaces = [make_workspace(workdir, contender, tree) for contender in contenders]
-    active = list(workspaces)
+    session = Session(results, list(workspaces))
     for workspace in workspaces:
         try:
             warm_up(workspace)
         except RunFailed as exc:  # e.g. the storage does not import: report it, run the rest
             results.errors[workspace.contender.key] = f"import: {_last_line(exc)}"
             log(f"{workspace.contender.label} does not import: {exc}")
-            active.remove(workspace)
-
-    def timed(scenario: str, workspace: Workspace) -> bool:
-        key = workspace.contender.key
-        try:
-            seconds = time_collectstatic(workspace)
-        except RunFailed as exc:
-            results.errors[key] = f"{scenario}: {_last_line(exc)}"
-            active.remove(workspace)
-            log(f"  {scenario:15} {workspace.contender.label:30} FAILED: {exc}")
-            return False
-        results.times.setdefault((scenario, key), []).append(seconds)
-        log(f"  {scenario:15} {workspace.contender.label:30} {seconds:7.2f} s")
-        return True
-
+            session.active.remove(workspace)
     with changing(tree.find(change_file)) as change:
         for index in range(repeat):
             log(f"repeat {index + 1}/{repeat}")
-            shift = index % len(active) if active else 0
-            order = active[shift:] + active[:shift]
-
-            for workspace in order:
-                workspace.wipe()
-                compresses = workspace.contender.key in PRECOMPRESSING
-                if timed("cold", workspace) and index == 0 and compresses:
-                    verdict = check_compressed(workspace.static_root).summary()
-                    results.notes.append(f"{workspace.contender.label}, cold: {verdict}")
-            if index == 0:
-                results.notes += compare_manifests([w for w in order if w in active])
-
-            for workspace in [w for w in order if w in active]:
-                timed("no-change", workspace)
-
-            rule = change.apply()
-            for workspace in [w for w in order if w in active]:
-                if timed("one-CSS-change", workspace):
-                    problem = check_change(workspace, change_file, rule)
-                    if problem:
-                        results.errors[workspace.contender.key] = f"one-CSS-change: {problem}"
-                        active.remove(workspace)
-
-    for workspace in active:
+            session.repeat(index, tree, change)
+    for workspace in session.active:
         if workspace.contender.key in PRECOMPRESSING:
             verdict = check_compressed(workspace.static_root).summary()
             results.notes.append(f"{workspace.contender.label}, after the last change: {verdict}")
@@ -204,32 +230,38 @@ def render(results: Results) -> str:
     """The report: what was measured, then a Markdown table of medians and ratios."""
     tree = results.tree
     lines = [
-        f"Tree: {tree.files} files, {tree.bytes / 1e6:.1f} MB from {', '.join(tree.sources)}",
+        f"Tree: {tree.files:,} files, {tree.bytes / 1e6:,.1f} MB from {', '.join(tree.sources)}",
         f"Changed file: {results.change_file}; median of {results.repeat} runs per cell; "
         f"Python {platform.python_version()}, Django {django.get_version()}, "
         f"{platform.machine()} ({_cpu_count()} CPUs)",
         "",
-        "| scenario | storage | median (s) | runs (s) | vs floor | vs WhiteNoise |",
-        "|---|---|---:|---|---:|---:|",
+        "| scenario | storage | median (s) | runs (s) | vs floor | vs WhiteNoise "
+        "| peak RSS (MB) | RSS vs floor |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for scenario in SCENARIOS:
-        floor = results.median(scenario, FLOOR)
-        whitenoise = results.median(scenario, WHITENOISE)
-        for contender in results.contenders:
-            runs = results.times.get((scenario, contender.key), [])
-            value = results.median(scenario, contender.key)
-            shown = f"{value:.2f}" if value is not None else "failed"
-            lines.append(
-                f"| {scenario} | {contender.label} | {shown} | "
-                f"{' '.join(f'{t:.2f}' for t in runs)} | "
-                f"{ratio(value, floor)} | {ratio(value, whitenoise)} |"
-            )
+        lines += [_row(results, scenario, contender) for contender in results.contenders]
+    lines += ["", "Peak RSS: the collectstatic process's maximum resident set size (median)."]
     if results.notes:
         lines += ["", "Checks:", *(f"- {note}" for note in results.notes)]
     if results.errors:
         lines += ["", "Failures:"]
         lines += [f"- {key}: {error}" for key, error in results.errors.items()]
     return "\n".join(lines)
+
+
+def _row(results: Results, scenario: str, contender: Contender) -> str:
+    runs = results.times.get((scenario, contender.key), [])
+    value = results.median(scenario, contender.key)
+    rss = results.median_rss(scenario, contender.key)
+    shown = f"{value:.2f}" if value is not None else "failed"
+    return (
+        f"| {scenario} | {contender.label} | {shown} | {' '.join(f'{t:.2f}' for t in runs)} | "
+        f"{ratio(value, results.median(scenario, FLOOR))} | "
+        f"{ratio(value, results.median(scenario, WHITENOISE))} | "
+        f"{f'{rss / 1e6:.0f}' if rss is not None else '—'} | "
+        f"{ratio(rss, results.median_rss(scenario, FLOOR))} |"
+    )
 
 
 def _cpu_count() -> int:

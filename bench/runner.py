@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -118,15 +119,36 @@ def make_workspace(workdir: Path, contender: Contender, tree: Tree) -> Workspace
     return workspace
 
 
+@dataclass(frozen=True)
+class Measurement:
+    seconds: float  # wall clock of the whole process
+    peak_rss: int  # the process's maximum resident set size, in bytes
+
+
+def measured_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> Measurement:
+    """Wall-clock time and peak RSS of a complete child process; :class:`RunFailed` on failure.
+
+    ``os.wait4`` gives this one child's resource usage (``getrusage(RUSAGE_CHILDREN)`` would
+    give the largest of all children so far)."""
+    # Output to files, not pipes: nothing to drain while waiting, and not a TTY (no progress
+    # bars, nothing interleaved with the table).
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+            raise RunFailed(f"exit {process.returncode}: {text[-3000:]}")
+    # ru_maxrss is in kilobytes on Linux.
+    return Measurement(elapsed, usage.ru_maxrss * 1024)
+
+
 def timed_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> float:
     """Wall-clock seconds of a complete child process; raises :class:`RunFailed` on failure."""
-    start = time.perf_counter()
-    # stdout is a pipe, not a TTY: no progress bars, and nothing interleaved with the table.
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RunFailed(f"exit {result.returncode}: {(result.stderr or result.stdout)[-3000:]}")
-    return elapsed
+    return measured_process(argv, env, cwd).seconds
 
 
 def warm_up(workspace: Workspace, python: str = sys.executable) -> None:
@@ -138,8 +160,13 @@ def warm_up(workspace: Workspace, python: str = sys.executable) -> None:
     timed_process([python, "-c", code], workspace.environment(), cwd=workspace.settings_dir)
 
 
-def time_collectstatic(workspace: Workspace, python: str = sys.executable) -> float:
-    """Seconds for one ``collectstatic`` of ``workspace``'s contender in a fresh interpreter."""
-    return timed_process(
+def measure_collectstatic(workspace: Workspace, python: str = sys.executable) -> Measurement:
+    """One ``collectstatic`` of ``workspace``'s contender in a fresh interpreter."""
+    return measured_process(
         [python, "-c", COLLECTSTATIC], workspace.environment(), cwd=workspace.settings_dir
     )
+
+
+def time_collectstatic(workspace: Workspace, python: str = sys.executable) -> float:
+    """Seconds for one ``collectstatic`` of ``workspace``'s contender in a fresh interpreter."""
+    return measure_collectstatic(workspace, python).seconds

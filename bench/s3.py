@@ -29,6 +29,7 @@ import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,22 +40,32 @@ from werkzeug.serving import make_server
 
 from bench.local import ratio
 from bench.runner import (
+    COLLECTSTATIC,
     REPO_ROOT,
     Contender,
     RunFailed,
     Workspace,
     make_workspace,
-    time_collectstatic,
+    measured_process,
     timed_process,
     warm_up,
 )
 from bench.tree import DEFAULT_PACKAGES, Tree, build_tree
 
-SCENARIOS = ("cold", "no-change")
+SCENARIOS = ("cold", "no-change", "sync --verify")
 KINDS = ("PUT", "HEAD", "GET", "LIST", "DELETE", "POST")
 FLOOR, S3MANIFEST, SYNC, ASSETPIPE = "floor", "s3manifest", "whitenoise-sync", "assetpipe"
+LOCAL_ASSETPIPE = "assetpipe-local"
+# ``manage.py assetpipe sync --verify``: the publish alone, listing whatever the record says.
+VERIFY = (
+    "import django; django.setup(); "
+    "from django.core.management import call_command; "
+    "call_command('assetpipe', 'sync', '--verify', verbosity=0)"
+)
 LOCATION = "static"
 MANIFEST = f"{LOCATION}/staticfiles.json"
+# Keys of earlier builds that ``--bucket-keys`` adds under the prefix; kept between repeats.
+PADDING = f"{LOCATION}/old-builds/"
 # For the local endpoint only; every child process gets them through its environment.
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -148,63 +159,60 @@ class S3Contender:
     sync: bool = False  # aws s3 sync STATIC_ROOT after the build
 
 
-def contenders(endpoint: str) -> list[S3Contender]:
-    def bucket(key: str) -> str:
-        return f"bench-{key}"
+LOCAL_CONTENDERS = (
+    S3Contender(
+        Contender(
+            FLOOR,
+            "StaticFilesStorage (local only)",
+            "django.contrib.staticfiles.storage.StaticFilesStorage",
+        ),
+        None,
+    ),
+    S3Contender(
+        Contender(
+            LOCAL_ASSETPIPE,
+            "AssetPipeStorage (local only)",
+            "assetpipe.storage.AssetPipeStorage",
+            installed_apps=("assetpipe",),
+        ),
+        None,
+    ),
+)
 
+
+def bucket_for(key: str) -> str:
+    return f"bench-{key}"
+
+
+def contenders(endpoint: str) -> list[S3Contender]:
+    where = {"location": LOCATION, "endpoint_url": endpoint, "region_name": "us-east-1"}
+    s3manifest = Contender(
+        S3MANIFEST,
+        "django-storages S3ManifestStaticStorage",
+        "storages.backends.s3.S3ManifestStaticStorage",
+        options={"bucket_name": bucket_for(S3MANIFEST), **where, "querystring_auth": False},
+        env=CREDENTIALS,
+    )
+    sync = Contender(
+        SYNC,
+        "WhiteNoise build + aws s3 sync",
+        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        env=CREDENTIALS,
+    )
+    assetpipe = Contender(
+        ASSETPIPE,
+        "assetpipe build + publish",
+        "assetpipe.storage.AssetPipeStorage",
+        options={"s3": {"bucket_name": bucket_for(ASSETPIPE), **where}},
+        installed_apps=("assetpipe",),
+        env=CREDENTIALS,
+    )
     return [
-        S3Contender(
-            Contender(
-                FLOOR,
-                "StaticFilesStorage (local only)",
-                "django.contrib.staticfiles.storage.StaticFilesStorage",
-            ),
-            None,
-        ),
-        S3Contender(
-            Contender(
-                S3MANIFEST,
-                "django-storages S3ManifestStaticStorage",
-                "storages.backends.s3.S3ManifestStaticStorage",
-                options={
-                    "bucket_name": bucket(S3MANIFEST),
-                    "location": LOCATION,
-                    "endpoint_url": endpoint,
-                    "region_name": "us-east-1",
-                    "querystring_auth": False,
-                },
-                env=CREDENTIALS,
-            ),
-            bucket(S3MANIFEST),
-        ),
-        S3Contender(
-            Contender(
-                SYNC,
-                "WhiteNoise build + aws s3 sync",
-                "whitenoise.storage.CompressedManifestStaticFilesStorage",
-                env=CREDENTIALS,
-            ),
-            bucket(SYNC),
-            sync=True,
-        ),
-        S3Contender(
-            Contender(
-                ASSETPIPE,
-                "assetpipe build + publish",
-                "assetpipe.storage.AssetPipeStorage",
-                options={
-                    "s3": {
-                        "bucket_name": bucket(ASSETPIPE),
-                        "location": LOCATION,
-                        "endpoint_url": endpoint,
-                        "region_name": "us-east-1",
-                    }
-                },
-                installed_apps=("assetpipe",),
-                env=CREDENTIALS,
-            ),
-            bucket(ASSETPIPE),
-        ),
+        LOCAL_CONTENDERS[0],
+        S3Contender(s3manifest, bucket_for(S3MANIFEST)),
+        S3Contender(sync, bucket_for(SYNC), sync=True),
+        LOCAL_CONTENDERS[1],
+        S3Contender(assetpipe, bucket_for(ASSETPIPE)),
     ]
 
 
@@ -243,10 +251,31 @@ def aws_sync(workspace: Workspace, endpoint: str, bucket: str) -> float:
 
 
 def empty_bucket(client: Any, bucket: str) -> None:
+    """Delete every key but the padding, which stands for earlier builds."""
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+        keys = [
+            {"Key": item["Key"]}
+            for item in page.get("Contents", ())
+            if not item["Key"].startswith(PADDING)
+        ]
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def pad_bucket(client: Any, bucket: str, keys: int) -> int:
+    """Add small objects under :data:`PADDING` until the bucket holds ``keys``; the count."""
+    present = sum(
+        int(page.get("KeyCount", 0))
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    )
+    names = [f"{PADDING}js/app-{i}.{i:012x}.js" for i in range(max(0, keys - present))]
+
+    def put(key: str) -> None:
+        client.put_object(Bucket=bucket, Key=key, Body=b"/* an earlier build */\n")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(put, names))
+    return present + len(names)
 
 
 def check_bucket(client: Any, bucket: str) -> str:
@@ -264,7 +293,60 @@ def check_bucket(client: Any, bucket: str) -> str:
     return f"{len(keys):,} keys, manifest references {len(referenced):,}, all present"
 
 
-def run(tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: Iterable[str]) -> Results:
+@dataclass
+class Session:
+    """One benchmark invocation's endpoint, client, workspaces and the contenders still in."""
+
+    endpoint: Endpoint
+    client: Any
+    workspaces: dict[str, Workspace]
+    results: Results
+    active: list[S3Contender]
+
+    def timed(self, scenario: str, entry: S3Contender, code: str = COLLECTSTATIC) -> bool:
+        key = entry.contender.key
+        workspace = self.workspaces[key]
+        self.endpoint.take_counts()
+        argv = [sys.executable, "-c", code]
+        try:
+            seconds = measured_process(
+                argv, workspace.environment(), workspace.settings_dir
+            ).seconds
+            if entry.sync and entry.bucket:
+                seconds += aws_sync(workspace, self.endpoint.url, entry.bucket)
+        except RunFailed as exc:
+            self.results.errors[key] = f"{scenario}: {exc}"
+            self.active.remove(entry)
+            log(f"  {scenario:13} {entry.contender.label:42} FAILED")
+            return False
+        self.results.times.setdefault((scenario, key), []).append(seconds)
+        self.results.requests[(scenario, key)] = self.endpoint.take_counts()
+        log(f"  {scenario:13} {entry.contender.label:42} {seconds:7.2f} s")
+        return True
+
+    def cold(self, entry: S3Contender, first: bool) -> None:
+        self.workspaces[entry.contender.key].wipe()
+        if entry.bucket:
+            empty_bucket(self.client, entry.bucket)
+        if self.timed("cold", entry) and first and entry.bucket:
+            _check(self.client, entry, self.results, self.active)
+
+    def pad(self, keys: int, first: bool) -> None:
+        for entry in self.active:
+            if entry.contender.key == ASSETPIPE and entry.bucket:
+                count = pad_bucket(self.client, entry.bucket, keys)
+                if first:
+                    self.results.notes.append(f"{entry.contender.label}: {count:,} keys")
+
+
+def run(
+    tree: Tree,
+    workdir: Path,
+    endpoint: Endpoint,
+    repeat: int,
+    keys: Iterable[str],
+    bucket_keys: int = 0,
+) -> Results:
     selected = set(keys)
     entries = [c for c in contenders(endpoint.url) if c.contender.key in selected]
     results = Results(tree, repeat, {c.contender.key: c.contender.label for c in entries})
@@ -274,45 +356,32 @@ def run(tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: Iterab
         if entry.bucket:
             client.create_bucket(Bucket=entry.bucket)
         warm_up(workspaces[entry.contender.key])
-    active = list(entries)
-
-    def timed(scenario: str, entry: S3Contender) -> None:
-        key = entry.contender.key
-        workspace = workspaces[key]
-        endpoint.take_counts()
-        try:
-            seconds = time_collectstatic(workspace)
-            if entry.sync and entry.bucket:
-                seconds += aws_sync(workspace, endpoint.url, entry.bucket)
-        except RunFailed as exc:
-            results.errors[key] = f"{scenario}: {exc}"
-            active.remove(entry)
-            log(f"  {scenario:10} {entry.contender.label:42} FAILED")
-            return
-        results.times.setdefault((scenario, key), []).append(seconds)
-        results.requests[(scenario, key)] = endpoint.take_counts()
-        log(f"  {scenario:10} {entry.contender.label:42} {seconds:7.2f} s")
-
+    session = Session(endpoint, client, workspaces, results, list(entries))
     for index in range(repeat):
         log(f"repeat {index + 1}/{repeat}")
-        shift = index % len(active) if active else 0
-        order = active[shift:] + active[:shift]
+        shift = index % len(session.active) if session.active else 0
+        order = session.active[shift:] + session.active[:shift]
         for entry in order:
-            workspaces[entry.contender.key].wipe()
-            if entry.bucket:
-                empty_bucket(client, entry.bucket)
-            timed("cold", entry)
-            if index == 0 and entry in active and entry.bucket:
-                try:
-                    verdict = check_bucket(client, entry.bucket)
-                except RunFailed as exc:
-                    results.errors[entry.contender.key] = f"cold: {exc}"
-                    active.remove(entry)
-                    continue
-                results.notes.append(f"{entry.contender.label}, cold: {verdict}")
-        for entry in [e for e in order if e in active]:
-            timed("no-change", entry)
+            session.cold(entry, first=index == 0)
+        if bucket_keys:
+            session.pad(bucket_keys, first=index == 0)
+        for entry in [e for e in order if e in session.active]:
+            session.timed("no-change", entry)
+        for entry in [e for e in order if e in session.active and e.contender.key == ASSETPIPE]:
+            session.timed("sync --verify", entry, VERIFY)
     return results
+
+
+def _check(client: Any, entry: S3Contender, results: Results, active: list[S3Contender]) -> None:
+    """After the first cold run: the bucket's manifest references only keys that exist."""
+    assert entry.bucket is not None
+    try:
+        verdict = check_bucket(client, entry.bucket)
+    except RunFailed as exc:
+        results.errors[entry.contender.key] = f"cold: {exc}"
+        active.remove(entry)
+        return
+    results.notes.append(f"{entry.contender.label}, cold: {verdict}")
 
 
 def render(results: Results) -> str:
@@ -327,35 +396,58 @@ def render(results: Results) -> str:
         "|---|---|---:|---|---:|---:|" + "---:|" * len(KINDS),
     ]
     for scenario in SCENARIOS:
-        floor = results.median(scenario, FLOOR)
-        s3manifest = results.median(scenario, S3MANIFEST)
         for key, label in results.labels.items():
-            value = results.median(scenario, key)
-            runs = results.times.get((scenario, key), [])
-            counts = results.requests.get((scenario, key), Counter())
-            shown = f"{value:.2f}" if value is not None else "failed"
-            lines.append(
-                f"| {scenario} | {label} | {shown} | {' '.join(f'{t:.2f}' for t in runs)} | "
-                f"{ratio(value, floor)} | {ratio(value, s3manifest)} | "
-                + " | ".join(f"{counts[kind]:,}" for kind in KINDS)
-                + " |"
-            )
-    assetpipe = results.median("no-change", ASSETPIPE)
-    floor = results.median("no-change", FLOOR)
-    s3manifest = results.median("no-change", S3MANIFEST)
-    if assetpipe and floor and s3manifest:
-        lines += [
-            "",
-            "Targets (no-change): assetpipe vs local StaticFilesStorage "
-            f"{assetpipe / floor:.2f}x (target <= 1.3x); vs S3ManifestStaticStorage "
-            f"{assetpipe / s3manifest:.3f}x (target <= 0.05x)",
-        ]
-    lines += ["", "Request counts are those of the last run of each cell."]
+            if (scenario, key) in results.times or scenario != "sync --verify":
+                lines.append(_row(results, scenario, key, label))
+    lines += _targets(results)
+    lines += [
+        "",
+        "Request counts are those of the last run of each cell. `sync --verify` is the publish "
+        "alone (no build), listing the bucket whatever the publish record says.",
+    ]
     if results.notes:
         lines += ["", "Checks:", *(f"- {note}" for note in results.notes)]
     if results.errors:
         lines += ["", "Failures:", *(f"- {key}: {error}" for key, error in results.errors.items())]
     return "\n".join(lines)
+
+
+def _row(results: Results, scenario: str, key: str, label: str) -> str:
+    value = results.median(scenario, key)
+    runs = results.times.get((scenario, key), [])
+    counts = results.requests.get((scenario, key), Counter())
+    shown = f"{value:.2f}" if value is not None else "failed"
+    return (
+        f"| {scenario} | {label} | {shown} | {' '.join(f'{t:.2f}' for t in runs)} | "
+        f"{ratio(value, results.median(scenario, FLOOR))} | "
+        f"{ratio(value, results.median(scenario, S3MANIFEST))} | "
+        + " | ".join(f"{counts[kind]:,}" for kind in KINDS)
+        + " |"
+    )
+
+
+def _targets(results: Results) -> list[str]:
+    assetpipe = results.median("no-change", ASSETPIPE)
+    floor = results.median("no-change", FLOOR)
+    s3manifest = results.median("no-change", S3MANIFEST)
+    local = results.median("no-change", LOCAL_ASSETPIPE)
+    lines = [""]
+    if assetpipe and floor:
+        lines.append(
+            f"No-change assetpipe vs local StaticFilesStorage: {assetpipe / floor:.2f}x "
+            "(target <= 1.3x)"
+        )
+    if assetpipe and s3manifest:
+        lines.append(
+            f"No-change assetpipe vs S3ManifestStaticStorage: {assetpipe / s3manifest:.3f}x "
+            "(target <= 0.05x)"
+        )
+    if assetpipe and local:
+        lines.append(
+            "No-change assetpipe with publishing vs the same build without: "
+            f"{assetpipe / local:.2f}x (target <= 1.25x)"
+        )
+    return lines if len(lines) > 1 else []
 
 
 @contextmanager
@@ -374,7 +466,7 @@ def credentials() -> Iterator[None]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    keys = [FLOOR, S3MANIFEST, SYNC, ASSETPIPE]
+    keys = [FLOOR, S3MANIFEST, SYNC, LOCAL_ASSETPIPE, ASSETPIPE]
     parser = argparse.ArgumentParser(prog="python -m bench.s3", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell (default 3)")
     parser.add_argument(
@@ -389,6 +481,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="MODULE",
         help=f"an installed package whose static/ to add (always: {', '.join(DEFAULT_PACKAGES)})",
+    )
+    parser.add_argument(
+        "--bucket-keys",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the no-change runs, fill assetpipe's bucket up to N keys with small objects "
+        "of earlier builds under the prefix (e.g. 20000)",
     )
     parser.add_argument("--workdir", type=Path, help="keep the tree and outputs here (new dir)")
     args = parser.parse_args(argv)
@@ -409,7 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         tree = build_tree(workdir / "tree", [*DEFAULT_PACKAGES, *args.package])
         with credentials(), Endpoint() as endpoint:
-            results = run(tree, workdir, endpoint, args.repeat, args.contender)
+            results = run(tree, workdir, endpoint, args.repeat, args.contender, args.bucket_keys)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

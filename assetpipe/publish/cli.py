@@ -30,6 +30,12 @@ class Sync:
             action="store_true",
             help="Print what would be uploaded and why; send no writes.",
         )
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            help="List the bucket and repair what is missing, even when the build is the one "
+            "the last publish made live.",
+        )
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
         with _user_errors():
@@ -38,6 +44,8 @@ class Sync:
                 _manifest_name(),
                 s3_config(),
                 dry_run=options["dry_run"],
+                verify=options["verify"],
+                state_dir=_state_dir(),
                 stdout=_stdout(command, options),
             )
         if options["verbosity"]:
@@ -123,6 +131,20 @@ def _manifest_name() -> str:
     if not backend:
         return DEFAULT_MANIFEST_NAME
     return str(getattr(import_string(backend), "manifest_name", DEFAULT_MANIFEST_NAME))
+
+
+def _state_dir() -> Path | None:
+    """Where AssetPipeStorage keeps its build state; other storages keep none."""
+    from django.core.files.storage import storages
+
+    from assetpipe.storage import AssetPipeStorage
+
+    backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND")
+    # Only an AssetPipeStorage is instantiated: another backend may not take the s3 option.
+    if not backend or not issubclass(import_string(backend), AssetPipeStorage):
+        return None
+    storage = storages["staticfiles"]
+    return storage.state_dir if isinstance(storage, AssetPipeStorage) else None
 
 
 @contextmanager

@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from assetpipe.digests import md5_bytes
-from assetpipe.publish.client import S3Client
-from assetpipe.publish.inventory import list_prefix
 from assetpipe.s3_listing import RemoteObject
+
+if TYPE_CHECKING:  # botocore is imported only by the runs that talk to the bucket through it
+    from assetpipe.publish.client import S3Client
 
 PREFIX = "manifests/"
 _STAMP = "%Y%m%dT%H%M%S%fZ"
@@ -64,6 +66,8 @@ def history_entries(names: Iterable[str]) -> list[HistoryEntry]:
 
 def remote_history(s3: S3Client) -> list[HistoryEntry]:
     """The bucket's history, newest first: one listing of ``manifests/`` per 1,000 copies."""
+    from assetpipe.publish.inventory import list_prefix
+
     copies = list_prefix(s3, s3.config.key(PREFIX))
     return history_entries(PREFIX + name for name in copies)
 

@@ -15,10 +15,16 @@ from assetpipe.publish.config import PublishError
 @dataclass(frozen=True)
 class LocalFile:
     name: str  # path relative to STATIC_ROOT, with forward slashes
-    path: Path
+    root: Path  # STATIC_ROOT
     size: int
     hashed: bool  # content-addressed name: immutable once uploaded
     encoding: str | None = None  # set for a .br/.gz variant of ``name`` minus its suffix
+
+    @property
+    def path(self) -> Path:
+        # Made when needed: a no-change run that one request settles opens no file, and
+        # building thousands of paths up front would be most of its time.
+        return self.root / self.name
 
 
 @dataclass(frozen=True)
@@ -72,14 +78,14 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
     for name in hashed | frozenset(paths):
         if name not in sizes:
             continue
-        files[name] = LocalFile(name, static_root / name, sizes[name], name in hashed)
+        files[name] = LocalFile(name, static_root, sizes[name], name in hashed)
         if not with_encodings:
             continue
         for encoding in VARIANT_SUFFIXES:
             variant = variant_name(name, encoding)
             if variant in sizes:
                 files[variant] = LocalFile(
-                    variant, static_root / variant, sizes[variant], name in hashed, encoding
+                    variant, static_root, sizes[variant], name in hashed, encoding
                 )
     return Build(
         root=static_root,

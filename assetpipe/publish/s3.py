@@ -1,5 +1,7 @@
 """Publish a built STATIC_ROOT to S3 with the fewest requests, manifest last.
 
+0. when the build is the one the last completed publish made live (``record``), one
+   conditional request (``live_check``) asks whether it is live still; if so, that is all;
 1. list the bucket under ``location`` (one request per 1,000 keys, never a HEAD per file);
 2. plan: hashed names the bucket lacks, and unhashed names whose MD5 differs;
 3. upload the plan in parallel;
@@ -8,22 +10,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from django.core.files.storage import Storage
-
-from assetpipe.publish.client import S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import build_id, history_name, is_history
-from assetpipe.publish.inventory import list_prefix
-from assetpipe.publish.local import read_build
-from assetpipe.publish.manifest_storage import manifest_storage_for
-from assetpipe.publish.plan import Plan, make_plan
-from assetpipe.publish.upload import put_manifest, upload_files
+from assetpipe.publish.live_check import live_etag_is
+from assetpipe.publish.local import Build, read_build
+from assetpipe.publish.record import (
+    expected,
+    forget_record,
+    matching_etag,
+    record_path,
+    save_record,
+)
 from assetpipe.report import Progress, format_bytes, unwrapped
+
+if TYPE_CHECKING:
+    from django.core.files.storage import Storage
+
+    from assetpipe.publish.client import S3Client
+    from assetpipe.publish.plan import Plan
 
 __all__ = [
     "PublishError",
@@ -44,6 +54,7 @@ class PublishResult:
     requests: Mapping[str, int]  # HTTP requests by S3 operation, retries included
     dry_run: bool = False
     build: str = ""  # the build id: 12 hex digits of the manifest's MD5
+    listed: bool = True  # False: one request showed the last publish's manifest still live
 
     @property
     def request_count(self) -> int:
@@ -58,7 +69,9 @@ class PublishResult:
         else:
             head = f"published build {self.build} to {self.where}: {self.uploaded:,} uploaded"
         manifest = ""
-        if not self.manifest_uploaded:
+        if not self.listed:
+            manifest = ", manifest unchanged (live since the last publish; not listed)"
+        elif not self.manifest_uploaded:
             manifest = ", manifest unchanged"
         elif self.dry_run:
             manifest = ", manifest to update"
@@ -74,12 +87,16 @@ def publish(
     config: S3Config,
     *,
     dry_run: bool = False,
+    verify: bool = False,
+    state_dir: Path | None = None,
     stdout: TextIO | None = None,
 ) -> PublishResult:
     """Make the bucket hold the build in ``static_root``; ``dry_run`` prints the plan only.
 
-    Raises PublishError; whatever happened, the bucket's manifest then still references only
-    objects that exist.
+    With ``state_dir``, a completed publish is recorded there, and the next run of the same
+    build checks with one request that the live manifest is still the recorded one instead of
+    listing the bucket; ``verify`` lists regardless. Raises PublishError; whatever happened,
+    the bucket's manifest then still references only objects that exist.
     """
     build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
     clashes = sorted(name for name in build.files if is_history(name))
@@ -88,50 +105,104 @@ def publish(
             f"{static_root / clashes[0]} would be published where {config.where} keeps its "
             "manifest history (manifests/); rename that directory"
         )
+    record = record_path(state_dir, build.root, config) if state_dir is not None else None
+    checked: dict[str, int] = {}
+    if record is not None and not dry_run and not verify:
+        etag = matching_etag(record, build, config)
+        if etag is not None:
+            live, checked = live_etag_is(config, config.key(manifest_name), etag)
+            if live:
+                return _still_live(build, config, checked)
+    result, live_etag = _publish_listed(build, config, dry_run, stdout)
+    if record is not None and not dry_run:
+        if live_etag:
+            save_record(record, expected(build, config, live_etag))
+        else:
+            forget_record(record)
+    requests = Counter(result.requests)
+    requests.update(checked)
+    return replace(result, requests=dict(requests))
+
+
+def _still_live(build: Build, config: S3Config, requests: Mapping[str, int]) -> PublishResult:
+    """The result of a run whose build the last publish made live, and that is live still."""
+    return PublishResult(
+        where=config.where,
+        uploaded=0,
+        uploaded_bytes=0,
+        present=len(build.files),
+        manifest_uploaded=False,
+        requests=dict(requests),
+        build=build_id(build.manifest),
+        listed=False,
+    )
+
+
+def _publish_listed(
+    build: Build, config: S3Config, dry_run: bool, stdout: TextIO | None
+) -> tuple[PublishResult, str | None]:
+    """List, plan, upload, manifest last; also the live manifest's ETag when it is this build."""
+    # Imported here: a no-change run that one request settles never loads botocore.
+    from assetpipe.publish.client import S3Client
+    from assetpipe.publish.inventory import list_prefix
+    from assetpipe.publish.plan import make_plan
+
     s3 = S3Client(config)
     remote = list_prefix(s3, config.prefix)
     plan = make_plan(build, remote, s3)
     if plan.missing:
         raise PublishError(
-            f"{len(plan.missing):,} files that {manifest_name} references exist neither in "
-            f"{static_root} nor in {config.where}, e.g. {plan.missing[0]}; "
+            f"{len(plan.missing):,} files that {build.manifest_name} references exist neither "
+            f"in {build.root} nor in {config.where}, e.g. {plan.missing[0]}; "
             "nothing was published"
         )
-    manifest_uploaded = plan.manifest_reason is not None or plan.write_history
     stdout = unwrapped(stdout) if stdout is not None else None
+    live_etag: str | None = None
     if dry_run:
         if stdout is not None:
-            _write_plan(stdout, plan, config, manifest_name)
+            _write_plan(stdout, plan, config, build.manifest_name)
     else:
-        progress = (
-            Progress(stdout, len(plan.uploads), plan.upload_bytes)
-            if stdout is not None and stdout.isatty() and plan.uploads
-            else None
-        )
-        upload_files(s3, plan.uploads, progress)
-        # Every object the manifest references is now in the bucket: listed, or uploaded above.
-        # The history copy goes first so that prune always knows the live manifest's build.
-        md5 = build.manifest_md5
-        try:
-            if plan.write_history:
-                put_manifest(s3, config.key(history_name(md5)), build.manifest, md5)
-            if plan.manifest_reason is not None:
-                put_manifest(s3, config.key(manifest_name), build.manifest, md5)
-        except PublishError as exc:
-            raise PublishError(
-                f"{exc}; every file is in the bucket but the manifest may not have been "
-                "updated: run again to update it"
-            ) from exc
-    return PublishResult(
+        live_etag = _upload(s3, build, plan, stdout)
+        if live_etag is None:
+            live_etag = remote[build.manifest_name].etag
+    result = PublishResult(
         where=config.where,
         uploaded=len(plan.uploads),
         uploaded_bytes=plan.upload_bytes,
         present=plan.present,
-        manifest_uploaded=manifest_uploaded,
+        manifest_uploaded=plan.manifest_reason is not None or plan.write_history,
         requests=dict(s3.requests),
         dry_run=dry_run,
         build=build_id(build.manifest),
     )
+    return result, live_etag
+
+
+def _upload(s3: S3Client, build: Build, plan: Plan, stdout: TextIO | None) -> str | None:
+    """Upload the plan, then the manifest; the live manifest's new ETag if it was uploaded."""
+    from assetpipe.publish.upload import put_manifest, upload_files
+
+    config = s3.config
+    progress = (
+        Progress(stdout, len(plan.uploads), plan.upload_bytes)
+        if stdout is not None and stdout.isatty() and plan.uploads
+        else None
+    )
+    upload_files(s3, plan.uploads, progress)
+    # Every object the manifest references is now in the bucket: listed, or uploaded above.
+    # The history copy goes first so that prune always knows the live manifest's build.
+    md5 = build.manifest_md5
+    try:
+        if plan.write_history:
+            put_manifest(s3, config.key(history_name(md5)), build.manifest, md5)
+        if plan.manifest_reason is not None:
+            return put_manifest(s3, config.key(build.manifest_name), build.manifest, md5)
+    except PublishError as exc:
+        raise PublishError(
+            f"{exc}; every file is in the bucket but the manifest may not have been "
+            "updated: run again to update it"
+        ) from exc
+    return None
 
 
 def _write_plan(stdout: TextIO, plan: Plan, config: S3Config, manifest_name: str) -> None:
@@ -150,4 +221,6 @@ def remote_manifest_storage(config: S3Config) -> Storage:
     """A read-only Storage reading the published manifest: Django's ``manifest_storage``.
 
     With ``manifest_digest`` set, it reads that build's history copy instead of the live one."""
+    from assetpipe.publish.manifest_storage import manifest_storage_for
+
     return manifest_storage_for(config)

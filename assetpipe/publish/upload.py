@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Any
 
-from s3transfer.futures import NonThreadedExecutor
-from s3transfer.manager import TransferConfig, TransferManager
-
-from assetpipe.digests import content_md5, md5_file
+from assetpipe.digests import content_md5, md5_bytes, md5_file
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError
 from assetpipe.publish.headers import manifest_args, upload_args
 from assetpipe.publish.plan import Upload
 from assetpipe.report import Progress
+
+MAX_PARTS = 10_000  # S3's limit per multipart upload
 
 
 def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | None) -> None:
@@ -57,37 +58,79 @@ def upload_file(s3: S3Client, upload: Upload) -> None:
     file = upload.file
     md5 = upload.md5 or md5_file(file.path)
     args = upload_args(file, md5, s3.config)
-    bucket = s3.config.bucket_name
     try:
         if file.size < s3.config.multipart_threshold:
-            s3.client.put_object(
-                Bucket=bucket,
-                Key=upload.key,
-                Body=file.path.read_bytes(),
-                ContentMD5=content_md5(md5),
-                **args,
-            )
+            # An open file, not its bytes: botocore reads it in chunks and seeks back to retry.
+            with file.path.open("rb") as body:
+                s3.client.put_object(
+                    Bucket=s3.config.bucket_name,
+                    Key=upload.key,
+                    Body=body,
+                    ContentMD5=content_md5(md5),
+                    **args,
+                )
         else:
-            threshold = s3.config.multipart_threshold
-            transfer_config = TransferConfig(
-                multipart_threshold=threshold, multipart_chunksize=threshold
-            )
-            # Parts go up one after another: the pool already bounds concurrency.
-            with TransferManager(
-                s3.client, transfer_config, executor_cls=NonThreadedExecutor
-            ) as manager:
-                manager.upload(str(file.path), bucket, upload.key, extra_args=args).result()
+            upload_in_parts(s3, upload, args)
     except S3_ERRORS as exc:
         raise s3.error(exc, "uploading", upload.key) from exc
     except OSError as exc:
         raise PublishError(f"cannot read {file.path} to upload it: {exc}") from exc
 
 
-def put_manifest(s3: S3Client, key: str, data: bytes, md5: str) -> None:
+def part_size(size: int, threshold: int) -> int:
+    """Parts of ``threshold`` bytes, larger only where S3's limit of 10,000 parts requires."""
+    return max(threshold, -(-size // MAX_PARTS))
+
+
+def upload_in_parts(s3: S3Client, upload: Upload, args: dict[str, Any]) -> None:
+    """A multipart upload, one part in memory at a time; aborted if any step fails.
+
+    An aborted upload keeps no parts (which S3 would otherwise store, and bill, until a
+    lifecycle rule removes them). Only a killed process leaves one behind.
+    """
+    bucket, key = s3.config.bucket_name, upload.key
+    created = s3.client.create_multipart_upload(Bucket=bucket, Key=key, **args)
+    upload_id = created["UploadId"]
+    try:
+        parts = _upload_parts(s3, upload, upload_id)
+        s3.client.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
+    except BaseException:
+        with contextlib.suppress(*S3_ERRORS):
+            s3.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
+
+
+def _upload_parts(s3: S3Client, upload: Upload, upload_id: str) -> list[dict[str, Any]]:
+    file = upload.file
+    size = part_size(file.size, s3.config.multipart_threshold)
+    parts: list[dict[str, Any]] = []
+    with file.path.open("rb") as source:
+        for number, start in enumerate(range(0, file.size, size), start=1):
+            data = source.read(size)
+            if len(data) != min(size, file.size - start):
+                raise OSError(f"{file.path} changed size while it was being uploaded")
+            response = s3.client.upload_part(
+                Bucket=s3.config.bucket_name,
+                Key=upload.key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=data,
+                ContentMD5=content_md5(md5_bytes(data)),
+            )
+            parts.append({"PartNumber": number, "ETag": response["ETag"]})
+    return parts
+
+
+def put_manifest(s3: S3Client, key: str, data: bytes, md5: str) -> str:
+    """Upload the manifest (or a history copy); return the ETag the bucket gave it."""
     args = manifest_args(key, md5, s3.config)
     try:
-        s3.client.put_object(
+        response = s3.client.put_object(
             Bucket=s3.config.bucket_name, Key=key, Body=data, ContentMD5=content_md5(md5), **args
         )
     except S3_ERRORS as exc:
         raise s3.error(exc, "uploading", key) from exc
+    etag: str = response.get("ETag", "").strip('"')
+    return etag
