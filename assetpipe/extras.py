@@ -23,7 +23,7 @@ class Extra:
 EXTRAS = {
     extra.name: extra
     for extra in (
-        Extra("s3", "publishing to S3", ("boto3", "botocore", "s3transfer")),
+        Extra("s3", "publishing to S3", ("botocore", "certifi")),
         Extra("media", "tenant media storage", ("storages", "boto3", "botocore")),
         Extra("whitenoise", "serving with WhiteNoise", ("whitenoise",)),
     )
