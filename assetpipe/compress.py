@@ -19,9 +19,9 @@ pruning remove blobs another project's state references.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
+import struct
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
@@ -48,7 +48,7 @@ MIN_SAVING = 0.05
 # Cache marker beside where a blob would be, for content whose variant was not worth keeping.
 NOT_WORTH_IT = ".none"
 # Names the cache directory; a change to the encoder settings or the blob format must change it.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 # A cached blob: this, the MD5 of the payload (16 bytes), the payload.
 BLOB_MAGIC = b"APB2"
 BLOB_HEADER = len(BLOB_MAGIC) + 16
@@ -77,8 +77,8 @@ def _brotli(data: bytes) -> bytes:
 
 
 def _gzip(data: bytes) -> bytes:
-    # mtime=0 and no file name in the header: the same input gives the same bytes everywhere.
-    return gzip.compress(data, compresslevel=9, mtime=0)
+    encoder = _Gzip()
+    return encoder.process(data) + encoder.finish()
 
 
 class StreamEncoder(Protocol):
@@ -87,17 +87,32 @@ class StreamEncoder(Protocol):
     def finish(self) -> bytes: ...
 
 
+# Deflate, no name, mtime 0, maximum compression, OS "unknown". Written here rather than by
+# gzip.compress or zlib: their OS byte differs between Python versions and platforms.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+
+
 class _Gzip:
-    """gzip.compress(data, 9, mtime=0) in chunks: zlib writes the same header and trailer."""
+    """gzip level 9, fed in chunks: the same bytes on every machine for the same input."""
 
     def __init__(self) -> None:
-        self._zlib = zlib.compressobj(9, zlib.DEFLATED, 31)
+        self._deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._crc = 0
+        self._size = 0
+        self._header = _GZIP_HEADER
 
     def process(self, data: bytes) -> bytes:
-        return self._zlib.compress(data)
+        self._crc = zlib.crc32(data, self._crc)
+        self._size += len(data)
+        return self._take_header() + self._deflate.compress(data)
 
     def finish(self) -> bytes:
-        return self._zlib.flush()
+        trailer = struct.pack("<II", self._crc, self._size & 0xFFFFFFFF)
+        return self._take_header() + self._deflate.flush() + trailer
+
+    def _take_header(self) -> bytes:
+        header, self._header = self._header, b""
+        return header
 
 
 def _brotli_stream() -> StreamEncoder:

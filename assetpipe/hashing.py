@@ -74,6 +74,9 @@ JS_MODULE_PATTERNS = (
 
 # A percent-encoded '?' or '#' in a reference's path: part of a file name, not a delimiter.
 ENCODED_DELIMITER = re.compile("%(?:3f|23)", re.IGNORECASE)
+# What Django's url_converter leaves alone before resolving: a scheme (data:, https:),
+# protocol-relative and fragment-only URLs.
+NOT_A_FILE = re.compile(r"^(?:[a-z]+:|//|#)", re.IGNORECASE)
 
 
 class Rule(NamedTuple):
@@ -404,7 +407,8 @@ class Hasher:
             if i >= 0 and blocks[i][0] < position < blocks[i][1]:
                 return matched
             url = match.groupdict().get("url") or ""
-            if ENCODED_DELIMITER.search(url.partition("?")[0].partition("#")[0]):
+            path = url.partition("?")[0].partition("#")[0]
+            if not NOT_A_FILE.match(url) and ENCODED_DELIMITER.search(path):
                 # Django would split the decoded name at the '?' or '#' and write a URL that
                 # 404s; as written, the URL still reaches the unhashed original.
                 line = match.string.count("\n", 0, position) + 1
