@@ -339,9 +339,16 @@ class Compressor:
 
         release_large_blocks()
         done: dict[str, Blobs] = {}
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        # A streamed encode (a file over LARGE_FILE) holds a window-sized encoder, the most
+        # memory of any task: those run one at a time in a lane of their own, beside the pool.
+        with (
+            ThreadPoolExecutor(max_workers=self.workers) as pool,
+            ThreadPoolExecutor(max_workers=1) as lane,
+        ):
             futures = {
-                pool.submit(self._encode, pending[d][0], e): (d, e.name)
+                (lane if _streamed(pending[d][0]) else pool).submit(
+                    self._encode, pending[d][0], e
+                ): (d, e.name)
                 for d in order
                 for e in self.encodings
             }
@@ -358,13 +365,14 @@ class Compressor:
 
     def _encode(self, servable: BuiltFile, encoding: Encoding) -> Encoded | None:
         limit = servable.size * (1 - MIN_SAVING)
-        if servable.size > LARGE_FILE and servable.path is not None:
-            temp = self._encode_streaming(servable.path, encoding)
+        path = servable.path
+        if path is not None and servable.size > LARGE_FILE:
+            temp = self._encode_streaming(path, encoding)
             if temp.stat().st_size <= limit:
                 return temp
             temp.unlink()
             return None
-        data = servable.path.read_bytes() if servable.path is not None else servable.load()
+        data = servable.read()
         encoded = encoding.encode(data)
         return encoded if len(encoded) <= limit else None
 
@@ -487,6 +495,10 @@ class Compressor:
 
 class _Corrupt(Exception):
     """A cached blob whose header does not match its payload."""
+
+
+def _streamed(servable: BuiltFile) -> bool:
+    return servable.size > LARGE_FILE and servable.root is not None
 
 
 def _copy_blob(blob: Path, target: Path, size: int) -> None:

@@ -15,11 +15,11 @@ import errno
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from assetpipe.digests import CHUNK_SIZE, md5_file
 
@@ -31,8 +31,19 @@ class BuiltFile:
     name: str
     digest: str
     size: int
-    load: Callable[[], bytes]
-    path: Path | None = None  # where its bytes are on disk, to stream them without loading
+    load: Callable[[], bytes] | None  # how to read it; None: from ``root``
+    root: Path | None = None  # the directory it is in (STATIC_ROOT), to stream it from disk
+
+    @property
+    def path(self) -> Path | None:
+        # Made when asked for: a run where nothing changed never needs most of them.
+        return None if self.root is None else self.root / self.name
+
+    def read(self) -> bytes:
+        if self.root is not None:
+            return (self.root / self.name).read_bytes()
+        assert self.load is not None, f"{self.name}: neither a loader nor a directory"
+        return self.load()
 
 
 TEMP_PREFIX = ".ap-"
@@ -127,21 +138,22 @@ def save_through_temp(path: Path, save: Callable[[Path], Path]) -> None:
         os.replace(saved, path)
 
 
-class Stamp(NamedTuple):
-    """What a rename, an edit or ``touch -r`` changes about a file: ctime and inode included."""
-
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, stat: os.stat_result) -> Stamp:
-        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+# What a rename, an edit or ``touch -r`` changes about a file (size, mtime, ctime and inode),
+# as one short string: a tree can have 100,000 outputs, and a string is a single object.
+Stamp = str
 
 
-# name -> (stamp when written, what the writer said it holds: a content digest)
-OutputRecords = dict[str, tuple[Stamp, str]]
+def stamp_of(stat: os.stat_result) -> Stamp:
+    return f"{stat.st_size:x}.{stat.st_mtime_ns:x}.{stat.st_ctime_ns:x}.{stat.st_ino:x}"
+
+
+# name -> "<digest> <stamp>": what the writer said the file holds (a content digest), and the
+# file's stamp right after it was written.
+OutputRecords = dict[str, str]
+
+
+def output_record(digest: str, stamp: Stamp) -> str:
+    return f"{digest} {stamp}"
 
 
 class Outputs:
@@ -161,14 +173,14 @@ class Outputs:
         return name in self.found
 
     def holds(self, name: str, digest: str) -> bool:
-        record = self.recorded.get(name)
-        return record is not None and record[1] == digest and self.found.get(name) == record[0]
+        stamp = self.found.get(name)
+        return stamp is not None and self.recorded.get(name) == output_record(digest, stamp)
 
     def wrote(self, name: str, digest: str) -> None:
         """Record that ``name`` was just written (or checked) with content ``digest``."""
-        stamp = Stamp.of(os.stat(self.root / name))
+        stamp = stamp_of(os.stat(self.root / name))
         self.found[name] = stamp
-        self.recorded[name] = (stamp, digest)
+        self.recorded[name] = output_record(digest, stamp)
 
     def remove(self, name: str) -> None:
         if name in self.found:
@@ -187,7 +199,8 @@ class Outputs:
 
     def records(self) -> OutputRecords:
         """What to keep for the next run: the records still true of the tree."""
-        return {n: r for n, r in self.recorded.items() if self.found.get(n) == r[0]}
+        found = self.found
+        return {n: r for n, r in self.recorded.items() if r.partition(" ")[2] == found.get(n)}
 
 
 def scan_tree(root: Path, recorded: OutputRecords | None = None) -> Outputs:
@@ -216,7 +229,8 @@ def _scan(directory: str, prefix: str, found: dict[str, Stamp]) -> None:
                 _discard(Path(entry.path))
             else:
                 try:
-                    found[prefix + entry.name] = Stamp.of(entry.stat())
+                    # Interned: the same string as the recorded name, not a second copy.
+                    found[sys.intern(prefix + entry.name)] = stamp_of(entry.stat())
                 except OSError as exc:
                     if exc.errno != errno.ENOENT:
                         raise

@@ -14,7 +14,6 @@ Django version.
 
 from __future__ import annotations
 
-import bisect
 import fnmatch
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -83,6 +82,28 @@ class Rule(NamedTuple):
     pattern: re.Pattern[str]
     template: str
     ignored: re.Pattern[str] | None  # comments and strings the pattern must not rewrite in
+
+
+class IgnoredBlocks:
+    """A rule's comments and strings in one text, found as its matches advance.
+
+    Matches come in text order, so one lazy pass over the blocks answers every question and
+    no list of them is kept: a 20 MB bundle has millions, and most texts have no match at all.
+    """
+
+    def __init__(self, pattern: re.Pattern[str] | None, text: str) -> None:
+        self._blocks = pattern.finditer(text) if pattern is not None else iter(())
+        self._current: tuple[int, int] | None = (0, 0)
+
+    def around(self, position: int) -> tuple[int, int] | None:
+        """The block strictly around ``position``, if any; positions must not decrease."""
+        current = self._current
+        while current is not None and current[1] <= position:
+            block = next(self._blocks, None)
+            current = block.span() if block is not None else None
+        self._current = current
+        # Blocks do not overlap: only the first one ending after ``position`` can hold it.
+        return current if current is not None and current[0] < position else None
 
 
 def compile_rules(
@@ -166,9 +187,7 @@ class HashResult:
             output = self.outputs[source.name]
             if output.name != source.name:
                 # The original in STATIC_ROOT, which check_originals made the source's bytes.
-                yield BuiltFile(
-                    source.name, source.digest, source.size, source.load, root / source.name
-                )
+                yield BuiltFile(source.name, source.digest, source.size, source.load, root)
             yield output
 
 
@@ -286,7 +305,7 @@ class Hasher:
             self.existing.wrote(hashed, source.digest)
             self.result.copied += 1
             written = True
-        output = BuiltFile(hashed, source.digest, source.size, source.load, self.root / hashed)
+        output = BuiltFile(hashed, source.digest, source.size, source.load, self.root)
         self._done(source, hashed, output, written)
         return hashed
 
@@ -326,13 +345,8 @@ class Hasher:
             if self._resolve_quietly(key) != resolved:
                 return None
         self.result.missing.extend(record.missing)
-        output_path = self.root / record.hashed_name
         output = BuiltFile(
-            record.hashed_name,
-            record.output_digest,
-            record.output_size,
-            output_path.read_bytes,
-            output_path,
+            record.hashed_name, record.output_digest, record.output_size, None, self.root
         )
         self._done(source, record.hashed_name, output, True)
         return record.hashed_name
@@ -354,6 +368,7 @@ class Hasher:
             # Not text: hashed and copied as opaque bytes (outside the except block, so a
             # failed write does not carry the decoding error along).
             return self._finish_plain(source, data)
+        del data  # a large file is then held twice at most: the text and its rewrite
 
         refs: dict[str, str | None] = {}
         missing: list[MissingReference] = []
@@ -361,10 +376,13 @@ class Hasher:
             if not matches_patterns(source.name, (extension,)):
                 continue
             for rule in rules:
-                converter = self._converter(source.name, rule, text, refs, missing)
-                text = rule.pattern.sub(converter, text)
+                # The converter (and the blocks it holds) goes with the old text.
+                text = rule.pattern.sub(
+                    self._converter(source.name, rule, text, refs, missing), text
+                )
 
         out = text.encode()
+        del text
         digest = md5_bytes(out)
         hashed = self._name_for(source.name, out, digest, lambda: out)
         output_path = self.root / hashed
@@ -382,7 +400,7 @@ class Hasher:
         self.result.missing.extend(missing)
         self.result.rewritten += 1
         # Read back from disk when compressed: the rewritten bytes are not kept for the run.
-        output = BuiltFile(hashed, digest, len(out), output_path.read_bytes, output_path)
+        output = BuiltFile(hashed, digest, len(out), None, self.root)
         self._done(source, hashed, output, True)
         return hashed
 
@@ -394,8 +412,7 @@ class Hasher:
         refs: dict[str, str | None],
         missing: list[MissingReference],
     ) -> Callable[[re.Match[str]], str]:
-        blocks = [m.span() for m in rule.ignored.finditer(text)] if rule.ignored else []
-        starts = [start for start, _ in blocks]
+        blocks = IgnoredBlocks(rule.ignored, text)
         resolver = Resolver(self.resolve, refs)
         django_converter = self.naming.url_converter(name, resolver, rule.template)
 
@@ -403,8 +420,7 @@ class Hasher:
             matched = match.group("matched")
             position = match.start()
             # Django 6.1's rule: a match strictly inside a comment or string stays as it is.
-            i = bisect.bisect_left(starts, position) - 1
-            if i >= 0 and blocks[i][0] < position < blocks[i][1]:
+            if blocks.around(position) is not None:
                 return matched
             url = match.groupdict().get("url") or ""
             path = url.partition("?")[0].partition("#")[0]

@@ -11,7 +11,6 @@ The graph serves the template tags: ``{% importmap %}`` maps the modules chosen 
 
 from __future__ import annotations
 
-import bisect
 import fnmatch
 import posixpath
 import re
@@ -19,7 +18,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from assetpipe.hashing import JS_MODULE_PATTERNS, Rule, compile_rules
+from assetpipe.hashing import JS_MODULE_PATTERNS, IgnoredBlocks, Rule, compile_rules
 from assetpipe.sources import Source
 from assetpipe.state import IntegrityState
 
@@ -37,23 +36,21 @@ def find_specifiers(text: str) -> Specifiers:
     dynamic: list[str] = []
     for rule in _RULES:
         found = dynamic if rule.template.startswith("import(") else static
-        blocks = [m.span() for m in rule.ignored.finditer(text)] if rule.ignored else []
-        for url in _matches(rule.pattern, text, blocks):
+        for url in _matches(rule.pattern, text, IgnoredBlocks(rule.ignored, text)):
             if url not in found:
                 found.append(url)
     return static, dynamic
 
 
-def _matches(pattern: re.Pattern[str], text: str, blocks: list[tuple[int, int]]) -> Iterator[str]:
+def _matches(pattern: re.Pattern[str], text: str, blocks: IgnoredBlocks) -> Iterator[str]:
     """Each match's ``url`` outside comments and strings (the hash step's rule). Unlike a plain
     ``finditer``, a match that starts in a comment (``// import maps ... from "./a.mjs"``) does
     not swallow the code after it: the search resumes where the comment ends."""
-    starts = [start for start, _ in blocks]
     position = 0
     while (match := pattern.search(text, position)) is not None:
-        i = bisect.bisect_left(starts, match.start()) - 1
-        if i >= 0 and blocks[i][0] < match.start() < blocks[i][1]:
-            position = blocks[i][1]
+        block = blocks.around(match.start())
+        if block is not None:
+            position = block[1]
             continue
         yield match.group("url")
         position = match.end()

@@ -19,14 +19,18 @@ and is handed only that part; this module only loads and saves them together, in
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from assetpipe.digests import md5_bytes
-from assetpipe.files import OutputRecords, Stamp, write_atomic
+from assetpipe.files import OutputRecords, replacing
 
-FORMAT = 5
+FORMAT = 6
+# Entries per piece when a large mapping is written: the encoded state is never held whole.
+_DUMP_CHUNK = 4096
 
 
 class SourceStamp(NamedTuple):
@@ -167,7 +171,7 @@ class BuildState:
                 CompressState.from_json(raw["compressing"]),
                 # Optional: a state written before this part existed keeps all the rest.
                 IntegrityState.from_json(raw.get("integrity", {"sha384": {}, "imports": {}})),
-                {n: (Stamp(*r[:4]), r[4]) for n, r in raw["outputs"].items()},
+                _output_records(raw["outputs"]),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(fingerprint, root)
@@ -189,25 +193,60 @@ class BuildState:
             dict(self.outputs),
         )
 
-    def dump(self) -> bytes:
+    def dump(self) -> Iterator[bytes]:
+        """The state as JSON (sorted keys, no spaces), in pieces."""
         payload: dict[str, Any] = {
             "format": FORMAT,
             "fingerprint": self.fingerprint,
             "root": self.root,
-            "outputs": {n: [*stamp, digest] for n, (stamp, digest) in self.outputs.items()},
+            "outputs": self.outputs,
             "sources": self.sources.to_json(),
             "hashing": self.hashing.to_json(),
             "compressing": self.compressing.to_json(),
             "integrity": self.integrity.to_json(),
         }
-        return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        return _encode(payload)
 
     def save(self, path: Path) -> None:
         """Write the state if it changed since it was loaded."""
         if self._loaded is not None and self._loaded == self._contents():
             return
-        write_atomic(path, self.dump())
+        with replacing(path) as temp, open(temp, "wb") as out:
+            out.writelines(self.dump())
         self._loaded = self._contents()
+
+
+def _encode(value: Any) -> Iterator[bytes]:
+    """``json.dumps(value, separators=(",", ":"), sort_keys=True)``, in pieces: a mapping of
+    more than a few thousand entries is written that many at a time, a smaller one holding
+    mappings key by key, so the encoded state is never held whole."""
+    if not isinstance(value, Mapping) or not (
+        len(value) > _DUMP_CHUNK or any(isinstance(v, Mapping) for v in value.values())
+    ):
+        yield _dumps(value)
+        return
+    items = sorted(value.items())
+    yield b"{"
+    if len(items) > _DUMP_CHUNK:
+        for start in range(0, len(items), _DUMP_CHUNK):
+            chunk = _dumps(dict(items[start : start + _DUMP_CHUNK]))[1:-1]
+            yield b"," + chunk if start else chunk
+    else:
+        for index, (key, item) in enumerate(items):
+            yield (b"," if index else b"") + _dumps(key) + b":"
+            yield from _encode(item)
+    yield b"}"
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _output_records(raw: dict[str, str]) -> OutputRecords:
+    # Interned names: the same strings as those the tree scan finds, not a second copy.
+    if not all(type(record) is str for record in raw.values()):
+        raise ValueError("an output record is not a string")
+    return {sys.intern(name): record for name, record in raw.items()}
 
 
 def _record_from_json(raw: list[Any]) -> RewriteRecord:

@@ -209,7 +209,7 @@ def test_a_state_from_before_the_integrity_part_keeps_the_rest(tmp_path: Path) -
 
     state = BuildState("fp")
     state.hashing.plain["a.css"] = PlainRecord("d", "a.123456789012.css")
-    raw = json.loads(state.dump())
+    raw = json.loads(b"".join(state.dump()))
     del raw["integrity"]
     (tmp_path / "state.json").write_text(json.dumps(raw))
     loaded = BuildState.load(tmp_path / "state.json", "fp")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from assetpipe.files import Stamp
+from assetpipe.files import output_record
 from assetpipe.state import (
     FORMAT,
     BuildState,
@@ -30,7 +31,7 @@ def filled() -> BuildState:
     state.compressing.compressed["d3"] = {"br": 20, "gzip": None}
     state.compressing.variants["a.abc.css"] = "d3"
     state.compressing.cache_garbage = 7
-    state.outputs["a.abc.css"] = (Stamp(42, 1, 2, 3), "d3")
+    state.outputs["a.abc.css"] = output_record("d3", "2a.1.2.3")
     return state
 
 
@@ -106,3 +107,29 @@ def test_state_path_names_the_full_root(tmp_path: Path) -> None:
     a, b = state_path(tmp_path, Path("/srv/a/static")), state_path(tmp_path, Path("/srv/b/static"))
     assert a != b and a.parent == b.parent == tmp_path
     assert a.name.startswith("static-") and a.suffix == ".json"
+
+
+def test_a_large_state_is_written_in_pieces_as_one_json_document(tmp_path: Path) -> None:
+    state = filled()
+    for index in range(10_000):  # more than one piece of outputs and of sources
+        state.outputs[f"x/{index}.css"] = output_record(f"d{index}", f"{index:x}.1.2.3")
+        state.sources.stamps[f"/src/x/{index}.css"] = SourceStamp(index, 1, 2, 3, f"d{index}")
+    pieces = list(state.dump())
+    written = b"".join(pieces)
+    assert len(pieces) > 5
+    assert (
+        written == json.dumps(json.loads(written), separators=(",", ":"), sort_keys=True).encode()
+    )
+    state.save(tmp_path / "state.json")
+    loaded = BuildState.load(tmp_path / "state.json", "fp")
+    assert loaded.outputs == state.outputs
+    assert loaded.sources == state.sources
+
+
+def test_an_output_record_that_is_not_a_string_starts_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    filled().save(path)
+    raw = json.loads(path.read_bytes())
+    raw["outputs"]["a.abc.css"] = [42, 1, 2, 3, "d3"]  # the format before this one
+    path.write_text(json.dumps(raw))
+    assert BuildState.load(path, "fp").outputs == {}
