@@ -353,7 +353,8 @@ class Compressor:
                 for e in self.encodings
             }
             for future in as_completed(futures):
-                digest, name = futures[future]
+                # Popped: a finished future holds its encoded bytes for as long as it is kept.
+                digest, name = futures.pop(future)
                 blobs = done.setdefault(digest, {})
                 blobs[name] = future.result()
                 if len(blobs) == len(self.encodings):
