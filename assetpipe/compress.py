@@ -346,7 +346,7 @@ class Compressor:
             ThreadPoolExecutor(max_workers=1) as lane,
         ):
             futures = {
-                (lane if _streamed(pending[d][0]) else pool).submit(
+                (lane if _streamed_path(pending[d][0]) else pool).submit(
                     self._encode, pending[d][0], e
                 ): (d, e.name)
                 for d in order
@@ -366,8 +366,8 @@ class Compressor:
 
     def _encode(self, servable: BuiltFile, encoding: Encoding) -> Encoded | None:
         limit = servable.size * (1 - MIN_SAVING)
-        path = servable.path
-        if path is not None and servable.size > LARGE_FILE:
+        path = _streamed_path(servable)
+        if path is not None:
             temp = self._encode_streaming(path, encoding)
             if temp.stat().st_size <= limit:
                 return temp
@@ -498,8 +498,9 @@ class _Corrupt(Exception):
     """A cached blob whose header does not match its payload."""
 
 
-def _streamed(servable: BuiltFile) -> bool:
-    return servable.size > LARGE_FILE and servable.root is not None
+def _streamed_path(servable: BuiltFile) -> Path | None:
+    """Where to stream ``servable`` from: a file over LARGE_FILE on disk, never read whole."""
+    return servable.path if servable.size > LARGE_FILE else None
 
 
 def _copy_blob(blob: Path, target: Path, size: int) -> None:

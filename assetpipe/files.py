@@ -40,8 +40,9 @@ class BuiltFile:
         return None if self.root is None else self.root / self.name
 
     def read(self) -> bytes:
-        if self.root is not None:
-            return (self.root / self.name).read_bytes()
+        path = self.path
+        if path is not None:
+            return path.read_bytes()
         assert self.load is not None, f"{self.name}: neither a loader nor a directory"
         return self.load()
 

@@ -175,23 +175,26 @@ class BuildState:
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(fingerprint, root)
-        state._loaded = state._contents()
+        state._loaded = state._snapshot()
         return state
 
     def _contents(self) -> tuple[Any, ...]:
-        # Shallow copies: the steps replace or update these dicts, never their values.
         compressing = self.compressing
         return (
-            dict(self.sources.stamps),
-            dict(self.hashing.plain),
-            dict(self.hashing.rewrites),
-            dict(compressing.compressed),
-            dict(compressing.variants),
+            self.sources.stamps,
+            self.hashing.plain,
+            self.hashing.rewrites,
+            compressing.compressed,
+            compressing.variants,
             compressing.cache_garbage,
-            dict(self.integrity.sha384),
-            dict(self.integrity.imports),
-            dict(self.outputs),
+            self.integrity.sha384,
+            self.integrity.imports,
+            self.outputs,
         )
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        # Shallow copies: the steps replace or update these dicts, never their values.
+        return tuple(dict(part) if isinstance(part, dict) else part for part in self._contents())
 
     def dump(self) -> Iterator[bytes]:
         """The state as JSON (sorted keys, no spaces), in pieces."""
@@ -213,7 +216,7 @@ class BuildState:
             return
         with replacing(path) as temp, open(temp, "wb") as out:
             out.writelines(self.dump())
-        self._loaded = self._contents()
+        self._loaded = self._snapshot()
 
 
 def _encode(value: Any) -> Iterator[bytes]:
