@@ -34,6 +34,7 @@ import brotli
 from assetpipe.allocator import release_large_blocks
 from assetpipe.digests import CHUNK_SIZE
 from assetpipe.files import (
+    LARGE_FILE,
     BuiltFile,
     Outputs,
     WriteError,
@@ -53,8 +54,6 @@ CACHE_VERSION = 4
 # A cached blob: this, the MD5 of the payload (16 bytes), the payload.
 BLOB_MAGIC = b"APB2"
 BLOB_HEADER = len(BLOB_MAGIC) + 16
-# Files larger than this are never read whole: their variants are encoded in chunks.
-LARGE_FILE = 16 * 1024 * 1024
 
 DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
     {

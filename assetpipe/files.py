@@ -23,6 +23,10 @@ from pathlib import Path
 
 from assetpipe.digests import CHUNK_SIZE, md5_file
 
+# Files larger than this are never read whole: they are digested, rewritten and compressed in
+# pieces (uploads go in parts from a smaller size, ``multipart_threshold``).
+LARGE_FILE = 16 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class BuiltFile:
@@ -100,6 +104,23 @@ def replacing(path: Path) -> Iterator[Path]:
     with _discarding_on_failure(temp, path):
         path.parent.mkdir(parents=True, exist_ok=True)
         yield temp
+        os.replace(temp, path)
+
+
+@contextmanager
+def staging(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for content whose final name is not known yet:
+    ``move_atomic`` gives it one; if it is still there at the end, it is removed."""
+    temp = temp_path_for(path)
+    with _discarding_on_failure(temp, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield temp
+    _discard(temp)
+
+
+def move_atomic(temp: Path, path: Path) -> None:
+    """Rename the finished file ``temp`` to ``path``, replacing it."""
+    with _discarding_on_failure(temp, path):
         os.replace(temp, path)
 
 

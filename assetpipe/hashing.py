@@ -26,8 +26,17 @@ from django.contrib.staticfiles.utils import matches_patterns
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 
+from assetpipe import large_text
 from assetpipe.digests import md5_bytes
-from assetpipe.files import BuiltFile, Outputs, copy_atomic, write_atomic
+from assetpipe.files import (
+    LARGE_FILE,
+    BuiltFile,
+    Outputs,
+    copy_atomic,
+    move_atomic,
+    staging,
+    write_atomic,
+)
 from assetpipe.sources import Source
 from assetpipe.state import HashState, MissingReference, PlainRecord, RewriteRecord
 
@@ -357,7 +366,19 @@ class Hasher:
         except (MissingTarget, _Cycle):
             return None
 
+    def _rules_for(self, name: str) -> list[Rule]:
+        return [
+            rule
+            for extension, rules in self.rules.items()
+            if matches_patterns(name, (extension,))
+            for rule in rules
+        ]
+
     def _rewrite(self, source: Source) -> str:
+        if source.size > LARGE_FILE and source.path is not None and self.content_addressed:
+            hashed = self._rewrite_large(source, Path(source.path))
+            if hashed is not None:
+                return hashed
         data = source.load()
         try:
             text = data.decode("utf-8")
@@ -372,35 +393,77 @@ class Hasher:
 
         refs: dict[str, str | None] = {}
         missing: list[MissingReference] = []
-        for extension, rules in self.rules.items():
-            if not matches_patterns(source.name, (extension,)):
-                continue
-            for rule in rules:
-                # The converter (and the blocks it holds) goes with the old text.
-                text = rule.pattern.sub(
-                    self._converter(source.name, rule, text, refs, missing), text
-                )
+        for rule in self._rules_for(source.name):
+            # The converter (and the blocks it holds) goes with the old text.
+            text = rule.pattern.sub(self._converter(source.name, rule, text, refs, missing), text)
 
         out = text.encode()
         del text
         digest = md5_bytes(out)
         hashed = self._name_for(source.name, out, digest, lambda: out)
-        output_path = self.root / hashed
-        if (
+        if self._needs_writing(source, hashed, digest):
+            write_atomic(self.root / hashed, out)
+            self.existing.wrote(hashed, digest)
+        return self._finish_rewrite(source, hashed, digest, len(out), refs, missing)
+
+    def _rewrite_large(self, source: Source, path: Path) -> str | None:
+        """A file over LARGE_FILE, rewritten without holding it, or None where that cannot be
+        shown to give the whole-text rewrite's bytes (large_text)."""
+        try:
+            rules = large_text.active_rules(path, self._rules_for(source.name))
+        except large_text.Undecodable:
+            return None  # the whole-text rewrite reports it as Django does
+        refs: dict[str, str | None] = {}
+        missing: list[MissingReference] = []
+        if not rules:  # nothing to rewrite: the output is the source's bytes
+            hashed = self._name_for(source.name, None, source.digest, source.load)
+            if self._needs_writing(source, hashed, source.digest):
+                copy_atomic(path, self.root / hashed)
+                self.existing.wrote(hashed, source.digest)
+            return self._finish_rewrite(source, hashed, source.digest, source.size, refs, missing)
+        if not large_text.rewritable_in_pieces(rules):
+            return None
+
+        def rewrite(text: str, first_line: int) -> str:
+            for rule in rules:
+                convert = self._converter(source.name, rule, text, refs, missing, first_line)
+                text = rule.pattern.sub(convert, text)
+            return text
+
+        # Written beside the original, then renamed once its digest has named it.
+        with staging(self.root / source.name) as temp:
+            with open(temp, "wb") as out:
+                digest, size = large_text.rewrite_in_pieces(path, rules, rewrite, out)
+            hashed = self._name_for(source.name, None, digest, source.load)
+            if self._needs_writing(source, hashed, digest):
+                move_atomic(temp, self.root / hashed)
+                self.existing.wrote(hashed, digest)
+        return self._finish_rewrite(source, hashed, digest, size, refs, missing)
+
+    def _needs_writing(self, source: Source, hashed: str, digest: str) -> bool:
+        return (
             not self.existing.holds(hashed, digest)
             or not self.content_addressed
             or hashed == source.name
-        ):
-            write_atomic(output_path, out)
-            self.existing.wrote(hashed, digest)
+        )
+
+    def _finish_rewrite(
+        self,
+        source: Source,
+        hashed: str,
+        digest: str,
+        size: int,
+        refs: dict[str, str | None],
+        missing: list[MissingReference],
+    ) -> str:
         self.state.rewrites[source.name] = RewriteRecord(
-            source.digest, refs, hashed, digest, len(out), tuple(missing)
+            source.digest, refs, hashed, digest, size, tuple(missing)
         )
         self.state.plain.pop(source.name, None)
         self.result.missing.extend(missing)
         self.result.rewritten += 1
         # Read back from disk when compressed: the rewritten bytes are not kept for the run.
-        output = BuiltFile(hashed, digest, len(out), None, self.root)
+        output = BuiltFile(hashed, digest, size, None, self.root)
         self._done(source, hashed, output, True)
         return hashed
 
@@ -411,6 +474,7 @@ class Hasher:
         text: str,
         refs: dict[str, str | None],
         missing: list[MissingReference],
+        first_line: int = 1,
     ) -> Callable[[re.Match[str]], str]:
         blocks = IgnoredBlocks(rule.ignored, text)
         resolver = Resolver(self.resolve, refs)
@@ -427,14 +491,14 @@ class Hasher:
             if not NOT_A_FILE.match(url) and ENCODED_DELIMITER.search(path):
                 # Django would split the decoded name at the '?' or '#' and write a URL that
                 # 404s; as written, the URL still reaches the unhashed original.
-                line = match.string.count("\n", 0, position) + 1
+                line = first_line + match.string.count("\n", 0, position)
                 reason = "a '?' or '#' in a file name cannot be hashed; left unhashed"
                 missing.append(MissingReference(name, line, url, matched, reason))
                 return matched
             try:
                 return str(django_converter(match))
             except MissingTarget as exc:
-                line = match.string.count("\n", 0, position) + 1
+                line = first_line + match.string.count("\n", 0, position)
                 missing.append(MissingReference(name, line, str(exc), matched))
             except _Cycle as cycle:
                 self._record_cycle(cycle.key)
