@@ -226,3 +226,12 @@ def test_large_files_are_not_held_whole(
         tracemalloc.stop()
     # The whole text of either file takes four times LARGE_FILE (4-byte characters).
     assert (peak < LARGE_FILE // 2) if in_pieces else (peak > LARGE_FILE)
+
+
+def test_a_missing_reference_in_a_large_file_names_its_line(project: StaticProject) -> None:
+    large_js(project.source)
+    (project.source / "js" / "app.js.map").unlink()
+    lines = (project.source / "js" / "app.js").read_bytes().count(b"\n")
+    project.configure(encodings=[])
+    _, err = project.collect()
+    assert f"js/app.js:{lines}: //# sourceMappingURL=app.js.map -> js/app.js.map" in err
