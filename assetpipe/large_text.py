@@ -54,11 +54,11 @@ def rule_shape(pattern: re.Pattern[str]) -> RuleShape:
     items = _flatten(list(parsed))
     index = 0
     anchored = False
-    while index < len(items) and _name(items[index][0]) == "AT":
-        anchored |= _name(items[index][1]) == "AT_BEGINNING" and bool(flags & re.MULTILINE)
+    while index < len(items) and str(items[index][0]) == "AT":
+        anchored |= str(items[index][1]) == "AT_BEGINNING" and bool(flags & re.MULTILINE)
         index += 1
     literal = []
-    while index < len(items) and _name(items[index][0]) == "LITERAL":
+    while index < len(items) and str(items[index][0]) == "LITERAL":
         literal.append(chr(items[index][1]))
         index += 1
     fixed = "".join(literal)
@@ -71,15 +71,11 @@ def rule_shape(pattern: re.Pattern[str]) -> RuleShape:
     )
 
 
-def _name(op: Any) -> str:
-    return str(op)
-
-
 def _flatten(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     """The sequence with its groups opened: a group is matched exactly once, in place."""
     flat: list[tuple[Any, Any]] = []
     for op, av in items:
-        if _name(op) == "SUBPATTERN":
+        if str(op) == "SUBPATTERN":
             flat.extend(_flatten(list(av[3])))
         else:
             flat.append((op, av))
@@ -99,7 +95,7 @@ _CATEGORIES_WITHOUT_NEWLINE = {
 def _line_local(items: list[tuple[Any, Any]], flags: int) -> bool:
     """True if nothing in ``items`` can match a newline or look past the line it is on."""
     for op, av in items:
-        name = _name(op)
+        name = str(op)
         if name == "LITERAL":
             ok = av != ord("\n")
         elif name == "NOT_LITERAL":
@@ -110,8 +106,8 @@ def _line_local(items: list[tuple[Any, Any]], flags: int) -> bool:
             ok = _class_excludes_newline(av)
         elif name == "AT":
             # ^ and $ only as line anchors: the pieces start and end at line boundaries.
-            ok = _name(av) in _SAFE_AT and (
-                _name(av) not in {"AT_BEGINNING", "AT_END"} or bool(flags & re.MULTILINE)
+            ok = str(av) in _SAFE_AT and (
+                str(av) not in {"AT_BEGINNING", "AT_END"} or bool(flags & re.MULTILINE)
             )
         elif name == "SUBPATTERN":
             _group, add, remove, sub = av
@@ -130,17 +126,17 @@ def _line_local(items: list[tuple[Any, Any]], flags: int) -> bool:
 
 
 def _class_excludes_newline(members: list[tuple[Any, Any]]) -> bool:
-    negated = bool(members) and _name(members[0][0]) == "NEGATE"
+    negated = bool(members) and str(members[0][0]) == "NEGATE"
     holds = False
     for op, av in members[1:] if negated else members:
-        name = _name(op)
+        name = str(op)
         if name == "LITERAL":
             holds |= av == ord("\n")
         elif name == "RANGE":
             holds |= av[0] <= ord("\n") <= av[1]
-        elif name == "CATEGORY" and _name(av) in _CATEGORIES_WITH_NEWLINE:
+        elif name == "CATEGORY" and str(av) in _CATEGORIES_WITH_NEWLINE:
             holds = True
-        elif name == "CATEGORY" and _name(av) in _CATEGORIES_WITHOUT_NEWLINE:
+        elif name == "CATEGORY" and str(av) in _CATEGORIES_WITHOUT_NEWLINE:
             pass
         else:
             return False

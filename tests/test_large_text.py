@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -133,7 +134,7 @@ def test_rewriting_in_pieces_gives_the_whole_text_rewrite(
     assert got == expected
     assert seen == expected_seen  # the same matches, with the same line numbers
     assert size == len(expected.encode())
-    assert digest == __import__("hashlib").md5(expected.encode()).hexdigest()
+    assert digest == hashlib.md5(expected.encode()).hexdigest()
 
 
 # "\u0131" is a dotless i, which IGNORECASE matches to "i".
