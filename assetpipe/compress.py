@@ -193,6 +193,7 @@ class Compressor:
         skip_extensions: frozenset[str] = DEFAULT_SKIP_EXTENSIONS,
         workers: int | None = None,
         progress: Callable[[int, int], ProgressBar] | None = None,
+        every_variant: bool = False,
     ) -> None:
         self.root = root
         self.encodings = list(encodings)
@@ -202,6 +203,9 @@ class Compressor:
         self.skip_extensions = skip_extensions
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress  # called with (contents, bytes) to encode
+        # An edge picks variants by name alone (edge.negotiation): every file that may have
+        # variants gets them, empty or not worth it, so that no rewrite meets a missing key.
+        self.every_variant = every_variant
         self.stats = CompressStats()
 
     def run(self, files: Iterable[BuiltFile]) -> CompressStats:
@@ -220,7 +224,11 @@ class Compressor:
         groups: dict[str, list[BuiltFile]] = {}
         for servable in files:
             name = servable.name
-            if servable.size and should_compress(name, self.skip_extensions) and variants_fit(name):
+            if (
+                (servable.size or self.every_variant)
+                and should_compress(name, self.skip_extensions)
+                and variants_fit(name)
+            ):
                 groups.setdefault(servable.digest, []).append(servable)
             else:
                 # An original that became empty or uncompressible must not keep stale variants.
@@ -240,7 +248,11 @@ class Compressor:
 
     def _known_sizes(self, digest: str) -> Sizes | None:
         sizes = self.state.compressed.get(digest)
-        if sizes is not None and all(e.name in sizes for e in self.encodings):
+        if (
+            sizes is not None
+            and all(e.name in sizes for e in self.encodings)
+            and not (self.every_variant and None in sizes.values())
+        ):
             return sizes
         # The state may be gone while the cache survived (a new state format, other settings).
         cached: Sizes = {}
@@ -251,7 +263,7 @@ class Compressor:
             try:
                 if blob.is_file():
                     cached[encoding.name] = blob.stat().st_size - BLOB_HEADER
-                elif blob.with_name(blob.name + NOT_WORTH_IT).is_file():
+                elif not self.every_variant and blob.with_name(blob.name + NOT_WORTH_IT).is_file():
                     cached[encoding.name] = None
                 else:
                     return None
@@ -364,7 +376,7 @@ class Compressor:
             progress.close()
 
     def _encode(self, servable: BuiltFile, encoding: Encoding) -> Encoded | None:
-        limit = servable.size * (1 - MIN_SAVING)
+        limit = float("inf") if self.every_variant else servable.size * (1 - MIN_SAVING)
         path = _streamed_path(servable)
         if path is not None:
             temp = self._encode_streaming(path, encoding)

@@ -20,6 +20,9 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
 from assetpipe.bundlers import compile_patterns
+from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.edge.config import CorsConfig, EdgeConfig
+from assetpipe.edge.negotiation import Negotiation
 from assetpipe.naming import VARIANT_SUFFIXES
 from assetpipe.publish.config import S3Config
 
@@ -46,6 +49,33 @@ class StorageOptions:
     s3: Mapping[str, Any] | None = None
     # Glob patterns of bundler output that keeps its name (docs/bundlers.md).
     prehashed: tuple[str, ...] = ()
+    # Origins that may read the static files cross-origin (S3's CORS rule, nginx's headers).
+    cors: CorsConfig | None = None
+    # The CDN in front of the bucket that picks the .br/.gz variants.
+    edge: EdgeConfig | None = None
+
+    def s3_config(self) -> S3Config | None:
+        """The publishing settings; an edge needs the variants in the bucket, so with one
+        ``upload_encodings`` defaults to True."""
+        if self.s3 is None:
+            return None
+        s3 = dict(self.s3)
+        if self.edge is not None:
+            s3.setdefault("upload_encodings", True)
+        return S3Config.from_options(s3)
+
+    def negotiation(self, manifest_name: str) -> Negotiation | None:
+        """With an ``edge``: the variants it may pick, as the build and publishing keep them."""
+        s3 = self.s3_config()
+        if self.edge is None or s3 is None:
+            return None
+        skip = self.skip_compress_extensions
+        return Negotiation(
+            prefix=s3.prefix,
+            encodings=self.encodings,
+            skip_extensions=DEFAULT_SKIP_EXTENSIONS if skip is None else skip,
+            manifest_name=manifest_name,
+        )
 
 
 def _django_option_names() -> frozenset[str]:
@@ -97,7 +127,29 @@ def _parse(
                 problems.append(problem)
         else:
             problems.append(_unknown_option(name))
+    problems.extend(_edge_problems(ours, options))
     return ours, rest, problems
+
+
+def _edge_problems(
+    ours: Mapping[str, Any], options: Mapping[str, Any]
+) -> list[ImproperlyConfigured]:
+    """What an ``edge`` needs from the other options: a bucket holding every variant."""
+    if ours.get("edge") is None:
+        return []
+    where = f'assetpipe: {SETTING}["edge"]'
+    if ours.get("s3") is None:
+        return [ImproperlyConfigured(f'{where} needs the "s3" option: the edge serves the bucket')]
+    if options.get("s3", {}).get("upload_encodings") is False:
+        return [
+            ImproperlyConfigured(
+                f'{where} needs the .br/.gz variants in the bucket: remove "upload_encodings": '
+                'False from the "s3" option'
+            )
+        ]
+    if not ours.get("encodings", ENCODING_NAMES):
+        return [ImproperlyConfigured(f'{where} has nothing to pick: "encodings" is empty')]
+    return []
 
 
 def _unknown_option(name: object) -> ImproperlyConfigured:
@@ -211,6 +263,14 @@ def _patterns(name: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _cors(name: str, value: object) -> CorsConfig | None:
+    return None if value is None else CorsConfig.from_options(value)
+
+
+def _edge(name: str, value: object) -> EdgeConfig | None:
+    return None if value is None else EdgeConfig.from_options(value)
+
+
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "encodings": _encodings,
     "strict": _boolean,
@@ -223,6 +283,8 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "lock_timeout": _seconds,
     "s3": _s3,
     "prehashed": _patterns,
+    "cors": _cors,
+    "edge": _edge,
 }
 
 

@@ -11,9 +11,9 @@ import gc
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import urlsplit
 
 import django
@@ -47,6 +47,9 @@ from assetpipe.report import WARNING_LINES, BuildReport, Console, current_consol
 from assetpipe.sources import Source, check_originals, digest_sources, loaders
 from assetpipe.state import BuildState, IntegrityState, state_path
 
+if TYPE_CHECKING:
+    from assetpipe.publish.config import S3Config
+
 STATE_DIRNAME = ".assetpipe"
 
 
@@ -79,7 +82,10 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.manifest_extras: dict[str, Any] = {}
         self._lock: BuildLock | None = None
         self._saved: set[str] = set()  # written by Django's copy phase in this run
-        self._configure_s3(parsed.s3, django_options)
+        self.cors = parsed.cors
+        self.edge = parsed.edge
+        self.negotiation = parsed.negotiation(self.manifest_name)
+        self._configure_s3(parsed.s3_config(), django_options)
         super().__init__(location, base_url, *args, **django_options)
         if parsed.js_module_imports:
             self.patterns = (*type(self).patterns, JS_MODULE_PATTERNS)
@@ -89,16 +95,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             getattr(django_storage, "_css_ignored_re", None),
         )
 
-    def _configure_s3(self, s3: Mapping[str, Any] | None, kwargs: dict[str, Any]) -> None:
+    def _configure_s3(self, s3: S3Config | None, kwargs: dict[str, Any]) -> None:
         """Sets ``s3_config``; with ``read_manifest_from_bucket``, Django's manifest_storage."""
-        self.s3_config = None
+        self.s3_config = s3
         self._manifest_from_bucket = False
-        if s3 is None:
+        if self.s3_config is None:
             return
-        # Not publish.s3: building never needs botocore until it publishes.
-        from assetpipe.publish.config import S3Config
-
-        self.s3_config = S3Config.from_options(s3)
         self._manifest_from_bucket = (
             self.s3_config.read_manifest_from_bucket and "manifest_storage" not in kwargs
         )
@@ -197,6 +199,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             repr(self.patterns),
             repr([e.name for e in self.encodings]),
             repr(sorted(self.skip_compress_extensions)),
+            # Only with an edge: the states of builds without one stay valid.
+            *([repr(self.edge)] if self.edge is not None else []),
         ]
         return md5_bytes("\0".join(parts).encode())
 
@@ -276,10 +280,15 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             self.encodings,
             state.compressing,
             existing,
-            cache_dir=path.with_name(f"{path.stem}.compressed-{CACHE_VERSION}"),
+            # Every variant is kept for an edge: its own cache, so that a build without one
+            # never reuses a variant that is not worth keeping.
+            cache_dir=path.with_name(
+                f"{path.stem}.compressed-{CACHE_VERSION}{'-all' if self.edge else ''}"
+            ),
             skip_extensions=self.skip_compress_extensions,
             workers=self.compress_workers,
             progress=console.progress("compressing"),
+            every_variant=self.edge is not None,
         )
         compressed = compressor.run(hashed.servables(sources, root))
         self.manifest_extras = self._template_extras(hashed, sources, state, root, console)
@@ -341,7 +350,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         stdout = cast(TextIO, console.stdout)
         try:
             result = publish(
-                root, self.manifest_name, self.s3_config, state_dir=self.state_dir, stdout=stdout
+                root,
+                self.manifest_name,
+                self.s3_config,
+                state_dir=self.state_dir,
+                stdout=stdout,
+                negotiation=self.negotiation,
             )
         except PublishError as exc:
             raise CommandError(str(exc)) from exc

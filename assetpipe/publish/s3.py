@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from assetpipe.naming import variant_name
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import build_id, history_name, is_history
 from assetpipe.publish.live_check import live_etag_is
@@ -32,6 +33,7 @@ from assetpipe.report import Progress, format_bytes, unwrapped
 if TYPE_CHECKING:
     from django.core.files.storage import Storage
 
+    from assetpipe.edge.negotiation import Negotiation
     from assetpipe.publish.client import S3Client
     from assetpipe.publish.plan import Plan
 
@@ -90,15 +92,20 @@ def publish(
     verify: bool = False,
     state_dir: Path | None = None,
     stdout: TextIO | None = None,
+    negotiation: Negotiation | None = None,
 ) -> PublishResult:
     """Make the bucket hold the build in ``static_root``; ``dry_run`` prints the plan only.
 
     With ``state_dir``, a completed publish is recorded there, and the next run of the same
     build checks with one request that the live manifest is still the recorded one instead of
-    listing the bucket; ``verify`` lists regardless. Raises PublishError; whatever happened,
-    the bucket's manifest then still references only objects that exist.
+    listing the bucket; ``verify`` lists regardless. With ``negotiation`` (an edge picks
+    variants by name), a build lacking a variant the edge may ask for is refused before any
+    request. Raises PublishError; whatever happened, the bucket's manifest then still
+    references only objects that exist.
     """
     build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
+    if negotiation is not None:
+        check_variants(build, config, negotiation)
     clashes = sorted(name for name in build.files if is_history(name))
     if clashes:
         raise PublishError(
@@ -122,6 +129,24 @@ def publish(
     requests = Counter(result.requests)
     requests.update(checked)
     return replace(result, requests=dict(requests))
+
+
+def check_variants(build: Build, config: S3Config, negotiation: Negotiation) -> None:
+    """Refuse a build in which a file the edge may negotiate lacks one of its variants."""
+    if not config.upload_encodings:
+        raise PublishError(
+            f"the edge picks .br/.gz keys in {config.where}, but upload_encodings is off"
+        )
+    for name, file in build.files.items():
+        if file.encoding is not None or not negotiation.negotiable(config.key(name)):
+            continue
+        for encoding in negotiation.encodings:
+            if variant_name(name, encoding) not in build.files:
+                raise PublishError(
+                    f"{build.root / variant_name(name, encoding)} is missing, and the edge "
+                    f'would ask {config.where} for it: run collectstatic with the "edge" '
+                    "option, which writes every variant, before publishing; nothing was published"
+                )
 
 
 def _still_live(build: Build, config: S3Config, requests: Mapping[str, int]) -> PublishResult:

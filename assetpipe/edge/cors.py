@@ -1,0 +1,79 @@
+"""The one CORS rule for static files, as each server states it.
+
+Static files are read with ``GET`` and ``HEAD`` and never with credentials, so the rule is
+small: those methods, from the configured origins, preflights cached for ``max_age``. S3 states
+it as a bucket CORS rule (:func:`s3_rule`), nginx as response headers (``assetpipe.serve.
+nginx``), the edge code as headers it adds (:func:`response_headers`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from assetpipe.edge.config import CorsConfig
+
+# Names assetpipe's rule among the bucket's: `cors --apply` replaces it and keeps the others.
+RULE_ID = "assetpipe-static"
+METHODS = ("GET", "HEAD")
+# Requests with Range or a cache validator may be preflighted; nothing else is sent by a browser.
+ALLOWED_HEADERS = ("*",)
+
+
+def s3_rule(cors: CorsConfig) -> dict[str, Any]:
+    """The bucket CORS rule (PutBucketCors's ``CORSRule``) for static files."""
+    return {
+        "ID": RULE_ID,
+        "AllowedMethods": list(METHODS),
+        "AllowedOrigins": list(cors.origins),
+        "AllowedHeaders": list(ALLOWED_HEADERS),
+        "MaxAgeSeconds": cors.max_age,
+    }
+
+
+def merged_s3_rules(
+    existing: Sequence[Mapping[str, Any]], cors: CorsConfig
+) -> list[dict[str, Any]]:
+    """The bucket's rules with assetpipe's first: S3 applies the first rule that matches.
+
+    Every other rule is kept as it was, in its order: media or another app may depend on it.
+    """
+    others = [dict(rule) for rule in existing if rule.get("ID") != RULE_ID]
+    return [s3_rule(cors), *others]
+
+
+def rule_is_current(existing: Sequence[Mapping[str, Any]], cors: CorsConfig) -> bool:
+    """Whether the bucket already has the rule, first, as :func:`s3_rule` states it."""
+    return bool(existing) and _normal(existing[0]) == _normal(s3_rule(cors))
+
+
+def _normal(rule: Mapping[str, Any]) -> dict[str, Any]:
+    # S3 returns lists in stored order and omits empty ones; compare as sets of values.
+    normal: dict[str, Any] = {}
+    for key, value in rule.items():
+        normal[key] = sorted(value) if isinstance(value, list) else value
+    return normal
+
+
+def origin_allowed(cors: CorsConfig, origin: str) -> bool:
+    """Whether ``origin`` matches one of the configured origins (each may hold one ``*``)."""
+    return any(_pattern(allowed).fullmatch(origin) for allowed in cors.origins)
+
+
+def _pattern(allowed: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in allowed.split("*")))
+
+
+def response_headers(cors: CorsConfig, origin: str | None) -> dict[str, str]:
+    """The CORS headers of a response to a request from ``origin`` (``None``: no ``Origin``).
+
+    ``*`` is sent as ``*`` to every request, so caches may share one response; a list of
+    origins echoes the request's origin when it is allowed, and the response then varies on it.
+    """
+    if cors.any_origin:
+        return {"Access-Control-Allow-Origin": "*"}
+    headers = {"Vary": "Origin"}
+    if origin is not None and origin_allowed(cors, origin):
+        headers["Access-Control-Allow-Origin"] = origin
+    return headers

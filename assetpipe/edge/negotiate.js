@@ -1,0 +1,115 @@
+// assetpipe: pick a precompressed variant's key by Accept-Encoding.
+// The same rules as assetpipe.edge.negotiation (Python); ES5 only, so that it runs in
+// CloudFront Functions (cloudfront-js-2.0), Cloudflare Workers and node alike.
+
+var QVALUE = /^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$/;
+
+// HTTP's optional white space: spaces and tabs only.
+function trimOws(text) {
+  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+}
+
+// The coding of config.encodings (server preference first) that the header prefers, or null.
+function preferredEncoding(header, encodings) {
+  if (header === undefined || header === null) {
+    return null;
+  }
+  var weights = {};
+  var elements = String(header).split(",");
+  for (var i = 0; i < elements.length; i++) {
+    var parts = elements[i].split(";");
+    var coding = trimOws(parts[0]).toLowerCase();
+    if (!coding) {
+      continue;
+    }
+    if (coding === "x-gzip") {
+      coding = "gzip";
+    }
+    var weight = 1;
+    for (var j = 1; j < parts.length; j++) {
+      var at = parts[j].indexOf("=");
+      var name = trimOws(at < 0 ? parts[j] : parts[j].slice(0, at)).toLowerCase();
+      if (name === "q") {
+        var value = at < 0 ? "" : trimOws(parts[j].slice(at + 1));
+        weight = QVALUE.test(value) ? parseFloat(value) : 0;
+      }
+    }
+    var known = Object.prototype.hasOwnProperty.call(weights, coding);
+    weights[coding] = known ? Math.min(weight, weights[coding]) : weight;
+  }
+  var star = Object.prototype.hasOwnProperty.call(weights, "*") ? weights["*"] : 0;
+  var best = null;
+  var bestWeight = 0;
+  for (var k = 0; k < encodings.length; k++) {
+    var token = encodings[k][0];
+    var w = Object.prototype.hasOwnProperty.call(weights, token) ? weights[token] : star;
+    if (w > bestWeight) {
+      best = encodings[k];
+      bestWeight = w;
+    }
+  }
+  return best;
+}
+
+// UTF-8 length of a string, as the file system counts a name's bytes.
+function utf8Length(text) {
+  var length = 0;
+  for (var i = 0; i < text.length; i++) {
+    var code = text.charCodeAt(i);
+    if (code < 0x80) {
+      length += 1;
+    } else if (code < 0x800) {
+      length += 2;
+    } else if (code >= 0xd800 && code <= 0xdbff) {
+      length += 4;
+      i++;
+    } else {
+      length += 3;
+    }
+  }
+  return length;
+}
+
+// Whether the object at this key has every variant (assetpipe publishes them together).
+function negotiable(key, config) {
+  if (!config.encodings.length || key.slice(0, config.prefix.length) !== config.prefix) {
+    return false;
+  }
+  var name = key.slice(config.prefix.length);
+  if (!name || name === config.manifest || name.slice(0, config.history.length) === config.history) {
+    return false;
+  }
+  for (var i = 0; i < config.variantSuffixes.length; i++) {
+    var suffix = config.variantSuffixes[i];
+    if (name.slice(-suffix.length) === suffix) {
+      return false;
+    }
+  }
+  var dot = name.lastIndexOf(".");
+  if (dot >= 0 && config.skip.indexOf(name.slice(dot + 1).toLowerCase()) >= 0) {
+    return false;
+  }
+  var longest = 0;
+  for (var j = 0; j < config.encodings.length; j++) {
+    longest = Math.max(longest, config.encodings[j][1].length);
+  }
+  return utf8Length(name.slice(name.lastIndexOf("/") + 1)) + longest <= config.nameMax;
+}
+
+// The path to request from the bucket for this request path ("/" + the percent-encoded key),
+// with the Content-Encoding it carries: {path: ..., encoding: "br" | "gzip" | null}.
+function negotiatePath(path, acceptEncoding, config) {
+  var key;
+  try {
+    key = decodeURIComponent(path.charAt(0) === "/" ? path.slice(1) : path);
+  } catch (e) {
+    return { path: path, encoding: null };  // not a key any build published
+  }
+  if (!negotiable(key, config)) {
+    return { path: path, encoding: null };
+  }
+  var chosen = preferredEncoding(acceptEncoding, config.encodings);
+  return chosen === null
+    ? { path: path, encoding: null }
+    : { path: path + chosen[1], encoding: chosen[0] };
+}

@@ -1,0 +1,119 @@
+"""Which published keys have precompressed variants an edge may pick, and which one it picks.
+
+A CDN's edge code cannot ask the bucket whether ``app.css.br`` exists: a rewrite to a missing
+key is an error page. So the rule is one predicate on the key alone, :meth:`Negotiation.
+negotiable`, and the build keeps it true: with an ``edge`` configured, every file the
+predicate accepts gets every variant (no "not worth it" skips), and publishing refuses a build
+where one is missing. The generated edge code embeds :meth:`Negotiation.as_json` and runs
+``negotiate.js``, the same rules as :meth:`Negotiation.negotiable` and
+:func:`preferred_encoding`; the tests run both over the same names and headers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+from assetpipe.naming import VARIANT_SUFFIXES, split_variant
+
+# The longest file name most file systems take, in bytes; the build writes no variant whose
+# name would be longer (compress.variants_fit), so neither may the edge ask for one.
+NAME_MAX = 255
+# Manifest copies kept by publishing (publish.history.PREFIX): uploaded without variants.
+HISTORY_PREFIX = "manifests/"
+
+# RFC 9110's qvalue: 0, 0.5, 1.000; anything else is malformed and counts as "not acceptable".
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+# HTTP's optional white space.
+OWS = " \t"
+
+
+@dataclass(frozen=True)
+class Negotiation:
+    """The variants an edge may pick under one published prefix."""
+
+    prefix: str  # the key prefix the build is published under: "static/", or "" for the root
+    encodings: tuple[str, ...]  # Content-Encoding tokens in the order the server prefers them
+    skip_extensions: frozenset[str]  # lower case, without the dot: never compressed
+    manifest_name: str = "staticfiles.json"
+
+    def negotiable(self, key: str) -> bool:
+        """Whether every variant of ``key`` exists wherever the build is published."""
+        if not self.encodings or not key.startswith(self.prefix):
+            return False
+        name = key[len(self.prefix) :]
+        if not name or name == self.manifest_name or name.startswith(HISTORY_PREFIX):
+            return False
+        if split_variant(name)[1] is not None:
+            return False  # a variant asked for by its own name
+        _, dot, extension = name.rpartition(".")
+        if dot and extension.lower() in self.skip_extensions:
+            return False
+        longest = max(len(VARIANT_SUFFIXES[e]) for e in self.encodings)
+        return len(name.rpartition("/")[2].encode()) + longest <= NAME_MAX
+
+    def variant_key(self, key: str, accept_encoding: str | None) -> str:
+        """The key an edge serves for a request of ``key`` with this ``Accept-Encoding``."""
+        if not self.negotiable(key):
+            return key
+        encoding = preferred_encoding(accept_encoding, self.encodings)
+        return key if encoding is None else key + VARIANT_SUFFIXES[encoding]
+
+    def as_json(self) -> dict[str, Any]:
+        """The description the edge code embeds (``negotiate.js`` reads these keys)."""
+        return {
+            "prefix": self.prefix,
+            "encodings": [[e, VARIANT_SUFFIXES[e]] for e in self.encodings],
+            "variantSuffixes": sorted(VARIANT_SUFFIXES.values()),
+            "skip": sorted(self.skip_extensions),
+            "manifest": self.manifest_name,
+            "history": HISTORY_PREFIX,
+            "nameMax": NAME_MAX,
+        }
+
+
+def preferred_encoding(header: str | None, encodings: Sequence[str]) -> str | None:
+    """The coding of ``encodings`` (server preference first) that ``Accept-Encoding`` prefers.
+
+    RFC 9110, 12.5.3: no header means no preference, so the original is sent; a coding is
+    acceptable when its own weight, or else ``*``'s, is above 0; the highest weight wins and the
+    server's order breaks ties. Tokens are case-insensitive, ``x-gzip`` is ``gzip``, a coding
+    listed twice takes its lowest weight, and a malformed weight means "not acceptable".
+    """
+    if header is None:
+        return None
+    weights: dict[str, float] = {}
+    for element in header.split(","):
+        coding, *parameters = element.split(";")
+        coding = coding.strip(OWS).lower()
+        if not coding:
+            continue
+        if coding == "x-gzip":
+            coding = "gzip"
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip(OWS).lower() == "q":
+                value = value.strip(OWS)
+                weight = float(value) if _QVALUE.fullmatch(value) else 0.0
+        weights[coding] = min(weight, weights.get(coding, weight))
+    best, best_weight = None, 0.0
+    for encoding in encodings:
+        weight = weights.get(encoding, weights.get("*", 0.0))
+        if weight > best_weight:
+            best, best_weight = encoding, weight
+    return best
+
+
+def negotiate_js() -> str:
+    """``negotiate.js``: the functions the generated edge code shares (ES5, for any runtime)."""
+    return files("assetpipe.edge").joinpath("negotiate.js").read_text(encoding="utf-8")
+
+
+def config_js(negotiation: Negotiation) -> str:
+    """The description as a JavaScript object literal, sorted so the output is deterministic."""
+    return json.dumps(negotiation.as_json(), sort_keys=True, ensure_ascii=True)
