@@ -32,20 +32,20 @@ class Entry:
 
 SUBCOMMANDS: dict[str, Entry] = {
     "sync": Entry(
-        "assetpipe.publish.cli:Sync",
+        "assetpipe.management.subcommands.publish:Sync",
         "Publish the built STATIC_ROOT to S3.",
         "Publish the built STATIC_ROOT to S3: upload what the bucket lacks, manifest last.",
         "s3",
     ),
     "prune": Entry(
-        "assetpipe.publish.cli:Prune",
+        "assetpipe.management.subcommands.publish:Prune",
         "Delete hashed objects no recent manifest references.",
         "Delete hashed objects that none of the newest manifests references and that are "
         "older than a grace period.",
         "s3",
     ),
     "status": Entry(
-        "assetpipe.publish.cli:Status",
+        "assetpipe.management.subcommands.publish:Status",
         "Compare the built STATIC_ROOT with the bucket.",
         "Compare the built STATIC_ROOT with the bucket: files and bytes on each side, the "
         "remote manifest's age and what sync would upload. Exits with status 1 when they "
@@ -53,27 +53,27 @@ SUBCOMMANDS: dict[str, Entry] = {
         "s3",
     ),
     "rollback": Entry(
-        "assetpipe.publish.cli:Rollback",
+        "assetpipe.management.subcommands.publish:Rollback",
         "Make an earlier build the live manifest again.",
         "Make an earlier build the live manifest again, after checking that every object it "
         "references is still in the bucket; recorded in the history like a publish.",
         "s3",
     ),
     "nginx": Entry(
-        "assetpipe.serve.cli:Nginx",
+        "assetpipe.management.subcommands.serve:Nginx",
         "Print nginx configuration that serves STATIC_ROOT.",
         "Print nginx configuration that serves STATIC_ROOT with its precompressed variants: "
         "location blocks to include in a server {} block, or with --server a complete server "
         "block.",
     ),
     "iam-policy": Entry(
-        "assetpipe.media.cli:IamPolicy",
+        "assetpipe.management.subcommands.media:IamPolicy",
         "Print the IAM policy for a tenant's media prefix.",
         "Print the IAM policy that limits a tenant's credentials to its media prefix.",
         "media",
     ),
     "upload-media": Entry(
-        "assetpipe.media.cli:UploadMedia",
+        "assetpipe.management.subcommands.media:UploadMedia",
         "Copy a local MEDIA_ROOT into the tenant's media prefix.",
         "Copy a local MEDIA_ROOT into the tenant's media prefix: uploads what is missing, "
         "skips identical objects, never replaces or deletes anything.",

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from assetpipe.options import configured_options
+from assetpipe.options import StorageOptions, configured_options, parse_storage_options
 from assetpipe.publish.config import SETTING, PublishError, S3Config
 from assetpipe.publish.prune import prune
 from assetpipe.publish.rollback import rollback
@@ -47,6 +47,7 @@ class Sync:
                 verify=options["verify"],
                 state_dir=_state_dir(),
                 stdout=_stdout(command, options),
+                negotiation=storage_options().negotiation(_manifest_name()),
             )
         if options["verbosity"]:
             command.stdout.write(result.summary())
@@ -109,14 +110,24 @@ class Status:
             raise SystemExit(1)
 
 
-def s3_config() -> S3Config:
-    options = configured_options(settings.STORAGES.get("staticfiles")).get("s3")
-    if options is None:
-        raise CommandError(f"{SETTING} is not set: there is no bucket to publish to")
+def storage_options() -> StorageOptions:
+    """The staticfiles storage's assetpipe options, validated as the storage validates them."""
     try:
-        return S3Config.from_options(options)
+        return parse_storage_options(configured_options(settings.STORAGES.get("staticfiles")))[0]
     except ImproperlyConfigured as exc:
         raise CommandError(str(exc)) from exc
+
+
+def s3_config() -> S3Config:
+    options = storage_options()
+    if options.s3 is None:
+        raise CommandError(f"{SETTING} is not set: there is no bucket to publish to")
+    try:
+        config = options.s3_config()
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from exc
+    assert config is not None
+    return config
 
 
 def _static_root() -> Path:
