@@ -66,6 +66,29 @@ SUBCOMMANDS: dict[str, Entry] = {
         "location blocks to include in a server {} block, or with --server a complete server "
         "block.",
     ),
+    "cors": Entry(
+        "assetpipe.management.subcommands.cors:Cors",
+        "Show or apply the bucket's CORS rule for static files.",
+        "Show the CORS rule that static files need on the bucket (from the \"cors\" option) and "
+        "how the bucket's rules differ; with --apply, write it, keeping the bucket's other "
+        "rules.",
+        "s3",
+    ),
+    "bucket-policy": Entry(
+        "assetpipe.management.subcommands.cors:BucketPolicy",
+        "Print the bucket policy that lets browsers or a CDN read the static prefix.",
+        "Print the bucket policy for the chosen read access: --public (anyone may read the "
+        "static prefix, never media) or --cloudfront ARN (only that distribution, through "
+        "Origin Access Control).",
+        "s3",
+    ),
+    "edge": Entry(
+        "assetpipe.management.subcommands.edge:Edge",
+        "Write the edge code and policies for the configured CDN.",
+        "Write the edge code that serves the .br/.gz variants through the configured CDN "
+        "(a CloudFront Function with its cache and response-headers policies, or a "
+        "Cloudflare Worker), generated from the build's settings.",
+    ),
     "iam-policy": Entry(
         "assetpipe.management.subcommands.media:IamPolicy",
         "Print the IAM policy for a tenant's media prefix.",

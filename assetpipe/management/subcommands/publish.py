@@ -41,13 +41,13 @@ class Sync:
         with _user_errors():
             result = publish(
                 _static_root(),
-                _manifest_name(),
+                manifest_name(),
                 s3_config(),
                 dry_run=options["dry_run"],
                 verify=options["verify"],
                 state_dir=_state_dir(),
                 stdout=_stdout(command, options),
-                negotiation=storage_options().negotiation(_manifest_name()),
+                negotiation=storage_options().negotiation(manifest_name()),
             )
         if options["verbosity"]:
             command.stdout.write(result.summary())
@@ -88,7 +88,7 @@ class Prune:
                 keep=options["keep"],
                 min_age=options["min_age"],
                 keep_builds=options["keep_build"],
-                manifest_name=_manifest_name(),
+                manifest_name=manifest_name(),
                 dry_run=options["dry_run"],
                 stdout=_stdout(command, options),
             )
@@ -102,7 +102,7 @@ class Status:
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
         with _user_errors():
-            report = status(_static_root(), _manifest_name(), s3_config())
+            report = status(_static_root(), manifest_name(), s3_config())
         if options["verbosity"]:
             for line in report.lines():
                 command.stdout.write(line)
@@ -136,7 +136,7 @@ def _static_root() -> Path:
     return Path(settings.STATIC_ROOT)
 
 
-def _manifest_name() -> str:
+def manifest_name() -> str:
     """The manifest file name of the configured staticfiles backend (a class attribute)."""
     backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND")
     if not backend:
@@ -191,7 +191,7 @@ class Rollback:
             result = rollback(
                 s3_config(),
                 to=options["to"],
-                manifest_name=_manifest_name(),
+                manifest_name=manifest_name(),
                 dry_run=options["dry_run"],
                 stdout=_stdout(command, options),
             )

@@ -1,0 +1,49 @@
+"""``manage.py assetpipe edge``: write the edge code and policies for the configured CDN."""
+
+from __future__ import annotations
+
+import importlib
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assetpipe.edge.config import OPTIONS
+from assetpipe.files import WriteError, write_atomic
+from assetpipe.management.subcommands.publish import manifest_name, storage_options
+
+
+class Edge:
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--out",
+            metavar="DIR",
+            help="write the files into DIR (created if missing); without it, print them",
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        storage = storage_options()
+        if storage.edge is None:
+            raise CommandError(
+                f'{OPTIONS}["edge"] is not set: name the CDN, e.g. {{"cdn": "cloudfront"}}'
+            )
+        negotiation = storage.negotiation(manifest_name())
+        if negotiation is None:
+            raise CommandError(f'{OPTIONS}["edge"] needs the "s3" option: the edge serves it')
+        module = importlib.import_module(f"assetpipe.edge.{storage.edge.cdn}")
+        written: dict[str, str] = module.edge_files(negotiation, storage.cors)
+        if options["out"] is None:
+            for name, text in written.items():
+                command.stdout.write(f"==> {name} <==\n{text}", ending="")
+            return
+        out = Path(options["out"])
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, text in written.items():
+                write_atomic(out / name, text.encode())
+        except (OSError, WriteError) as exc:
+            raise CommandError(f"could not write the edge files into {out}: {exc}") from exc
+        if options["verbosity"]:
+            for name in written:
+                command.stdout.write(f"wrote {out / name}")
