@@ -103,6 +103,7 @@ def check_shop(page: Any, record: PageVisit, static_root: Path, server_header: s
         r"/static/acme/css/theme\.[0-9a-f]{12}\.css",  # @import
         r"/static/acme/img/stripes\.[0-9a-f]{12}\.png",  # url() in site.css
         r"/static/acme/img/logo\.[0-9a-f]{12}\.svg",  # url() in site.css
+        r"/static/acme/fonts/acme-display\.[0-9a-f]{12}\.woff2",  # @font-face in site.css
         r"/static/acme/js/app\.[0-9a-f]{12}\.js",
         r"/static/acme/js/greeting\.[0-9a-f]{12}\.js",  # import in app.js
     ]
@@ -134,6 +135,12 @@ def check_shop(page: Any, record: PageVisit, static_root: Path, server_header: s
     assert styles["adminPrimary"].strip()
     assert styles["bannerColor"] == "rgb(29, 78, 137)"
     assert re.search(r"stripes\.[0-9a-f]{12}\.png", styles["bannerImage"])
+    # The @font-face font loaded and the heading uses it.
+    assert page.evaluate(
+        "document.fonts.ready.then(() => document.fonts.check('16px \"ACME Display\"'))"
+    )
+    fonts = page.evaluate("[...document.fonts].map(f => [f.family, f.status])")
+    assert ['"ACME Display"', "loaded"] in fonts or ["ACME Display", "loaded"] in fonts, fonts
 
     assert not record.failed
     assert not record.errors

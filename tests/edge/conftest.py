@@ -1,0 +1,16 @@
+"""Fixtures for edge tests: S3's CORS behaviour in front of the moto server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.edge.s3_cors import S3CorsFront, s3_cors_front
+
+
+@pytest.fixture(scope="session")
+def s3_front(s3_endpoint: str) -> Iterator[S3CorsFront]:
+    """The moto server behind S3's CORS evaluation; its ``url`` is the endpoint to use."""
+    with s3_cors_front(s3_endpoint) as front:
+        yield front
