@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.edge.s3_cors import S3CorsFront, s3_cors_front
+from tests.serve.conftest import chromium  # noqa: F401  (the same browser fixture)
 
 
 @pytest.fixture(scope="session")
