@@ -69,7 +69,7 @@ SUBCOMMANDS: dict[str, Entry] = {
     "cors": Entry(
         "assetpipe.management.subcommands.cors:Cors",
         "Show or apply the bucket's CORS rule for static files.",
-        "Show the CORS rule that static files need on the bucket (from the \"cors\" option) and "
+        'Show the CORS rule that static files need on the bucket (from the "cors" option) and '
         "how the bucket's rules differ; with --apply, write it, keeping the bucket's other "
         "rules.",
         "s3",
