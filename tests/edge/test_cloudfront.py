@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -451,7 +452,7 @@ def published(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
     from assetpipe.storage import AssetPipeStorage
 
-    bucket = "edge-cloudfront"
+    bucket = f"edge-cloudfront-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket=bucket
     )
