@@ -88,6 +88,7 @@ SUBCOMMANDS: dict[str, Entry] = {
         "Write the edge code that serves the .br/.gz variants through the configured CDN "
         "(a CloudFront Function with its cache and response-headers policies, or a "
         "Cloudflare Worker), generated from the build's settings.",
+        "s3",
     ),
     "iam-policy": Entry(
         "assetpipe.management.subcommands.media:IamPolicy",
