@@ -12,7 +12,7 @@ from boto3.s3.transfer import TransferConfig
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
-from assetpipe.media import cli
+from assetpipe.management.subcommands import media as cli
 from assetpipe.media.storage import TenantMediaStorage
 from assetpipe.media.upload import Action, upload_media
 from tests.descriptors import needs_fd_dir, no_collection, open_descriptors, opened_since
