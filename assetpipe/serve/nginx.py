@@ -274,7 +274,7 @@ def _cors_origin(site: StaticSite) -> list[str]:
         return []
     return [
         '# CORS (the "cors" option): the request\'s Origin when it is one of these, else empty',
-        '# (then no Access-Control-Allow-Origin is sent); a "*" matches any text, as on S3:',
+        '# (then no Access-Control-Allow-Origin is sent); a "*" stands for any text:',
         *(f"#   {origin}" for origin in site.cors.origins),
         f'set {CORS_ORIGIN_VARIABLE} "";',
         f"if ($http_origin ~ {_quoted(origins_pattern(site.cors))}) {{",
@@ -303,8 +303,8 @@ def _cors_static_location(site: StaticSite) -> list[str]:
     return [
         "",
         '    # CORS (the "cors" option), on every status; repeated in each location below that',
-        "    # has add_header. OPTIONS ends in 405 here, like any method but GET, HEAD and POST:",
-        "    # a preflight is answered there.",
+        "    # has add_header. nginx answers OPTIONS, like any method but GET, HEAD and POST,",
+        f"    # with 405: {CORS_PREFLIGHT_LOCATION} answers a preflight instead.",
         *_cors_headers(site, "    "),
         f"    error_page 405 = {CORS_PREFLIGHT_LOCATION};",
     ]
