@@ -2,8 +2,11 @@
 
 Static files are read with ``GET`` and ``HEAD`` and never with credentials, so the rule is
 small: those methods, from the configured origins, preflights cached for ``max_age``. S3 states
-it as a bucket CORS rule (:func:`s3_rule`), nginx as response headers (``assetpipe.serve.
-nginx``), the edge code as headers it adds (:func:`response_headers`).
+it as a bucket CORS rule (:func:`s3_rule`), the edge code as headers it adds
+(:func:`response_headers`), nginx as the same headers stated once for every request
+(:func:`stated_headers`, :func:`preflight_headers`), with the origins and methods it allows as
+regular expressions it matches itself (:func:`origins_pattern`, :func:`methods_pattern`;
+``assetpipe.serve.nginx``).
 """
 
 from __future__ import annotations
@@ -73,10 +76,55 @@ def response_headers(cors: CorsConfig, origin: str | None) -> dict[str, str]:
     ``Timing-Allow-Origin`` goes with it: the same pages may then read each file's timing and
     sizes (Resource Timing), e.g. to see that it arrived compressed.
     """
+    allowed = origin is not None and origin_allowed(cors, origin)
+    return stated_headers(cors, origin if allowed else None)
+
+
+def stated_headers(cors: CorsConfig, allowed_origin: str | None) -> dict[str, str]:
+    """:func:`response_headers` for a request from ``allowed_origin``, an origin already found
+    allowed (``None``: none, or not allowed).
+
+    A server that states its headers once for every request (nginx) passes the variable that
+    holds the request's origin when the rule allows it and nothing otherwise; nginx leaves out a
+    header whose value is empty, as :func:`response_headers` leaves it out.
+    """
     if cors.any_origin:
         return {"Access-Control-Allow-Origin": "*", "Timing-Allow-Origin": "*"}
     headers = {"Vary": "Origin"}
-    if origin is not None and origin_allowed(cors, origin):
-        headers["Access-Control-Allow-Origin"] = origin
-        headers["Timing-Allow-Origin"] = origin
+    if allowed_origin is not None:
+        headers["Access-Control-Allow-Origin"] = allowed_origin
+        headers["Timing-Allow-Origin"] = allowed_origin
     return headers
+
+
+def preflight_headers(cors: CorsConfig, request_headers: str | None) -> dict[str, str]:
+    """What an allowed preflight's answer adds to :func:`response_headers`.
+
+    ``request_headers`` is the preflight's ``Access-Control-Request-Headers`` (or the server's
+    variable for it): every header is allowed (:data:`ALLOWED_HEADERS`), so the answer names
+    the ones asked for, as S3 does.
+    """
+    headers = {
+        "Access-Control-Allow-Methods": ", ".join(METHODS),
+        "Access-Control-Max-Age": str(cors.max_age),
+    }
+    if request_headers:
+        headers["Access-Control-Allow-Headers"] = request_headers
+    return headers
+
+
+def origins_pattern(cors: CorsConfig) -> str:
+    """A regular expression matching exactly the origins :func:`origin_allowed` allows.
+
+    Anchored, for a server that matches the ``Origin`` header itself (nginx's ``~``): the
+    configured origins' own patterns, literal text and ``.*`` for each ``*``, in syntax that
+    PCRE and Python's ``re`` read alike.
+    """
+    alternatives = "|".join(_pattern(allowed).pattern for allowed in cors.origins)
+    return f"^(?:{alternatives})$"
+
+
+def methods_pattern() -> str:
+    """A regular expression matching exactly the methods in :data:`METHODS` (a preflight's
+    ``Access-Control-Request-Method``), anchored like :func:`origins_pattern`."""
+    return f"^(?:{'|'.join(re.escape(method) for method in METHODS)})$"

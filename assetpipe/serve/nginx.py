@@ -4,16 +4,21 @@ The build has already done what a runtime optimiser (PageSpeed, dynamic gzip) wo
 request: content-hashed names and precompressed ``.br``/``.gz`` variants. The configuration
 rendered here makes nginx serve that output with no work per request: the precompressed variant
 the client accepts, the right type and charset, immutable caching for hashed names, and nothing
-that is not a static file.
+that is not a static file. With the ``cors`` option it also states the CORS rule
+(``assetpipe.edge.cors``) for pages on other origins: its headers on every response, and
+preflights answered.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from assetpipe.bundlers import nginx_safe, read_prehashed
+from assetpipe.edge.config import CorsConfig
+from assetpipe.edge.cors import methods_pattern, origins_pattern, preflight_headers, stated_headers
 from assetpipe.headers import (
     CHARSET,
     DEFAULT_MEDIA_TYPE,
@@ -28,6 +33,12 @@ from assetpipe.naming import HASHED_NAME_PATTERN, looks_hashed
 
 BROTLI_MODULE = "ngx_http_brotli_static_module.so"
 BROTLI_DEBIAN_PACKAGE = "libnginx-mod-http-brotli-static"
+# With a list of origins: the request's Origin when the cors option allows it, else empty.
+CORS_ORIGIN_VARIABLE = "$assetpipe_cors_origin"
+# Where the static location sends its 405s, a CORS preflight among them.
+CORS_PREFLIGHT_LOCATION = "@assetpipe_cors_preflight"
+# A header value nginx reads as one word without quotes.
+_BARE_VALUE = re.compile(r"[A-Za-z0-9_$*.:/-]+")
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class StaticSite:
     """Names a bundler hashed, from the build's manifest: immutable like Django's."""
     lookalikes: tuple[str, ...] = ()
     """Unhashed names spelled like hashed ones (``lib.deadbeefcafe.css``): never immutable."""
+    cors: CorsConfig | None = None
+    """Which other origins' pages may read the files (the ``cors`` option); ``None``: none."""
 
 
 def static_site(
@@ -57,11 +70,13 @@ def static_site(
     brotli: bool = True,
     max_age: int = DEFAULT_MAX_AGE,
     manifest_name: str = "staticfiles.json",
+    cors: CorsConfig | None = None,
 ) -> StaticSite:
     """Build a :class:`StaticSite` from Django-style settings values.
 
     ``static_url`` may be a full URL (a CDN in front of this nginx); only its path is used.
     ``private_dirs`` are directories that must not be served if they lie inside ``static_root``.
+    ``cors`` is the storage's ``cors`` option.
     """
     path = urlsplit(static_url).path
     if not path.startswith("/") or not path.endswith("/"):
@@ -86,6 +101,7 @@ def static_site(
         hidden=tuple(hidden),
         brotli=brotli,
         max_age=max_age,
+        cors=cors,
         **_from_build(root / manifest_name),
     )
 
@@ -135,6 +151,7 @@ def render_snippet(site: StaticSite) -> str:
         "    return 404;",
         "}",
         "",
+        *_cors_origin(site),
         # ^~ keeps the server's regex locations (e.g. for .php) away from static files. A trailing
         # slash on both the location and the alias keeps /static../ from escaping STATIC_ROOT.
         f"location ^~ {url} {{",
@@ -167,8 +184,10 @@ def render_snippet(site: StaticSite) -> str:
         f'    location ~ "{HASHED_NAME_PATTERN}" {{',
         f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
         "        add_header X-Content-Type-Options nosniff;",
+        *_cors_headers(site, "        "),
         "    }",
         "}",
+        *_cors_preflight(site),
     ]
     return "\n".join(lines) + "\n"
 
@@ -205,6 +224,7 @@ def _response_headers(site: StaticSite) -> list[str]:
         "    # add_header here replaces every add_header inherited from the server block.",
         f'    add_header Cache-Control "{short_cache_control(site.max_age)}";',
         "    add_header X-Content-Type-Options nosniff;",
+        *_cors_static_location(site),
     ]
 
 
@@ -220,6 +240,7 @@ def _prehashed_locations(site: StaticSite) -> list[str]:
             f'    location = "{site.url_path}{name}" {{',
             f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
             "        add_header X-Content-Type-Options nosniff;",
+            *_cors_headers(site, "        "),
             "    }",
         ]
     return lines
@@ -234,9 +255,110 @@ def _lookalike_locations(site: StaticSite) -> list[str]:
             f'    location = "{site.url_path}{name}" {{',
             f'        add_header Cache-Control "{short_cache_control(site.max_age)}";',
             "        add_header X-Content-Type-Options nosniff;",
+            *_cors_headers(site, "        "),
             "    }",
         ]
     return lines
+
+
+# --- CORS: the rule of assetpipe.edge.cors, as nginx states it ---------------------------------
+
+
+def _cors_origin(site: StaticSite) -> list[str]:
+    """Server-level, with a list of origins: whether the rule allows the request's origin.
+
+    Only ``set`` and ``return`` are safe inside ``if``; at server level the variable is set once
+    per request, before a location is chosen, and every location below sees it.
+    """
+    if site.cors is None or site.cors.any_origin:
+        return []
+    return [
+        '# CORS (the "cors" option): the request\'s Origin when it is one of these, else empty',
+        '# (then no Access-Control-Allow-Origin is sent); a "*" stands for any text:',
+        *(f"#   {origin}" for origin in site.cors.origins),
+        f'set {CORS_ORIGIN_VARIABLE} "";',
+        f"if ($http_origin ~ {_quoted(origins_pattern(site.cors))}) {{",
+        f"    set {CORS_ORIGIN_VARIABLE} $http_origin;",
+        "}",
+        "",
+    ]
+
+
+def _allowed_origin(cors: CorsConfig) -> str | None:
+    return None if cors.any_origin else CORS_ORIGIN_VARIABLE
+
+
+def _cors_headers(site: StaticSite, indent: str) -> list[str]:
+    """The rule's response headers, on every status (404s too), for each location that has
+    ``add_header``: such a location drops the enclosing block's."""
+    if site.cors is None:
+        return []
+    headers = stated_headers(site.cors, _allowed_origin(site.cors))
+    return [f"{indent}add_header {name} {_value(value)} always;" for name, value in headers.items()]
+
+
+def _cors_static_location(site: StaticSite) -> list[str]:
+    if site.cors is None:
+        return []
+    return [
+        "",
+        '    # CORS (the "cors" option), on every status; repeated in each location below that',
+        "    # has add_header. nginx answers OPTIONS, like any method but GET, HEAD and POST,",
+        f"    # with 405: {CORS_PREFLIGHT_LOCATION} answers a preflight instead.",
+        *_cors_headers(site, "    "),
+        f"    error_page 405 = {CORS_PREFLIGHT_LOCATION};",
+    ]
+
+
+def _cors_preflight(site: StaticSite) -> list[str]:
+    """The named location of the static location's 405s: a preflight gets 204 and the rule's
+    headers when the rule allows its origin and method, 403 when it does not; any other
+    request stays 405."""
+    if site.cors is None:
+        return []
+    cors = site.cors
+    checks = [
+        ("$request_method != OPTIONS", 405),
+        ('$http_origin = ""', 405),
+        ('$http_access_control_request_method = ""', 405),
+    ]
+    if not cors.any_origin:
+        checks.append((f'{CORS_ORIGIN_VARIABLE} = ""', 403))
+    checks.append((f"$http_access_control_request_method !~ {_quoted(methods_pattern())}", 403))
+    headers = {
+        **stated_headers(cors, _allowed_origin(cors)),
+        **preflight_headers(cors, "$http_access_control_request_headers"),
+    }
+    lines = [
+        "",
+        "# A CORS preflight for a static file (OPTIONS with Origin and Access-Control-Request-",
+        '# Method): 204 when the "cors" option allows its origin and method, else 403.',
+        f"location {CORS_PREFLIGHT_LOCATION} {{",
+    ]
+    for condition, status in checks:
+        lines += [f"    if ({condition}) {{", f"        return {status};", "    }"]
+    lines += [
+        "    # Without always: on the 204 only.",
+        *(f"    add_header {name} {_value(value)};" for name, value in headers.items()),
+        "    return 204;",
+        "}",
+    ]
+    return lines
+
+
+def _value(value: str) -> str:
+    return value if _BARE_VALUE.fullmatch(value) else _quoted(value)
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one double-quoted nginx word.
+
+    nginx's parser reads a backslash before ``\\``, ``"``, ``'``, ``t``, ``r`` or ``n`` as an
+    escape and keeps any other as it is, so a regular expression's ``\\.`` is written as it is
+    and only those backslashes are doubled.
+    """
+    quoted = re.sub(r"""\\(?=[\\"'trn]|$)""", r"\\\\", text).replace('"', '\\"')
+    return f'"{quoted}"'
 
 
 def render_server(

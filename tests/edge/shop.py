@@ -28,7 +28,8 @@ MODULES = ("module-status", "cart-status")
 FONT = "ACME Display"
 START_TIMEOUT = 60.0
 
-# Serves the example project's pages (WSGI, threaded) on a free loopback port; prints the port.
+# Serves the example project's pages (WSGI, threaded) on the loopback port given (0: a free one);
+# prints the port.
 _SERVE = """
 import django, socketserver, sys
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -43,7 +44,7 @@ class Quiet(WSGIRequestHandler):
     def log_message(self, *args):
         pass
 
-server = make_server("127.0.0.1", 0, get_wsgi_application(), Server, Quiet)
+server = make_server("127.0.0.1", int(sys.argv[2]), get_wsgi_application(), Server, Quiet)
 print(server.server_port, flush=True)
 server.serve_forever()
 """
@@ -92,11 +93,15 @@ def build_shop(
 
 
 @contextmanager
-def serving_pages(shop: Shop) -> Iterator[str]:
-    """The shop's pages from their own Django process; yields the page's URL."""
+def serving_pages(shop: Shop, port: int = 0) -> Iterator[str]:
+    """The shop's pages from their own Django process; yields the page's URL.
+
+    The process is the whole example app, WhiteNoise included: on a ``port`` chosen before the
+    build (its URL the build's ``STATIC_URL``), it is the static origin too.
+    """
     env = {**shop.env, "DJANGO_SETTINGS_MODULE": "acme.settings"}
     process = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(EXAMPLE_MANAGE.parent)],
+        [sys.executable, "-c", _SERVE, str(EXAMPLE_MANAGE.parent), str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -182,9 +182,11 @@ def require_nginx() -> None:
 class NginxServer:
     """One nginx master with its own prefix, configuration, pid and logs, on a loopback port."""
 
-    def __init__(self, prefix: Path, server_block: Callable[[str], str]) -> None:
+    def __init__(
+        self, prefix: Path, server_block: Callable[[str], str], port: int | None = None
+    ) -> None:
         self.prefix = prefix
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         self.url = f"http://127.0.0.1:{self.port}"
         listen = f"127.0.0.1:{self.port}"
         for name in ("logs", "temp"):
@@ -264,9 +266,12 @@ http {{
 
 
 @contextmanager
-def running_nginx(prefix: Path, server_block: Callable[[str], str]) -> Iterator[NginxServer]:
+def running_nginx(
+    prefix: Path, server_block: Callable[[str], str], port: int | None = None
+) -> Iterator[NginxServer]:
+    """nginx with ``server_block(listen)`` on ``port`` (a free one if ``None``)."""
     require_nginx()
-    server = NginxServer(prefix, server_block)
+    server = NginxServer(prefix, server_block, port)
     try:
         yield server
     finally:

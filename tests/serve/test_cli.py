@@ -11,8 +11,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from assetpipe.edge.config import CorsConfig
 from assetpipe.serve.nginx import render_snippet, static_site
 from tests.serve.conftest import NGINX, require_nginx
+
+LISTED = {"origins": ["https://shop.example", "https://*.acme.example"], "max_age": 600}
+
+
+def with_cors(cors: object) -> dict[str, object]:
+    """STORAGES with the staticfiles storage's "cors" option."""
+    backend = "assetpipe.storage.AssetPipeStorage"
+    return {"staticfiles": {"BACKEND": backend, "OPTIONS": {"cors": cors}}}
 
 
 def nginx_command(*args: str) -> str:
@@ -65,6 +74,31 @@ def test_server_block(static_root: Path) -> None:
     assert text.endswith("}\n")
 
 
+@pytest.mark.parametrize("cors", [{"origins": ["*"]}, LISTED])
+def test_cors_follows_the_option(static_root: Path, cors: dict[str, object]) -> None:
+    with override_settings(STATIC_ROOT=str(static_root), STORAGES=with_cors(cors)):
+        text = nginx_command()
+    config = CorsConfig.from_options(cors)
+    assert text == render_snippet(static_site("/static/", static_root, cors=config))
+    assert "add_header Access-Control-Allow-Origin" in text
+    assert "location @assetpipe_cors_preflight {" in text
+    assert ("$http_origin ~" in text) == (cors == LISTED)
+
+
+def test_no_cors_without_the_option(static_root: Path) -> None:
+    with override_settings(STATIC_ROOT=str(static_root)):
+        text = nginx_command()
+    assert "Access-Control" not in text and "assetpipe_cors" not in text
+
+
+def test_an_invalid_cors_option_is_an_error(static_root: Path) -> None:
+    with (
+        override_settings(STATIC_ROOT=str(static_root), STORAGES=with_cors({"origins": "*"})),
+        pytest.raises(CommandError, match="cors"),
+    ):
+        nginx_command()
+
+
 def test_state_dir_inside_static_root_is_refused_and_denied(static_root: Path) -> None:
     storages = {
         "staticfiles": {
@@ -113,9 +147,13 @@ def test_errors(
 
 @pytest.mark.nginx
 @pytest.mark.parametrize("args", [[], ["--no-brotli"], ["--server", "--listen", "127.0.0.1:8080"]])
-def test_nginx_accepts_the_output(static_root: Path, tmp_path: Path, args: list[str]) -> None:
+@pytest.mark.parametrize("cors", [None, {"origins": ["*"]}, LISTED], ids=["no-cors", "any", "list"])
+def test_nginx_accepts_the_output(
+    static_root: Path, tmp_path: Path, args: list[str], cors: dict[str, object] | None
+) -> None:
     require_nginx()
-    with override_settings(STATIC_ROOT=str(static_root)):
+    storages = {} if cors is None else {"STORAGES": with_cors(cors)}
+    with override_settings(STATIC_ROOT=str(static_root), **storages):
         text = nginx_command(*args)
     if "--server" not in args:
         text = f"server {{\n listen 127.0.0.1:8080;\n{text}\n}}"

@@ -8,6 +8,8 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 
+from assetpipe.serve import whitenoise_mimetypes
+from assetpipe.serve.whitenoise import immutable_file_test
 from tests.serve.conftest import BuiltStatic, running_wsgi
 from tests.serve.fetch import fetch
 
@@ -73,3 +75,57 @@ def test_other_encodings(
 def test_nothing_outside_static_root_is_served(whitenoise: str, path: str) -> None:
     # WhiteNoise serves every file inside STATIC_ROOT, which is why the build state lives beside it.
     assert fetch(whitenoise, path).status == 404
+
+
+@pytest.fixture(scope="module")
+def whitenoise_as_documented(built_static: BuiltStatic) -> Iterator[str]:
+    """WhiteNoise with the settings assetpipe's README recommends."""
+    with (
+        override_settings(
+            **built_static.settings,
+            MIDDLEWARE=["whitenoise.middleware.WhiteNoiseMiddleware"],
+            WHITENOISE_MIMETYPES=whitenoise_mimetypes(),
+            WHITENOISE_IMMUTABLE_FILE_TEST=immutable_file_test,
+        ),
+        running_wsgi(get_wsgi_application()) as url,
+    ):
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding"), [("br", "br"), ("gzip", "gzip"), ("identity", None)]
+)
+@pytest.mark.parametrize("name", ["app/css/site.css", "app/js/app.js", "admin/css/base.css"])
+def test_any_origin_may_read_originals_and_variants(
+    whitenoise_as_documented: str,
+    built_static: BuiltStatic,
+    name: str,
+    accept: str,
+    encoding: str | None,
+) -> None:
+    # Pages on another origin read the files (integrity + crossorigin, web fonts): WhiteNoise
+    # allows every origin itself, whatever the storage's "cors" option says.
+    for served in (name, built_static.manifest()[name]):
+        headers = {"Accept-Encoding": accept, "Origin": "https://shop.example"}
+        for method in ("GET", "HEAD"):
+            response = fetch(whitenoise_as_documented, f"/static/{served}", headers, method)
+            assert response.status == 200
+            assert response.header("Content-Encoding") == encoding
+            if method == "GET":
+                assert response.decoded() == (built_static.root / served).read_bytes()
+            assert response.header("Access-Control-Allow-Origin") == "*", (served, method)
+            assert response.header("Vary") == "Accept-Encoding"
+
+        first = fetch(whitenoise_as_documented, f"/static/{served}", headers)
+        etag, last_modified = first.header("ETag"), first.header("Last-Modified")
+        assert etag and last_modified
+        for validator in ({"If-None-Match": etag}, {"If-Modified-Since": last_modified}):
+            response = fetch(whitenoise_as_documented, f"/static/{served}", headers | validator)
+            assert response.status == 304
+            # WhiteNoise's 304 carries only Cache-Control, ETag, Vary (and Date, Expires,
+            # Content-Location), not Access-Control-Allow-Origin. A browser or a CDN that
+            # revalidates keeps the headers of the response it stored, which has it (RFC 9111,
+            # 4.3.4), so the file stays readable cross-origin.
+            assert response.header("Access-Control-Allow-Origin") is None
+            assert response.header("ETag") == etag
+            assert response.header("Vary") == "Accept-Encoding"

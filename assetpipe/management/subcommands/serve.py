@@ -11,17 +11,28 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from assetpipe.edge.config import CorsConfig
 from assetpipe.serve.nginx import DEFAULT_MAX_AGE, render_server, render_snippet, static_site
+
+
+def _storage_attribute(name: str) -> Any:
+    try:
+        return getattr(staticfiles_storage, name, None)
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def _private_dirs() -> tuple[Path, ...]:
     # The build state must never be served; the storage knows where it keeps it (and refuses
     # a state_dir inside STATIC_ROOT, so this is a second line of defence).
-    try:
-        state_dir = getattr(staticfiles_storage, "state_dir", None)
-    except ImproperlyConfigured as exc:
-        raise CommandError(str(exc)) from exc
+    state_dir = _storage_attribute("state_dir")
     return (Path(state_dir),) if state_dir else ()
+
+
+def _cors() -> CorsConfig | None:
+    # The storage's "cors" option, validated by the storage; another storage has none.
+    cors = _storage_attribute("cors")
+    return cors if isinstance(cors, CorsConfig) else None
 
 
 class Nginx:
@@ -70,6 +81,7 @@ class Nginx:
                 private_dirs=_private_dirs(),
                 brotli=options["brotli"],
                 max_age=options["max_age"],
+                cors=_cors(),
             )
             if options["server"]:
                 text = render_server(
