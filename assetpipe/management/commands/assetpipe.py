@@ -70,8 +70,8 @@ SUBCOMMANDS: dict[str, Entry] = {
         "assetpipe.management.subcommands.cors:Cors",
         "Show or apply the bucket's CORS rule for static files.",
         'Show the CORS rule that static files need on the bucket (from the "cors" option) and '
-        "how the bucket's rules differ; with --apply, write it, keeping the bucket's other "
-        "rules.",
+        "how the bucket's rules differ, exiting with status 1 when the bucket lacks it; with "
+        "--apply, write it first, keeping the bucket's other rules in their order.",
         "s3",
     ),
     "bucket-policy": Entry(
