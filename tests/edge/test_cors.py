@@ -1,4 +1,4 @@
-"""``manage.py assetpipe cors``, against S3's CORS behaviour (s3_front)."""
+"""``manage.py assetpipe cors`` and status's CORS line, against S3's CORS behaviour (s3_front)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from assetpipe.edge.cors import s3_rule
 from tests.edge.s3_cors import S3CorsFront
 from tests.edge.test_s3_cors import request
 from tests.media.conftest import IamServer
+from tests.publish.conftest import TREE, build_static
 
 OPTION = 'STORAGES["staticfiles"]["OPTIONS"]["cors"]'
 PAGE = "https://shop.example"
@@ -357,3 +358,76 @@ def test_credentials_that_may_not_write_it_are_told_the_permission(
     )
     with pytest.raises(Exception, match="NoSuchCORSConfiguration"):
         iam_server.s3().get_bucket_cors(Bucket=iam_bucket)
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def test_status_without_the_cors_option_sends_no_cors_request(
+    project: Project, s3_front: S3CorsFront, bucket: str
+) -> None:
+    build_static(project.static_root, TREE)
+    project.configure(cors=None)
+    run("sync")
+
+    result = run("status")
+
+    assert result.status == 0
+    assert not any("CORS" in line for line in result.lines)
+    assert result.lines[-1] == "in sync"
+    assert cors_requests(s3_front, bucket) == []
+
+
+def test_status_says_whether_the_rule_is_current_and_gates_on_it(
+    project: Project, s3_front: S3CorsFront, bucket: str
+) -> None:
+    build_static(project.static_root, TREE)
+    run("sync")
+
+    missing = run("status")
+
+    assert missing.status == 1
+    assert missing.lines[-2:] == [
+        "bucket CORS rule: missing: the bucket has no CORS configuration",
+        "out of sync: run `manage.py assetpipe cors --apply`",
+    ]
+    assert cors_requests(s3_front, bucket) == ["GET"]
+
+    run("cors", "--apply")
+    current = run("status")
+
+    assert current.status == 0
+    assert current.lines[-2:] == [
+        "bucket CORS rule: current: the bucket's first CORS rule is 'assetpipe-static', as "
+        "the option asks",
+        "in sync",
+    ]
+
+    build_static(project.static_root, {**TREE, "js/app.js": b"console.log(2);\n"})
+    project.configure(cors={"origins": [PAGE]})
+    both = run("status")
+
+    assert both.status == 1
+    assert both.lines[-1] == (
+        "out of sync: run `manage.py assetpipe sync` and `manage.py assetpipe cors --apply`"
+    )
+
+
+def test_status_with_credentials_that_may_not_read_the_rule_says_so(
+    iam_project: Project,
+    iam_bucket: str,
+    iam_server: IamServer,
+    as_user: Callable[..., None],
+) -> None:
+    build_static(iam_project.static_root, TREE)
+    as_user(iam_bucket, "s3:ListBucket", "s3:GetObject", "s3:PutObject")
+    run("sync")
+
+    result = run("status")
+
+    assert result.status == 0
+    assert result.lines[-2:] == [
+        f"bucket CORS rule: not checked: the credentials lack s3:GetBucketCORS on "
+        f"s3://{iam_bucket}",
+        "in sync",
+    ]

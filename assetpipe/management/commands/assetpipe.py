@@ -48,8 +48,9 @@ SUBCOMMANDS: dict[str, Entry] = {
         "assetpipe.management.subcommands.publish:Status",
         "Compare the built STATIC_ROOT with the bucket.",
         "Compare the built STATIC_ROOT with the bucket: files and bytes on each side, the "
-        "remote manifest's age and what sync would upload. Exits with status 1 when they "
-        "differ, so it can gate a deploy.",
+        "remote manifest's age, what sync would upload and, with the cors option, whether the "
+        "bucket's CORS rule is current. Exits with status 1 when they differ, so it can gate a "
+        "deploy.",
         "s3",
     ),
     "rollback": Entry(
