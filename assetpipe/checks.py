@@ -35,6 +35,7 @@ from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from assetpipe.edge.access import MediaLocation
 from assetpipe.options import SETTING, configured_options, storage_option_problems
 
 if TYPE_CHECKING:
@@ -77,6 +78,18 @@ def _media_storages() -> Iterator[tuple[str, TenantMediaStorage | ImproperlyConf
 
 def _obj(alias: str) -> str:
     return f'STORAGES["{alias}"]'
+
+
+def media_locations() -> list[MediaLocation]:
+    """Where each media storage in ``STORAGES`` keeps its files: its whole location, every
+    tenant's. ImproperlyConfigured, naming the storage, when one cannot be created."""
+    locations: list[MediaLocation] = []
+    for alias, storage in _media_storages():
+        if isinstance(storage, ImproperlyConfigured):
+            raise ImproperlyConfigured(f"{_obj(alias)}: {storage}")
+        prefix = f"{storage.location}/" if storage.location else ""
+        locations.append(MediaLocation(alias, storage.bucket_name, prefix))
+    return locations
 
 
 @register(Tags.files, TAG)

@@ -80,7 +80,7 @@ SUBCOMMANDS: dict[str, Entry] = {
         "Print the bucket policy that lets browsers or a CDN read the static prefix.",
         "Print the bucket policy for the chosen read access: --public (anyone may read the "
         "static prefix, never media) or --cloudfront ARN (only that distribution, through "
-        "Origin Access Control).",
+        "Origin Access Control). It is printed, not applied: stderr says how to apply it.",
         "s3",
     ),
     "edge": Entry(
