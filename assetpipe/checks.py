@@ -13,6 +13,9 @@ assetpipe.W001     warning  media objects would be public (a public ACL)
 assetpipe.W002     warning  media URLs are not signed (``querystring_auth=False``)
 assetpipe.W003     warning  "assetpipe" is not listed before "django.contrib.staticfiles"
                             in INSTALLED_APPS, so ``collectstatic`` is Django's command
+assetpipe.W004     warning  STATIC_URL is on another origin than the pages and the static
+                            storage has no ``cors`` option: browsers refuse its web fonts,
+                            and with ``integrity`` every stylesheet, script and module
 =================  =======  ===========================================================
 
 Every check also carries the ``assetpipe`` tag (``manage.py check --tag assetpipe``).
@@ -27,6 +30,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig, apps
 from django.conf import STATICFILES_STORAGE_ALIAS, settings
@@ -35,6 +39,7 @@ from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from assetpipe.edge.access import MediaLocation
 from assetpipe.options import SETTING, configured_options, storage_option_problems
 
 if TYPE_CHECKING:
@@ -77,6 +82,18 @@ def _media_storages() -> Iterator[tuple[str, TenantMediaStorage | ImproperlyConf
 
 def _obj(alias: str) -> str:
     return f'STORAGES["{alias}"]'
+
+
+def media_locations() -> list[MediaLocation]:
+    """Where each media storage in ``STORAGES`` keeps its files: its whole location, every
+    tenant's. ImproperlyConfigured, naming the storage, when one cannot be created."""
+    locations: list[MediaLocation] = []
+    for alias, storage in _media_storages():
+        if isinstance(storage, ImproperlyConfigured):
+            raise ImproperlyConfigured(f"{_obj(alias)}: {storage}")
+        prefix = f"{storage.location}/" if storage.location else ""
+        locations.append(MediaLocation(alias, storage.bucket_name, prefix))
+    return locations
 
 
 @register(Tags.files, TAG)
@@ -244,3 +261,75 @@ def check_app_order(
             id="assetpipe.W003",
         )
     ]
+
+
+# Middleware that serves STATIC_ROOT with "Access-Control-Allow-Origin: *", unless its setting
+# (default True) turns that off.
+ANY_ORIGIN_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware": "WHITENOISE_ALLOW_ALL_ORIGINS",
+    "servestatic.middleware.ServeStaticMiddleware": "SERVESTATIC_ALLOW_ALL_ORIGINS",
+}
+
+
+@register(Tags.staticfiles, TAG)
+def check_cross_origin_static(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    config = _assetpipe_static_storage()
+    if config is None:
+        return []
+    options = configured_options(config)
+    static_url = settings.STATIC_URL
+    host = _other_origin(static_url)
+    if host is None or options.get("cors") is not None:
+        return []
+    if _any_origin_middleware() and not _bucket_host(host, options.get("s3")):
+        return []  # the middleware's responses reach the browser, through a CDN or not
+    if options.get("integrity") is True:
+        refused = (
+            "its web fonts and every stylesheet, script and module that {% load assetpipe %} "
+            'tags render (integrity makes each a crossorigin="anonymous" request)'
+        )
+    else:
+        refused = (
+            'its web fonts, and every tag with crossorigin="anonymous" (which the "integrity" '
+            "option puts on each stylesheet, script and module tag)"
+        )
+    return [
+        CheckWarning(
+            f"STATIC_URL {static_url!r} is on another origin than the pages, and {SETTING} has "
+            f'no "cors" option: browsers refuse {refused} unless that origin answers with '
+            "Access-Control-Allow-Origin.",
+            hint=f'Set {SETTING}["cors"], e.g. {{"origins": ["https://www.example.com"]}} or '
+            '{"origins": ["*"]}, and give the bucket its rule with `manage.py assetpipe cors '
+            "--apply`; a CDN or server in front of it must send the same headers.",
+            obj=_obj(STATICFILES_STORAGE_ALIAS),
+            id="assetpipe.W004",
+        )
+    ]
+
+
+def _other_origin(static_url: object) -> str | None:
+    """The host of an absolute (``https://host/``) or scheme-relative (``//host/``) URL."""
+    if not isinstance(static_url, str) or not static_url.startswith(("http://", "https://", "//")):
+        return None
+    return urlsplit(static_url).netloc.lower() or None
+
+
+def _any_origin_middleware() -> bool:
+    return any(
+        name in ANY_ORIGIN_MIDDLEWARE and getattr(settings, ANY_ORIGIN_MIDDLEWARE[name], True)
+        for name in settings.MIDDLEWARE
+    )
+
+
+def _bucket_host(host: str, s3: object) -> bool:
+    """Whether ``host`` serves the bucket itself, where no middleware's headers reach."""
+    if host.endswith(".amazonaws.com"):
+        return True
+    if not isinstance(s3, Mapping):
+        return False
+    endpoint, domain = s3.get("endpoint_url"), s3.get("custom_domain")
+    return (isinstance(endpoint, str) and urlsplit(endpoint).netloc.lower() == host) or (
+        isinstance(domain, str) and domain.lower() == host
+    )

@@ -320,3 +320,94 @@ def test_assetpipe_listed_first_passes(settings: Any, installed: list[str]) -> N
     configure_static(settings, {})
 
     assert static_messages("assetpipe.W003") == []
+
+
+# -- static files on another origin ----------------------------------------------------------
+
+WHITENOISE = "whitenoise.middleware.WhiteNoiseMiddleware"
+SERVESTATIC = "servestatic.middleware.ServeStaticMiddleware"
+BUCKET_URL = "https://acme-static.s3.amazonaws.com/static/"
+
+
+@pytest.mark.parametrize(
+    "static_url",
+    [BUCKET_URL, "http://cdn.example:8080/static/", "//cdn.example/static/"],
+)
+def test_static_url_on_another_origin_without_cors_is_a_warning(
+    settings: Any, static_url: str
+) -> None:
+    settings.STATIC_URL = static_url
+    configure_static(settings, {"integrity": True})
+
+    [message] = static_messages("assetpipe.W004", [TAG])
+    assert message.obj == 'STORAGES["staticfiles"]'
+    assert f"STATIC_URL {static_url!r} is on another origin than the pages" in message.msg
+    assert "its web fonts and every stylesheet, script and module" in message.msg
+    assert f'Set {SETTING}["cors"], e.g. {{"origins": ["https://www.example.com"]}}' in str(
+        message.hint
+    )
+    assert "`manage.py assetpipe cors --apply`" in str(message.hint)
+
+
+def test_without_integrity_the_warning_names_fonts_first(settings: Any) -> None:
+    settings.STATIC_URL = BUCKET_URL
+    configure_static(settings, {})
+
+    [message] = static_messages("assetpipe.W004", [Tags.staticfiles])
+    assert 'browsers refuse its web fonts, and every tag with crossorigin="anonymous"' in (
+        message.msg
+    )
+
+
+@pytest.mark.parametrize(
+    ("static_url", "options", "middleware"),
+    [
+        ("/static/", {}, []),
+        ("static/", {}, []),
+        (BUCKET_URL, {"cors": {"origins": ["*"]}}, []),
+        ("https://cdn.example/static/", {"cors": {"origins": ["https://www.example"]}}, []),
+        # WhiteNoise or ServeStatic behind a CDN: their "Access-Control-Allow-Origin: *" passes.
+        ("https://d111111abcdef8.cloudfront.net/static/", {}, [WHITENOISE]),
+        ("//cdn.example/static/", {}, [SERVESTATIC]),
+    ],
+)
+def test_same_origin_cors_or_a_middleware_that_allows_any_origin_passes(
+    settings: Any, static_url: str, options: dict[str, Any], middleware: list[str]
+) -> None:
+    settings.STATIC_URL = static_url
+    settings.MIDDLEWARE = middleware
+    configure_static(settings, options)
+
+    assert static_messages("assetpipe.W004") == []
+
+
+@pytest.mark.parametrize(
+    ("static_url", "s3", "extra"),
+    [
+        # The bucket's own host: the files never pass through the middleware.
+        (BUCKET_URL, {}, {}),
+        ("http://127.0.0.1:9000/acme/static/", {"endpoint_url": "http://127.0.0.1:9000"}, {}),
+        ("https://static.example/static/", {"custom_domain": "static.example"}, {}),
+        # The middleware is told not to send the header.
+        ("https://cdn.example/static/", {}, {"WHITENOISE_ALLOW_ALL_ORIGINS": False}),
+    ],
+)
+def test_whitenoise_does_not_cover_the_bucket_or_a_header_it_does_not_send(
+    settings: Any, static_url: str, s3: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    settings.STATIC_URL = static_url
+    settings.MIDDLEWARE = [WHITENOISE]
+    for name, value in extra.items():
+        setattr(settings, name, value)
+    configure_static(settings, {"s3": {"bucket_name": "acme", "location": "static", **s3}})
+
+    assert len(static_messages("assetpipe.W004")) == 1
+
+
+def test_other_backends_get_no_cross_origin_warning(settings: Any) -> None:
+    settings.STATIC_URL = BUCKET_URL
+    configure_static(
+        settings, {}, backend="django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+    )
+
+    assert static_messages("assetpipe.W004") == []

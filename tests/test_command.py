@@ -13,7 +13,11 @@ from assetpipe.management.commands.assetpipe import SUBCOMMANDS, Command, load
 
 REPO = Path(__file__).resolve().parents[1]
 # Arguments a subcommand cannot run without.
-REQUIRED = {"iam-policy": ["--tenant", "acme"], "rollback": ["--previous"]}
+REQUIRED = {
+    "iam-policy": ["--tenant", "acme"],
+    "rollback": ["--previous"],
+    "bucket-policy": ["--public"],
+}
 COMMON = [
     "-v",
     "2",

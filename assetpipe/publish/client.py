@@ -23,7 +23,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from assetpipe.publish.config import PublishError, S3Config
+from assetpipe.publish.config import AccessDenied, PublishError, S3Config
 
 # The parsed service models, shared by every client in the process: loading them costs more
 # than a whole no-change publish. Each client still resolves its own credentials.
@@ -34,6 +34,8 @@ PERMISSIONS = {
     "uploading": "s3:PutObject",
     "reading": "s3:GetObject",
     "deleting": "s3:DeleteObject",
+    "reading the CORS configuration of": "s3:GetBucketCORS",
+    "writing the CORS configuration of": "s3:PutBucketCORS",
 }
 
 
@@ -137,7 +139,7 @@ def describe_failure(
             )
         if code in {"AccessDenied", "AllAccessDisabled", "403"} or status == 403:
             permission = PERMISSIONS.get(action, "access")
-            return PublishError(
+            return AccessDenied(
                 f"access denied while {action} {where} at {endpoint}: "
                 f"the credentials need {permission} there"
             )

@@ -36,6 +36,10 @@ class PublishError(Exception):
     """A publishing failure the user can act on; the message names the bucket, key or endpoint."""
 
 
+class AccessDenied(PublishError):
+    """S3 refused the credentials an action; the message names the permission it needs."""
+
+
 @dataclass(frozen=True)
 class S3Config:
     bucket_name: str

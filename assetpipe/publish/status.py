@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from assetpipe.publish.client import S3Client
-from assetpipe.publish.config import S3Config
+from assetpipe.edge.bucket import APPLY, READING, BucketCors, read_bucket_cors
+from assetpipe.edge.config import CorsConfig
+from assetpipe.publish.client import PERMISSIONS, S3Client
+from assetpipe.publish.config import AccessDenied, S3Config
 from assetpipe.publish.history import is_history, live_build
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import Build, read_build
@@ -28,10 +30,18 @@ class Status:
     remote: dict[str, RemoteObject]
     plan: Plan
     now: datetime
+    # With the ``cors`` option: the bucket's CORS rules, or why they could not be read.
+    cors: BucketCors | None = None
+    cors_unread: str | None = None
 
     @property
     def in_sync(self) -> bool:
-        return self.plan.in_sync
+        return self.plan.in_sync and self.cors_current is not False
+
+    @property
+    def cors_current(self) -> bool | None:
+        """Whether the bucket has the CORS rule; None when not configured or not read."""
+        return None if self.cors is None else self.cors.current
 
     def lines(self) -> list[str]:
         local_bytes = sum(file.size for file in self.build.files.values())
@@ -59,7 +69,14 @@ class Status:
                 f"{format_bytes(self.plan.upload_bytes)}"
             )
         lines.extend(self.kept_lines())
-        lines.append("in sync" if self.in_sync else "out of sync: run `manage.py assetpipe sync`")
+        if self.cors is not None:
+            lines.append(f"bucket CORS rule: {self.cors.explanation()}")
+        elif self.cors_unread is not None:
+            lines.append(f"bucket CORS rule: not checked: {self.cors_unread}")
+        fixes = [] if self.plan.in_sync else ["`manage.py assetpipe sync`"]
+        if self.cors_current is False:
+            fixes.append(f"`{APPLY}`")
+        lines.append(f"out of sync: run {' and '.join(fixes)}" if fixes else "in sync")
         return lines
 
     def kept_lines(self) -> list[str]:
@@ -72,12 +89,23 @@ class Status:
         return [head, *(f"  {build.digest} ({', '.join(build.reasons)})" for build in builds)]
 
 
-def status(static_root: Path, manifest_name: str, config: S3Config) -> Status:
+def status(
+    static_root: Path, manifest_name: str, config: S3Config, cors: CorsConfig | None = None
+) -> Status:
+    """Compare the build with the bucket; with ``cors``, also the bucket's CORS rule (one
+    GetBucketCors more; credentials without s3:GetBucketCORS get a line, not an error)."""
     build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
+    bucket_cors: BucketCors | None = None
+    unread: str | None = None
     with S3Client(config) as s3:
         remote = list_prefix(s3, config.prefix)
         plan = make_plan(build, remote, s3)
-    return Status(build, config, remote, plan, datetime.now(UTC))
+        if cors is not None:
+            try:
+                bucket_cors = read_bucket_cors(s3, cors)
+            except AccessDenied:
+                unread = f"the credentials lack {PERMISSIONS[READING]} on s3://{config.bucket_name}"
+    return Status(build, config, remote, plan, datetime.now(UTC), bucket_cors, unread)
 
 
 def _age(delta: timedelta) -> str:

@@ -155,9 +155,9 @@ class S3CorsFront:
         )
         try:
             connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            # The Host header goes as the client sent it: a SigV4 signature covers it, and an
+            # upstream that checks signatures (moto enforcing IAM) refuses a rewritten one.
             for name, value in headers:
-                if name.lower() == "host":
-                    value = f"{self._upstream_host}:{self._upstream_port}"
                 connection.putheader(name, value)
             if body and not any(n.lower() == "content-length" for n, _ in headers):
                 connection.putheader("Content-Length", str(len(body)))

@@ -48,8 +48,9 @@ SUBCOMMANDS: dict[str, Entry] = {
         "assetpipe.management.subcommands.publish:Status",
         "Compare the built STATIC_ROOT with the bucket.",
         "Compare the built STATIC_ROOT with the bucket: files and bytes on each side, the "
-        "remote manifest's age and what sync would upload. Exits with status 1 when they "
-        "differ, so it can gate a deploy.",
+        "remote manifest's age, what sync would upload and, with the cors option, whether the "
+        "bucket's CORS rule is current. Exits with status 1 when they differ, so it can gate a "
+        "deploy.",
         "s3",
     ),
     "rollback": Entry(
@@ -70,8 +71,8 @@ SUBCOMMANDS: dict[str, Entry] = {
         "assetpipe.management.subcommands.cors:Cors",
         "Show or apply the bucket's CORS rule for static files.",
         'Show the CORS rule that static files need on the bucket (from the "cors" option) and '
-        "how the bucket's rules differ; with --apply, write it, keeping the bucket's other "
-        "rules.",
+        "how the bucket's rules differ, exiting with status 1 when the bucket lacks it; with "
+        "--apply, write it first, keeping the bucket's other rules in their order.",
         "s3",
     ),
     "bucket-policy": Entry(
@@ -79,7 +80,7 @@ SUBCOMMANDS: dict[str, Entry] = {
         "Print the bucket policy that lets browsers or a CDN read the static prefix.",
         "Print the bucket policy for the chosen read access: --public (anyone may read the "
         "static prefix, never media) or --cloudfront ARN (only that distribution, through "
-        "Origin Access Control).",
+        "Origin Access Control). It is printed, not applied: stderr says how to apply it.",
         "s3",
     ),
     "edge": Entry(

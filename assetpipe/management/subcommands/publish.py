@@ -102,7 +102,9 @@ class Status:
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
         with _user_errors():
-            report = status(_static_root(), manifest_name(), s3_config())
+            report = status(
+                _static_root(), manifest_name(), s3_config(), cors=storage_options().cors
+            )
         if options["verbosity"]:
             for line in report.lines():
                 command.stdout.write(line)

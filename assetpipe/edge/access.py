@@ -1,0 +1,137 @@
+"""The bucket policies that let browsers, or one CloudFront distribution, read the static prefix.
+
+A browser's request for a static file carries no credentials, so S3 answers it only if the
+bucket's policy lets anyone read the key (a public prefix), or if the request comes from a
+CDN that signs it (CloudFront's Origin Access Control, allowed by a policy naming the
+distribution). Either policy covers the static prefix alone: never a media bucket or prefix,
+so a policy that would reach media is refused (:func:`media_overlap`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+# S3's naming rules for general purpose buckets: nothing in a name may widen the resource.
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# Characters with a meaning in policy resources: wildcards and ${variables}.
+POLICY_SPECIAL = frozenset("*?$")
+# A CloudFront distribution's ARN: the partition, an account id and the distribution's id.
+DISTRIBUTION_ARN = re.compile(r"arn:aws:cloudfront::[0-9]{12}:distribution/[A-Z0-9]+")
+CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
+
+
+class PolicyError(ValueError):
+    """A bucket policy assetpipe will not print; the message says why and what to change."""
+
+
+@dataclass(frozen=True)
+class MediaLocation:
+    """Where a media storage keeps every tenant's files."""
+
+    alias: str  # its STORAGES alias
+    bucket: str
+    prefix: str  # "media/", or "" when its tenants' prefixes start at the bucket's root
+
+
+def public_read_policy(bucket: str, prefix: str) -> dict[str, Any]:
+    """Anyone may GET the objects under ``prefix`` ("" for the whole bucket), nothing else."""
+    return _policy(
+        {
+            "Sid": "AssetpipePublicStaticFiles",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": _resource(bucket, prefix),
+        }
+    )
+
+
+def cloudfront_read_policy(bucket: str, prefix: str, distribution_arn: str) -> dict[str, Any]:
+    """Only the CloudFront distribution ``distribution_arn`` may GET the objects under
+    ``prefix``, through Origin Access Control (requests CloudFront signs as its service)."""
+    if not DISTRIBUTION_ARN.fullmatch(distribution_arn):
+        raise PolicyError(
+            f"{distribution_arn!r} is not a CloudFront distribution's ARN; expected "
+            "arn:aws:cloudfront::<12-digit account id>:distribution/<distribution id>, "
+            "e.g. arn:aws:cloudfront::111122223333:distribution/EDFDVBD6EXAMPLE"
+        )
+    return _policy(
+        {
+            "Sid": "AssetpipeCloudFrontStaticFiles",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDFRONT_SERVICE},
+            "Action": "s3:GetObject",
+            "Resource": _resource(bucket, prefix),
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+        }
+    )
+
+
+def media_overlap(bucket: str, prefix: str, media: Iterable[MediaLocation]) -> str | None:
+    """Why a read policy for ``s3://bucket/prefix`` would reach media; None if it would not.
+
+    The whole location of a media storage counts, whatever tenant this deploy serves: other
+    deploys keep their tenants' files beside it.
+    """
+    for location in media:
+        if location.bucket != bucket:
+            continue
+        static = f"s3://{bucket}/{prefix}"
+        stored = f'STORAGES["{location.alias}"] keeps media in s3://{bucket}/{location.prefix}'
+        if not prefix:
+            return (
+                f'the static files are published to the whole bucket s3://{bucket}/ (the "s3" '
+                f"option has no location), and {stored}: the policy would let anyone read it. "
+                'Publish the static files under a location of their own (e.g. "static") or '
+                "to a bucket of their own"
+            )
+        if location.prefix.startswith(prefix):
+            return (
+                f"{stored}, inside the static prefix {static}: the policy would let anyone "
+                "read it. Give static files and media disjoint locations"
+            )
+        if prefix.startswith(location.prefix):
+            return (
+                f"{stored}, and the static prefix {static} lies inside it, where a tenant of "
+                "that name would keep its media: the policy would let anyone read them. Give "
+                "static files and media disjoint locations"
+            )
+    return None
+
+
+def how_to_apply(bucket: str, *, public: bool) -> list[str]:
+    """What to run to apply a printed policy, for the command's stderr."""
+    lines = [
+        "Save the policy above as policy.json and apply it with:",
+        f"  aws s3api put-bucket-policy --bucket {bucket} --policy file://policy.json",
+        "put-bucket-policy replaces the bucket's whole policy: if it has one "
+        f"(aws s3api get-bucket-policy --bucket {bucket}), add this statement to it instead.",
+    ]
+    if public:
+        lines += [
+            "S3 refuses a public policy while Block Public Access blocks public policies; allow "
+            "them on this bucket (and in the account's settings) first, keeping ACLs blocked:",
+            f"  aws s3api put-public-access-block --bucket {bucket} "
+            "--public-access-block-configuration "
+            "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,"
+            "RestrictPublicBuckets=false",
+        ]
+    return lines
+
+
+def _resource(bucket: str, prefix: str) -> str:
+    if not BUCKET_NAME.fullmatch(bucket):
+        raise PolicyError(f"{bucket!r} is not a valid S3 bucket name")
+    if POLICY_SPECIAL & set(prefix) or prefix.startswith("/") or (prefix and prefix[-1] != "/"):
+        raise PolicyError(
+            f"the static prefix {prefix!r} cannot be stated in a policy: it must end with '/' "
+            "and must not contain '*', '?' or '$'"
+        )
+    return f"arn:aws:s3:::{bucket}/{prefix}*"
+
+
+def _policy(statement: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [statement]}

@@ -1,0 +1,87 @@
+"""``manage.py assetpipe cors`` and ``manage.py assetpipe bucket-policy``: what a browser on
+another origin needs from the bucket (assetpipe.edge.bucket, assetpipe.edge.access)."""
+
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from assetpipe.checks import media_locations
+from assetpipe.edge.access import (
+    PolicyError,
+    cloudfront_read_policy,
+    how_to_apply,
+    media_overlap,
+    public_read_policy,
+)
+from assetpipe.edge.bucket import bucket_cors
+from assetpipe.edge.config import OPTIONS
+from assetpipe.management.subcommands.publish import s3_config, storage_options
+from assetpipe.publish.config import PublishError
+
+
+class Cors:
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--apply",
+            action="store_true",
+            help="Write the rule first in the bucket's CORS configuration, keeping its other "
+            "rules in their order (needs s3:GetBucketCORS and s3:PutBucketCORS); nothing is "
+            "written when the bucket has it already.",
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        cors = storage_options().cors
+        if cors is None:
+            raise CommandError(
+                f'{OPTIONS}["cors"] is not set: name the origins whose pages may read the '
+                'static files, e.g. {"origins": ["https://www.example.com"]} or '
+                '{"origins": ["*"]}'
+            )
+        config = s3_config()
+        try:
+            report = bucket_cors(config, cors, apply=options["apply"])
+        except PublishError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["verbosity"]:
+            for line in report.lines():
+                command.stdout.write(line)
+        if not report.current:
+            raise SystemExit(1)
+
+
+class BucketPolicy:
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        access = parser.add_mutually_exclusive_group(required=True)
+        access.add_argument(
+            "--public",
+            action="store_true",
+            help="Anyone may read the static prefix (browsers load the files from the bucket).",
+        )
+        access.add_argument(
+            "--cloudfront",
+            metavar="ARN",
+            help="Only this CloudFront distribution may read the static prefix, through Origin "
+            "Access Control; e.g. arn:aws:cloudfront::111122223333:distribution/EDFDVBD6EXAMPLE",
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        config = s3_config()
+        bucket, prefix = config.bucket_name, config.prefix
+        try:
+            overlap = media_overlap(bucket, prefix, media_locations())
+            if overlap is not None:
+                raise PolicyError(f"no bucket policy for the static files: {overlap}")
+            if options["cloudfront"] is not None:
+                policy = cloudfront_read_policy(bucket, prefix, options["cloudfront"])
+            else:
+                policy = public_read_policy(bucket, prefix)
+        except (PolicyError, ImproperlyConfigured) as exc:
+            raise CommandError(str(exc)) from exc
+        command.stdout.write(json.dumps(policy, indent=2))
+        for line in how_to_apply(bucket, public=options["public"]):
+            command.stderr.write(line)
