@@ -1,62 +1,27 @@
 """Real bundler builds of the app under tests/bundlers/app, made by the test run itself.
 
-Each bundler's packages are installed with Debian's node/npm from the committed package.json
-and package-lock.json into ``.cache/npm/<variant>-<digest>`` (gitignored), once per content of
-those files; the build itself runs in the test's temp dir. Without node or the npm registry the
-tests skip, except under CI, where that is a failure.
+Each bundler's packages are installed from the committed package.json and package-lock.json
+in tests/bundlers/<variant> (:mod:`tests.npm`); the build itself runs in the test's temp dir.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_component
+from tests import npm
 from tests.serve.conftest import chromium  # noqa: F401  (the same browser fixture)
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "app"
-REPO = HERE.parents[1]
-NPM_CACHE = REPO / ".cache" / "npm"
-
-
-def _unavailable(message: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(
-        command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        _unavailable(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 
 
 def node_modules(variant: str) -> Path:
     """``node_modules`` for tests/bundlers/<variant>, installed on first use."""
-    found = bool(shutil.which("node") and shutil.which("npm"))
-    require_component("node and npm", found, "apt-get install nodejs npm")
-    spec = HERE / variant
-    digest = hashlib.sha256(
-        (spec / "package.json").read_bytes() + (spec / "package-lock.json").read_bytes()
-    ).hexdigest()[:16]
-    target = NPM_CACHE / f"{variant}-{digest}"
-    if not (target / ".installed").exists():
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(spec / name, target / name)
-        _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], target)
-        (target / ".installed").touch()
-    return target / "node_modules"
+    return npm.node_modules(HERE / variant, variant)
 
 
 def prepare(variant: str, work: Path, main_suffix: str = "") -> Path:
@@ -75,7 +40,7 @@ def vite_build(variant: str, work: Path, *, dot_vite: bool = False, main_suffix:
     app = prepare(variant, work / "app", main_suffix)
     out = work / "dist"
     env = {"BUNDLE_OUT_DIR": str(out), "BUNDLE_MANIFEST": "true" if dot_vite else ""}
-    _run(["node", "node_modules/vite/bin/vite.js", "build", "--logLevel", "error"], app, env)
+    npm.run(["node", "node_modules/vite/bin/vite.js", "build", "--logLevel", "error"], app, env)
     return out
 
 
@@ -83,7 +48,7 @@ def esbuild_build(work: Path) -> Path:
     """Build app/esbuild with code splitting into ``<out>/bundles``; returns ``<out>``."""
     app = prepare("esbuild", work / "app")
     out = work / "out"
-    _run(
+    npm.run(
         [
             "node_modules/.bin/esbuild",
             "esbuild/entry.js",
