@@ -73,12 +73,15 @@ def response_headers(cors: CorsConfig, origin: str | None) -> dict[str, str]:
 
     ``*`` is sent as ``*`` to every request, so caches may share one response; a list of
     origins echoes the request's origin when it is allowed, and the response then varies on it.
+    ``Timing-Allow-Origin`` goes with it: the same pages may then read each file's timing and
+    sizes (Resource Timing), e.g. to see that it arrived compressed.
     """
     if cors.any_origin:
-        return {"Access-Control-Allow-Origin": "*"}
+        return {"Access-Control-Allow-Origin": "*", "Timing-Allow-Origin": "*"}
     headers = {"Vary": "Origin"}
     if origin is not None and origin_allowed(cors, origin):
         headers["Access-Control-Allow-Origin"] = origin
+        headers["Timing-Allow-Origin"] = origin
     return headers
 
 

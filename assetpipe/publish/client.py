@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import botocore.loaders
 import botocore.session
@@ -40,6 +41,8 @@ class S3Client:
     """One thread-safe botocore client for a run, counting the HTTP requests it sends.
 
     Counts are per attempt (retries included) and keyed by operation name, e.g. ``PutObject``.
+    Close it when the run ends (``with S3Client(config) as s3:``): its pool keeps up to
+    ``max_pool_connections`` sockets open, and only the garbage collector would close them.
     """
 
     def __init__(self, config: S3Config) -> None:
@@ -72,6 +75,21 @@ class S3Client:
         operation = event_name.rsplit(".", 1)[-1]
         with self._lock:
             self.requests[operation] += 1
+
+    def close(self) -> None:
+        """Close the client's pooled connections."""
+        self.client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def error(self, exc: Exception, action: str, key: str | None = None) -> PublishError:
         """A botocore failure while ``action`` (listing, uploading, ...) as a PublishError."""

@@ -157,12 +157,14 @@ def _botocore_head(config: S3Config, key: str, etag: str) -> tuple[bool, dict[st
 
     from assetpipe.publish.client import S3_ERRORS, S3Client
 
-    s3 = S3Client(config)
-    try:
-        head = s3.client.head_object(Bucket=config.bucket_name, Key=key, IfNoneMatch=f'"{etag}"')
-    except ClientError as exc:
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return status == 304, dict(s3.requests)
-    except S3_ERRORS:
-        return False, dict(s3.requests)
-    return _unchanged(200, head.get("ETag"), etag), dict(s3.requests)
+    with S3Client(config) as s3:
+        try:
+            head = s3.client.head_object(
+                Bucket=config.bucket_name, Key=key, IfNoneMatch=f'"{etag}"'
+            )
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return status == 304, dict(s3.requests)
+        except S3_ERRORS:
+            return False, dict(s3.requests)
+        return _unchanged(200, head.get("ETag"), etag), dict(s3.requests)

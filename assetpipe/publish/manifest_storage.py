@@ -24,37 +24,35 @@ from assetpipe.publish.history import build_id, find_build, newest_builds, remot
 class BucketManifestStorage(Storage):
     def __init__(self, config: S3Config) -> None:
         self.config = config
-        self._s3: S3Client | None = None
 
-    @property
-    def s3(self) -> S3Client:
-        # Created on first use: settings may build this before credentials are available.
-        if self._s3 is None:
-            self._s3 = S3Client(self.config)
-        return self._s3
+    def _client(self) -> S3Client:
+        # One per read, closed after it: Django reads the manifest once per process.
+        return S3Client(self.config)
 
     def _key(self, name: str) -> str:
         return self.config.key(name)
 
     def _open(self, name: str, mode: str = "rb") -> File[Any]:
         key = self._key(name)
-        try:
-            response = self.s3.client.get_object(Bucket=self.config.bucket_name, Key=key)
-            return ContentFile(response["Body"].read(), name=name)
-        except S3_ERRORS as exc:
-            if _missing(exc):
-                # Django treats a missing manifest as an empty one.
-                raise FileNotFoundError(f"s3://{self.config.bucket_name}/{key}") from exc
-            raise self.s3.error(exc, "reading", key) from exc
+        with self._client() as s3:
+            try:
+                response = s3.client.get_object(Bucket=self.config.bucket_name, Key=key)
+                return ContentFile(response["Body"].read(), name=name)
+            except S3_ERRORS as exc:
+                if _missing(exc):
+                    # Django treats a missing manifest as an empty one.
+                    raise FileNotFoundError(f"s3://{self.config.bucket_name}/{key}") from exc
+                raise s3.error(exc, "reading", key) from exc
 
     def exists(self, name: str) -> bool:
         key = self._key(name)
-        try:
-            self.s3.client.head_object(Bucket=self.config.bucket_name, Key=key)
-        except S3_ERRORS as exc:
-            if _missing(exc):
-                return False
-            raise self.s3.error(exc, "reading", key) from exc
+        with self._client() as s3:
+            try:
+                s3.client.head_object(Bucket=self.config.bucket_name, Key=key)
+            except S3_ERRORS as exc:
+                if _missing(exc):
+                    return False
+                raise s3.error(exc, "reading", key) from exc
         return True
 
     def _save(self, name: str, content: IO[Any]) -> str:
@@ -83,7 +81,8 @@ class PinnedManifestStorage(BucketManifestStorage):
     def _find(self) -> str:
         digest = self.config.manifest_digest
         assert digest is not None
-        history = remote_history(self.s3)
+        with self._client() as s3:
+            history = remote_history(s3)
         entry = find_build(history, digest)
         if entry is None:
             # Raised where Django first loads the manifest: the process fails as it starts

@@ -66,27 +66,28 @@ def prune(
     the builds named in ``keep_builds`` (pinned app servers) and builds published (or rolled
     back to) within ``min_age``."""
     _check_arguments(config, keep, min_age)
-    s3 = S3Client(config)
-    remote = list_prefix(s3, config.prefix)
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=min_age)
-    builds = kept_builds(remote, manifest_name, keep, keep_builds, cutoff)
-    _check_pinned(config, remote, builds, keep_builds)
-    manifests = [build.name for build in builds]
-    if not manifests:
-        raise PublishError(
-            f"refusing to prune {config.where}: it has no {manifest_name} and no manifest "
-            "history, so nothing is known to be in use"
-        )
-    referenced = _referenced(s3, remote, manifests)
-    unreferenced = _old_outputs(s3, remote, {b.digest for b in builds}, referenced, manifest_name)
-    old = [obj for obj in unreferenced if obj.last_modified <= cutoff]
+    with S3Client(config) as s3:
+        remote = list_prefix(s3, config.prefix)
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=min_age)
+        builds = kept_builds(remote, manifest_name, keep, keep_builds, cutoff)
+        _check_pinned(config, remote, builds, keep_builds)
+        manifests = [build.name for build in builds]
+        if not manifests:
+            raise PublishError(
+                f"refusing to prune {config.where}: it has no {manifest_name} and no manifest "
+                "history, so nothing is known to be in use"
+            )
+        referenced = _referenced(s3, remote, manifests)
+        kept = {build.digest for build in builds}
+        unreferenced = _old_outputs(s3, remote, kept, referenced, manifest_name)
+        old = [obj for obj in unreferenced if obj.last_modified <= cutoff]
+        if not dry_run:
+            _delete(s3, [obj.key for obj in old])
     if dry_run and stdout is not None:
         for obj in old:
             stdout.write(f"delete {obj.key} ({format_bytes(obj.size)}, {obj.last_modified:%c})\n")
         for build in builds:
             stdout.write(build.describe() + "\n")
-    if not dry_run:
-        _delete(s3, [obj.key for obj in old])
     return PruneResult(
         where=config.where,
         manifests=tuple(manifests),

@@ -71,19 +71,19 @@ def rollback(
     Raises PublishError, changing nothing, when the build is unknown or an object it references
     is missing; if writing fails, the live manifest is the old one or the new one, both complete.
     """
-    s3 = S3Client(config)
-    remote = list_prefix(s3, config.prefix)
-    live = remote.get(manifest_name)
-    current = live_build(live) if live is not None else None
-    target = _choose(config, history_entries(remote), to, current)
-    manifest = _read_build(s3, target)
-    checked = _check_objects(config, manifest, target, remote)
-    changed = not dry_run and target.digest != current
+    with S3Client(config) as s3:
+        remote = list_prefix(s3, config.prefix)
+        live = remote.get(manifest_name)
+        current = live_build(live) if live is not None else None
+        target = _choose(config, history_entries(remote), to, current)
+        manifest = _read_build(s3, target)
+        checked = _check_objects(config, manifest, target, remote)
+        changed = not dry_run and target.digest != current
+        if changed:
+            _make_live(s3, manifest, manifest_name)
     if dry_run and stdout is not None and target.digest != current:
         stdout.write(f"upload {config.key('manifests/')}<time>-{target.digest}.json (history)\n")
         stdout.write(f"upload {config.key(manifest_name)} (build {target.digest}; after it)\n")
-    if changed:
-        _make_live(s3, manifest, manifest_name)
     return RollbackResult(
         where=config.where,
         build=target.digest,

@@ -172,24 +172,24 @@ def _publish_listed(
     from assetpipe.publish.inventory import list_prefix
     from assetpipe.publish.plan import make_plan
 
-    s3 = S3Client(config)
-    remote = list_prefix(s3, config.prefix)
-    plan = make_plan(build, remote, s3)
-    if plan.missing:
-        raise PublishError(
-            f"{len(plan.missing):,} files that {build.manifest_name} references exist neither "
-            f"in {build.root} nor in {config.where}, e.g. {plan.missing[0]}; "
-            "nothing was published"
-        )
-    stdout = unwrapped(stdout) if stdout is not None else None
-    live_etag: str | None = None
-    if dry_run:
-        if stdout is not None:
-            _write_plan(stdout, plan, config, build.manifest_name)
-    else:
-        live_etag = _upload(s3, build, plan, stdout)
-        if live_etag is None:
-            live_etag = remote[build.manifest_name].etag
+    with S3Client(config) as s3:
+        remote = list_prefix(s3, config.prefix)
+        plan = make_plan(build, remote, s3)
+        if plan.missing:
+            raise PublishError(
+                f"{len(plan.missing):,} files that {build.manifest_name} references exist neither "
+                f"in {build.root} nor in {config.where}, e.g. {plan.missing[0]}; "
+                "nothing was published"
+            )
+        stdout = unwrapped(stdout) if stdout is not None else None
+        live_etag: str | None = None
+        if dry_run:
+            if stdout is not None:
+                _write_plan(stdout, plan, config, build.manifest_name)
+        else:
+            live_etag = _upload(s3, build, plan, stdout)
+            if live_etag is None:
+                live_etag = remote[build.manifest_name].etag
     result = PublishResult(
         where=config.where,
         uploaded=len(plan.uploads),

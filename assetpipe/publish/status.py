@@ -74,9 +74,10 @@ class Status:
 
 def status(static_root: Path, manifest_name: str, config: S3Config) -> Status:
     build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
-    s3 = S3Client(config)
-    remote = list_prefix(s3, config.prefix)
-    return Status(build, config, remote, make_plan(build, remote, s3), datetime.now(UTC))
+    with S3Client(config) as s3:
+        remote = list_prefix(s3, config.prefix)
+        plan = make_plan(build, remote, s3)
+    return Status(build, config, remote, plan, datetime.now(UTC))
 
 
 def _age(delta: timedelta) -> str:

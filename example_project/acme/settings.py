@@ -16,7 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent
 DEMO_DIR = Path(os.environ.get("ACME_DEMO_DIR", BASE_DIR.parent.parent / ".demo")).resolve()
 S3_ENDPOINT = os.environ.get("ACME_S3_ENDPOINT", "http://127.0.0.1:9753")
 TENANT = os.environ.get("ACME_TENANT", "acme-corp")
-STATIC_BUCKET = "acme-static"
+EDGE_CDN = os.environ.get("ACME_EDGE_CDN")
+STATIC_BUCKET = os.environ.get("ACME_STATIC_BUCKET", "acme-static")
 MEDIA_BUCKET = "acme-media"
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
@@ -68,7 +69,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 USE_TZ = True
 TIME_ZONE = "UTC"
 
-STATIC_URL = "/static/"
+# "/static/" serves the files from this site (WhiteNoise). Set it to the bucket's or a CDN's
+# URL, e.g. "https://acme-static.s3.amazonaws.com/static/", to load them from there: the
+# "cors" option below is what lets this site's pages use them from that other origin.
+STATIC_URL = os.environ.get("ACME_STATIC_URL", "/static/")
 STATIC_ROOT = DEMO_DIR / "build" / "static"
 # Uploads above this size would be spooled to disk before going to S3; the demo form is small.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -84,6 +88,9 @@ STORAGES = {
             # scripts and stylesheets carry integrity, and its .mjs modules (which the rewrite
             # above, for *.js, leaves as written) load through {% importmap %}.
             "integrity": True,
+            # Any page may read the static files cross-origin: `manage.py assetpipe cors --apply`
+            # gives the bucket this rule, and `assetpipe nginx` sends it.
+            "cors": {"origins": ["*"]},
             # Published after each build, so app servers or a CDN can read the same files.
             "s3": {
                 "bucket_name": STATIC_BUCKET,
@@ -91,6 +98,9 @@ STORAGES = {
                 "endpoint_url": S3_ENDPOINT,
                 "region_name": "us-east-1",
             },
+            # The CDN in front of the bucket ("cloudfront" or "cloudflare"), if any: every
+            # variant is then built and published, for `manage.py assetpipe edge` to serve.
+            **({"edge": {"cdn": EDGE_CDN}} if EDGE_CDN else {}),
         },
     },
     "default": {

@@ -21,7 +21,8 @@ Usage::
         --storage django.contrib.staticfiles.storage.ManifestStaticFilesStorage --options '{}'
 
 Unknown arguments are passed on to Django's ``runtests.py`` (e.g. ``-k test_manifest``). The sdist
-and its extracted tests are cached under ``$ASSETPIPE_CACHE`` (default ``~/.cache/assetpipe``).
+(from PyPI, checked against the SHA-256 that PyPI lists) and its extracted tests are cached under
+``$ASSETPIPE_CACHE`` (default ``~/.cache/assetpipe``).
 The exit status is the test run's; when tests fail, a summary of each failing test and the
 exception it ended with is printed after Django's own output.
 """
@@ -29,6 +30,7 @@ exception it ended with is printed after Django's own output.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -37,6 +39,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,12 @@ SHIM_MODULE = "assetpipe_conformance"
 SHIM_CLASS = "StorageUnderTest"
 DJANGO_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Django's files and their SHA-256 digests on the package index, in the JSON form of its simple
+# API (PEP 691). urllib follows the *_proxy variables and OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR.
+INDEX = "https://pypi.org/simple/django/"
+INDEX_JSON = "application/vnd.pypi.simple.v1+json"
+TIMEOUT = 60.0  # seconds without a byte from the index
+CHUNK = 1 << 16
 
 SHIM_SOURCE = '''\
 """The storage under test, standing in for ManifestStaticFilesStorage (generated)."""
@@ -78,34 +88,49 @@ def cache_root() -> Path:
     return Path(os.environ.get("ASSETPIPE_CACHE") or Path.home() / ".cache" / "assetpipe")
 
 
-def fetch_sdist(version: str, cache: Path) -> Path:
-    """Return the cached Django sdist for ``version``, downloading it with pip if needed."""
+def fetch_sdist(version: str, cache: Path, index: str = INDEX) -> Path:
+    """Return the cached Django sdist for ``version``, downloading it from ``index`` if needed.
+
+    With the standard library alone: the suite also runs in virtualenvs without pip. The
+    download is cached only when its SHA-256 is the one the index lists."""
     target = cache / "django" / f"django-{version}.tar.gz"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    url, sha256 = sdist_url(index, target.name)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"django=={version}",
-                "--dest",
-                tmp,
-            ],
-            check=True,
-        )
-        # The file name's case changed over Django's history (Django-x vs django-x).
-        (downloaded,) = Path(tmp).glob("*.tar.gz")
+        downloaded = Path(tmp) / target.name
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response, downloaded.open("wb") as out:
+            while chunk := response.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise RuntimeError(
+                f"{url} has SHA-256 {digest.hexdigest()}, not the {sha256} that {index} lists; "
+                "it was not cached"
+            )
         # Atomic: a concurrent run sees either no file or a complete one.
         os.replace(downloaded, target)
     return target
+
+
+def sdist_url(index: str, filename: str) -> tuple[str, str]:
+    """The URL and SHA-256 that ``index`` lists for the file ``filename``.
+
+    Compared without case: the name's case changed over Django's history (Django-x vs django-x).
+    """
+    request = urllib.request.Request(index, headers={"Accept": INDEX_JSON})
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        if response.headers.get_content_type() != INDEX_JSON:
+            raise RuntimeError(f"{index} did not answer with {INDEX_JSON}")
+        files = json.load(response)["files"]
+    for file in files:
+        if file["filename"].lower() == filename.lower():
+            if "sha256" not in file["hashes"]:
+                raise RuntimeError(f"{index} lists no SHA-256 for {file['filename']}")
+            return urllib.parse.urljoin(index, file["url"]), file["hashes"]["sha256"]
+    raise RuntimeError(f"{index} lists no {filename}")
 
 
 def extract_tests(sdist: Path, version: str, cache: Path) -> Path:

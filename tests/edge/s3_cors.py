@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -100,6 +101,13 @@ def cors_headers(rule: Mapping[str, Any], allowed_origin: str, origin: str) -> d
     return headers
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser closing a kept-alive connection is not a failure of the front.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class S3CorsFront:
     """A loopback HTTP server between clients and moto that behaves as S3 does for CORS."""
@@ -113,7 +121,7 @@ class S3CorsFront:
         self._upstream_port = parts.port or 80
         self._s3 = boto3.client("s3", endpoint_url=self.upstream, region_name="us-east-1")
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -12,8 +12,12 @@ from boto3.s3.transfer import TransferConfig
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
+from assetpipe.management.subcommands import media as cli
+from assetpipe.media.storage import TenantMediaStorage
 from assetpipe.media.upload import Action, upload_media
+from tests.descriptors import needs_fd_dir, no_collection, open_descriptors, opened_since
 from tests.media.conftest import MakeStorage, watch
+from tests.publish.conftest import running_proxy
 
 MiB = 1024 * 1024
 
@@ -230,3 +234,29 @@ def test_an_unreachable_bucket_is_named(media_settings: dict[str, Any], media_ro
 
     with pytest.raises(CommandError, match=r"s3://no-such-bucket/media/acme/.*NoSuchBucket"):
         upload()
+
+
+@needs_fd_dir
+def test_the_command_closes_its_connections(
+    media_settings: dict[str, Any],
+    media_root: Path,
+    s3_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    storages: list[TenantMediaStorage] = []  # kept alive: only a close() closes their sockets
+    make = cli.media_storage
+
+    def keep(alias: str, tenant: str | None = None) -> TenantMediaStorage:
+        storages.append(make(alias, tenant))
+        return storages[-1]
+
+    monkeypatch.setattr(cli, "media_storage", keep)
+    # moto closes each connection after its response; the proxy keeps them alive, as S3 does.
+    with running_proxy(s3_endpoint) as proxy, no_collection():
+        media_settings["endpoint_url"] = proxy.url
+        before = open_descriptors()
+        upload()
+        upload()  # everything there already
+        assert len(storages) == 2
+        left = opened_since(before)
+    assert not left, f"{len(left)} descriptors left open: {sorted(left.values())}"

@@ -217,7 +217,17 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def proxy(s3_endpoint: str) -> Iterator[FaultProxy]:
     """A FaultProxy to the shared moto server, forwarding everything until given a rule."""
-    fault_proxy = FaultProxy(upstream=s3_endpoint)
+    with running_proxy(s3_endpoint) as fault_proxy:
+        yield fault_proxy
+
+
+@contextlib.contextmanager
+def running_proxy(upstream: str) -> Iterator[FaultProxy]:
+    """A FaultProxy to ``upstream`` on a free loopback port, for as long as the block runs.
+
+    Unlike moto, which closes the connection after each response, it keeps connections alive
+    as S3 does."""
+    fault_proxy = FaultProxy(upstream=upstream)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fault_proxy))
     server.daemon_threads = True
     fault_proxy.url = f"http://127.0.0.1:{server.server_address[1]}"

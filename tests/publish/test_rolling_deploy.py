@@ -13,7 +13,7 @@ import http.client
 import io
 import json
 import os
-import select
+import selectors
 import subprocess
 import sys
 import threading
@@ -91,7 +91,8 @@ class AppServer:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=10)
+        with self.process:  # closes the stdout pipe too
+            self.process.wait(timeout=10)
 
 
 class Fleet:
@@ -121,15 +122,16 @@ class Fleet:
         return env
 
     def launch(self, version: Version, pinned: bool = True) -> subprocess.Popen[str]:
-        stderr = (self.tmp_path / f"appserver-{time.monotonic_ns()}.err").open("w")
-        return subprocess.Popen(
-            [sys.executable, "-m", "tests.publish.appserver"],
-            cwd=REPO,
-            env=self.environment(version, pinned),
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
+        # The process writes to its own copy of the descriptor; this one is closed at once.
+        with (self.tmp_path / f"appserver-{time.monotonic_ns()}.err").open("w") as stderr:
+            return subprocess.Popen(
+                [sys.executable, "-m", "tests.publish.appserver"],
+                cwd=REPO,
+                env=self.environment(version, pinned),
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
 
     def start(self, *versions: Version, pinned: bool = True) -> list[AppServer]:
         """One process per version, launched together (their start-up overlaps)."""
@@ -203,7 +205,10 @@ class Fleet:
 def _listening_port(process: subprocess.Popen[str]) -> int:
     """The port the process prints once it listens; bounded by START_TIMEOUT."""
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
+    # selectors, not select.select(): a descriptor past 1,024 is out of select()'s range.
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        ready = selector.select(START_TIMEOUT)
     line = process.stdout.readline() if ready else ""
     if not line.strip():
         process.kill()

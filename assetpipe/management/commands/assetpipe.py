@@ -69,7 +69,7 @@ SUBCOMMANDS: dict[str, Entry] = {
     "cors": Entry(
         "assetpipe.management.subcommands.cors:Cors",
         "Show or apply the bucket's CORS rule for static files.",
-        "Show the CORS rule that static files need on the bucket (from the \"cors\" option) and "
+        'Show the CORS rule that static files need on the bucket (from the "cors" option) and '
         "how the bucket's rules differ; with --apply, write it, keeping the bucket's other "
         "rules.",
         "s3",
@@ -88,6 +88,7 @@ SUBCOMMANDS: dict[str, Entry] = {
         "Write the edge code that serves the .br/.gz variants through the configured CDN "
         "(a CloudFront Function with its cache and response-headers policies, or a "
         "Cloudflare Worker), generated from the build's settings.",
+        "s3",
     ),
     "iam-policy": Entry(
         "assetpipe.management.subcommands.media:IamPolicy",

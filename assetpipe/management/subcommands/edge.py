@@ -7,6 +7,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from assetpipe.edge.config import OPTIONS
@@ -32,7 +33,10 @@ class Edge:
         if negotiation is None:
             raise CommandError(f'{OPTIONS}["edge"] needs the "s3" option: the edge serves it')
         module = importlib.import_module(f"assetpipe.edge.{storage.edge.cdn}")
-        written: dict[str, str] = module.edge_files(negotiation, storage.cors)
+        try:
+            written: dict[str, str] = module.edge_files(negotiation, storage.cors)
+        except ImproperlyConfigured as exc:  # settings the CDN cannot state
+            raise CommandError(str(exc)) from exc
         if options["out"] is None:
             for name, text in written.items():
                 command.stdout.write(f"==> {name} <==\n{text}", ending="")

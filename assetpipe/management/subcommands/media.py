@@ -121,6 +121,10 @@ class UploadMedia:
             raise CommandError(
                 f"Cannot list s3://{storage.bucket_name}/{storage.tenant_prefix()}: {error}"
             ) from error
+        finally:
+            # The storage is this command's own: its pool would stay open until the garbage
+            # collector ran, in a process that calls the command again and again.
+            storage.connection.meta.client.close()
         _print_report(command, report, verbosity=options["verbosity"])
         if report.problems:
             raise CommandError(
