@@ -42,7 +42,8 @@ function originAllowed(origin, cors) {
 
 // The CORS headers of a response to a request from origin (null: no Origin header).
 // "*" is sent to every request, so caches may share one response; a list of origins echoes an
-// allowed origin, and the response then varies on Origin.
+// allowed origin, and the response then varies on Origin. Timing-Allow-Origin goes with it, so
+// that the same pages may read each file's Resource Timing (sizes included).
 function corsHeaders(origin, cors) {
   var headers = {};
   if (cors === null) {
@@ -50,11 +51,13 @@ function corsHeaders(origin, cors) {
   }
   if (cors.origins.indexOf("*") >= 0) {
     headers["Access-Control-Allow-Origin"] = "*";
+    headers["Timing-Allow-Origin"] = "*";
     return headers;
   }
   headers["Vary"] = "Origin";
   if (origin !== null && originAllowed(origin, cors)) {
     headers["Access-Control-Allow-Origin"] = origin;
+    headers["Timing-Allow-Origin"] = origin;
   }
   return headers;
 }

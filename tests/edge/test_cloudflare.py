@@ -239,6 +239,8 @@ def worker(
 
 
 ANY_ORIGIN = CorsConfig(origins=("*",))
+# The CORS headers of every response with origins ["*"].
+STAR = {"access-control-allow-origin": "*", "timing-allow-origin": "*"}
 SHOP_ONLY = CorsConfig(origins=(SHOP,), max_age=600)
 
 
@@ -255,7 +257,12 @@ class Reply:
         return {v.strip().lower() for v in ",".join(self.headers.get_all("Vary") or []).split(",")}
 
     def cors(self) -> dict[str, str]:
-        return {n.lower(): v for n, v in self.headers.items() if n.lower().startswith("access-")}
+        """The CORS headers and Timing-Allow-Origin, which goes with them."""
+        return {
+            n.lower(): v
+            for n, v in self.headers.items()
+            if n.lower().startswith("access-control-") or n.lower() == "timing-allow-origin"
+        }
 
 
 class Client:
@@ -316,7 +323,7 @@ def check_served(published: Published, key: str, reply: Reply, encoding: str | N
     assert reply.header("Cache-Control") == original.cache_control, where
     assert reply.header("ETag") == stored.etag, where
     assert "accept-encoding" in reply.vary(), where
-    assert reply.cors() == {"access-control-allow-origin": "*"}, where
+    assert reply.cors() == STAR, where
 
 
 def test_the_published_tree_has_every_kind_of_file_and_its_variants(published: Published) -> None:
@@ -392,14 +399,14 @@ def test_head_conditional_and_range_requests(published: Published, client: Clien
     assert head.header("Content-Encoding") == "br"
     assert head.header("Content-Length") == str(len(stored.body))
     assert head.header("ETag") == stored.etag
-    assert head.cors() == {"access-control-allow-origin": "*"}
+    assert head.cors() == STAR
 
     not_modified = client.get("/" + key, "br", If_None_Match=stored.etag, Origin=SHOP)
     assert not_modified.status == 304
     assert not_modified.body == b""
     assert not_modified.header("ETag") == stored.etag
     assert "accept-encoding" in not_modified.vary()
-    assert not_modified.cors() == {"access-control-allow-origin": "*"}
+    assert not_modified.cors() == STAR
     # Another coding is another representation, with its own ETag.
     gzip_reply = client.get("/" + key, "gzip", If_None_Match=stored.etag)
     check_served(published, key, gzip_reply, "gzip")
@@ -409,7 +416,7 @@ def test_head_conditional_and_range_requests(published: Published, client: Clien
     assert part.body == stored.body[:10]
     assert part.header("Content-Range") == f"bytes 0-9/{len(stored.body)}"
     assert part.header("Content-Encoding") == "br"
-    assert part.cors() == {"access-control-allow-origin": "*"}
+    assert part.cors() == STAR
 
 
 def test_other_methods_are_refused(published: Published, client: Client) -> None:
@@ -430,12 +437,12 @@ def test_errors_from_the_bucket_pass_through(client: Client, published: Publishe
     assert missing.status == 404
     assert b"NoSuchKey" in missing.body
     assert missing.header("Content-Encoding") is None
-    assert missing.cors() == {"access-control-allow-origin": "*"}
+    assert missing.cors() == STAR
     # Outside the prefix the bucket policy grants nothing.
     private = client.get("/" + PRIVATE_KEY, CHROME)
     assert private.status == 403
     assert b"not for browsers" not in private.body
-    assert private.cors() == {"access-control-allow-origin": "*"}
+    assert private.cors() == STAR
 
 
 def test_any_origin_gets_a_star_on_every_response(published: Published, client: Client) -> None:
@@ -443,7 +450,7 @@ def test_any_origin_gets_a_star_on_every_response(published: Published, client: 
     for origin in (SHOP, "https://other.example", None):
         headers = {} if origin is None else {"Origin": origin}
         reply = client.get("/" + key, CHROME, **headers)
-        assert reply.cors() == {"access-control-allow-origin": "*"}, origin
+        assert reply.cors() == STAR, origin
         assert "origin" not in reply.vary()
     preflight = client.request(
         "OPTIONS",
@@ -452,7 +459,7 @@ def test_any_origin_gets_a_star_on_every_response(published: Published, client: 
     )
     assert preflight.status == 204
     assert preflight.cors() == {
-        "access-control-allow-origin": "*",
+        **STAR,
         "access-control-allow-methods": "GET, HEAD",
         "access-control-max-age": "86400",
     }
@@ -465,8 +472,10 @@ def test_a_list_of_origins_echoes_an_allowed_one(
     client = Client(worker(SHOP_ONLY))
     try:
         allowed = client.get("/" + key, CHROME, Origin=SHOP)
-        check_served_cors = allowed.cors()
-        assert check_served_cors == {"access-control-allow-origin": SHOP}
+        assert allowed.cors() == {
+            "access-control-allow-origin": SHOP,
+            "timing-allow-origin": SHOP,
+        }
         assert {"origin", "accept-encoding"} <= allowed.vary()
         assert allowed.header("Content-Encoding") == "br"
         assert allowed.body == published.objects[key + ".br"].body
@@ -481,7 +490,10 @@ def test_a_list_of_origins_echoes_an_allowed_one(
 
         missing = client.get("/static/missing.css", CHROME, Origin=SHOP)
         assert missing.status == 404
-        assert missing.cors() == {"access-control-allow-origin": SHOP}
+        assert missing.cors() == {
+            "access-control-allow-origin": SHOP,
+            "timing-allow-origin": SHOP,
+        }
 
         def preflight(origin: str, method: str, headers: str | None = None) -> Reply:
             sent = [("Origin", origin), ("Access-Control-Request-Method", method)]
@@ -493,6 +505,7 @@ def test_a_list_of_origins_echoes_an_allowed_one(
         assert ok.status == 204
         assert ok.cors() == {
             "access-control-allow-origin": SHOP,
+            "timing-allow-origin": SHOP,
             "access-control-allow-methods": "GET, HEAD",
             "access-control-allow-headers": "range, if-none-match",
             "access-control-max-age": "600",
