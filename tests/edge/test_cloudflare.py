@@ -28,8 +28,9 @@ from assetpipe.edge.cloudflare import COMPATIBILITY_DATE, edge_files
 from assetpipe.edge.config import CorsConfig
 from assetpipe.edge.negotiation import Negotiation, preferred_encoding
 from assetpipe.options import parse_storage_options
-from tests.conftest import StaticProject
+from tests.conftest import StaticProject, free_port
 from tests.edge.s3_cors import S3CorsFront
+from tests.edge.shop import build_shop, load_shop, public_read_policy, serving_pages
 from tests.edge.workerd import CF_BLOB_HEADER, WorkerdServer, running_worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -575,3 +576,52 @@ def test_manage_py_assetpipe_edge_writes_the_three_files(
     assert f'compatibility_date = "{COMPATIBILITY_DATE}"' in toml
     assert "cdn.example.com/static/*" in toml
     assert "ORIGIN = " in toml
+
+
+@pytest.mark.browser
+def test_the_shop_loads_its_static_files_through_the_worker(
+    chromium: Any, s3_front: S3CorsFront, tmp_path: Path
+) -> None:
+    """The example shop's pages on one origin, STATIC_URL on the Worker's: all of it works."""
+    s3 = boto3.client("s3", endpoint_url=s3_front.url, region_name="us-east-1")
+    bucket = "acme-static-cloudflare"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
+    s3.close()
+    port = free_port()
+    static_origin = f"http://127.0.0.1:{port}"
+    shop = build_shop(
+        tmp_path / "shop",
+        static_url=f"{static_origin}/{PREFIX}",
+        s3_endpoint=s3_front.url,
+        bucket=bucket,
+        edge="cloudflare",
+    )
+    # The example project's own `manage.py assetpipe edge`: its cors option allows any origin.
+    out = tmp_path / "edge"
+    result = shop.manage("assetpipe", "edge", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    worker_js = (out / "worker.js").read_text()
+    with (
+        running_worker(
+            tmp_path / "workerd",
+            worker_js,
+            f"{s3_front.url}/{bucket}",
+            COMPATIBILITY_DATE,
+            port=port,
+        ),
+        serving_pages(shop) as page_url,
+    ):
+        load = load_shop(chromium, page_url, static_origin, tmp_path / "shop.png")
+    assert load.ok, load.summary()
+    assert load.stylesheets_applied == 3
+    assert len(load.modules_ran) == 2
+    assert load.font_loaded
+    assert load.blocked == []
+    assert load.console_errors == []
+    assert load.static, "no static file came from the Worker"
+    assert all(status == 200 for status, *_ in load.static.values()), load.static
+    # Every stylesheet and script arrived as the stored brotli variant, smaller than it decodes to.
+    scripts_and_styles = [u for u in load.static if u.endswith((".css", ".js", ".mjs"))]
+    assert len(scripts_and_styles) >= 5, scripts_and_styles
+    assert set(scripts_and_styles) <= set(load.brotli()), load.static

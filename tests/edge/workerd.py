@@ -105,13 +105,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running_worker(
-    directory: Path, worker_js: str, origin: str, compatibility_date: str
+    directory: Path,
+    worker_js: str,
+    origin: str,
+    compatibility_date: str,
+    port: int | None = None,
 ) -> Iterator[WorkerdServer]:
-    """``workerd serve`` running ``worker_js`` with ``ORIGIN = origin``, until the block ends."""
+    """``workerd serve`` running ``worker_js`` with ``ORIGIN = origin``, until the block ends;
+    on ``port`` when given (a URL that had to be known first), else on a free one."""
     command = workerd_command()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "worker.js").write_text(worker_js)
-    port = free_port()
+    port = free_port() if port is None else port
     (directory / "config.capnp").write_text(capnp_text(port, origin, compatibility_date))
     log: IO[bytes] = (directory / "workerd.log").open("wb")
     try:
