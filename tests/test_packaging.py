@@ -162,6 +162,7 @@ def test_wheel_has_license_py_typed_and_only_the_package(wheel: Path) -> None:
     assert f"{dist_info}/licenses/LICENSE" in names
     assert "assetpipe/py.typed" in names
     assert "assetpipe/edge/negotiate.js" in names  # the edge code renders it
+    assert "assetpipe/edge/cors.js" in names
     assert {name.split("/")[0] for name in names} == {"assetpipe", dist_info}
     metadata = zipfile.ZipFile(wheel).read(f"{dist_info}/METADATA").decode()
     assert "License-Expression: MIT" in metadata

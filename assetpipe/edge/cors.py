@@ -2,17 +2,20 @@
 
 Static files are read with ``GET`` and ``HEAD`` and never with credentials, so the rule is
 small: those methods, from the configured origins, preflights cached for ``max_age``. S3 states
-it as a bucket CORS rule (:func:`s3_rule`), the edge code as headers it adds
-(:func:`response_headers`), nginx as the same headers stated once for every request
-(:func:`stated_headers`, :func:`preflight_headers`), with the origins and methods it allows as
-regular expressions it matches itself (:func:`origins_pattern`, :func:`methods_pattern`;
-``assetpipe.serve.nginx``).
+it as a bucket CORS rule (:func:`s3_rule`); nginx as the same headers stated once for every
+request (:func:`stated_headers`, :func:`preflight_headers`), with the origins and methods it
+allows as regular expressions it matches itself (:func:`origins_pattern`,
+:func:`methods_pattern`; ``assetpipe.serve.nginx``); the generated edge code embeds
+:func:`as_json` and runs ``cors.js``, the same rule in JavaScript (:func:`response_headers` is
+its reference).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
 from typing import Any
 
 from assetpipe.edge.config import CorsConfig
@@ -128,3 +131,26 @@ def methods_pattern() -> str:
     """A regular expression matching exactly the methods in :data:`METHODS` (a preflight's
     ``Access-Control-Request-Method``), anchored like :func:`origins_pattern`."""
     return f"^(?:{'|'.join(re.escape(method) for method in METHODS)})$"
+
+
+def as_json(cors: CorsConfig | None) -> dict[str, Any] | None:
+    """The rule as the edge code embeds it (``cors.js`` reads these keys); ``None`` without
+    a ``cors`` option: no CORS headers, every preflight refused, as S3 without CORS rules."""
+    if cors is None:
+        return None
+    return {
+        "origins": list(cors.origins),
+        "methods": list(METHODS),
+        "allowedHeaders": list(ALLOWED_HEADERS),
+        "maxAge": cors.max_age,
+    }
+
+
+def cors_js() -> str:
+    """``cors.js``: the rule's functions for the generated edge code (ES5, for any runtime)."""
+    return files("assetpipe.edge").joinpath("cors.js").read_text(encoding="utf-8")
+
+
+def config_js(cors: CorsConfig | None) -> str:
+    """:func:`as_json` as a JavaScript literal, sorted so the output is deterministic."""
+    return json.dumps(as_json(cors), sort_keys=True, ensure_ascii=True)

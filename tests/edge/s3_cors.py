@@ -172,6 +172,14 @@ class S3CorsFront:
 def _handler(front: S3CorsFront) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Each response in one write (flushed after each request): headers and body written
+        # apart stall a keep-alive client for its delayed ACK, 40 ms a request (workerd's fetch).
+        wbufsize = 1 << 16
+
+        def handle_expect_100(self) -> bool:
+            accepted = super().handle_expect_100()
+            self.wfile.flush()  # the interim "100 Continue" goes out now
+            return accepted
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
