@@ -8,6 +8,8 @@ from pathlib import Path
 
 from assetpipe.edge.bucket import APPLY, READING, BucketCors, read_bucket_cors
 from assetpipe.edge.config import CorsConfig
+from assetpipe.edge.negotiation import Negotiation
+from assetpipe.naming import variant_name
 from assetpipe.publish.client import PERMISSIONS, S3Client
 from assetpipe.publish.config import AccessDenied, S3Config
 from assetpipe.publish.history import is_history, live_build
@@ -33,10 +35,25 @@ class Status:
     # With the ``cors`` option: the bucket's CORS rules, or why they could not be read.
     cors: BucketCors | None = None
     cors_unread: str | None = None
+    # With an ``edge``: the rule it rewrites by, to find published files it would miss.
+    negotiation: Negotiation | None = None
 
     @property
     def in_sync(self) -> bool:
-        return self.plan.in_sync and self.cors_current is not False
+        return self.plan.in_sync and self.cors_current is not False and not self.edge_missing
+
+    @property
+    def edge_missing(self) -> list[str]:
+        """Variant names the edge would ask the bucket for and that it lacks, sorted."""
+        if self.negotiation is None:
+            return []
+        return sorted(
+            variant_name(name, encoding)
+            for name in self.remote
+            if self.negotiation.negotiable(self.config.key(name))
+            for encoding in self.negotiation.encodings
+            if variant_name(name, encoding) not in self.remote
+        )
 
     @property
     def cors_current(self) -> bool | None:
@@ -73,11 +90,25 @@ class Status:
             lines.append(f"bucket CORS rule: {self.cors.explanation()}")
         elif self.cors_unread is not None:
             lines.append(f"bucket CORS rule: not checked: {self.cors_unread}")
+        lines.extend(self.edge_lines())
         fixes = [] if self.plan.in_sync else ["`manage.py assetpipe sync`"]
         if self.cors_current is False:
             fixes.append(f"`{APPLY}`")
+        if self.edge_missing:
+            fixes.append("`manage.py assetpipe prune` once no app server uses those builds")
         lines.append(f"out of sync: run {' and '.join(fixes)}" if fixes else "in sync")
         return lines
+
+    def edge_lines(self) -> list[str]:
+        if self.negotiation is None:
+            return []
+        missing = self.edge_missing
+        if not missing:
+            return ["edge: every published file it may rewrite has its variants"]
+        return [
+            f"edge: {len(missing):,} variants it would ask for are missing, e.g. "
+            f"{self.config.key(missing[0])}: files of builds made without the edge option"
+        ]
 
     def kept_lines(self) -> list[str]:
         """The builds ``prune`` with its defaults keeps, and why."""
@@ -90,7 +121,11 @@ class Status:
 
 
 def status(
-    static_root: Path, manifest_name: str, config: S3Config, cors: CorsConfig | None = None
+    static_root: Path,
+    manifest_name: str,
+    config: S3Config,
+    cors: CorsConfig | None = None,
+    negotiation: Negotiation | None = None,
 ) -> Status:
     """Compare the build with the bucket; with ``cors``, also the bucket's CORS rule (one
     GetBucketCors more; credentials without s3:GetBucketCORS get a line, not an error)."""
@@ -105,7 +140,7 @@ def status(
                 bucket_cors = read_bucket_cors(s3, cors)
             except AccessDenied:
                 unread = f"the credentials lack {PERMISSIONS[READING]} on s3://{config.bucket_name}"
-    return Status(build, config, remote, plan, datetime.now(UTC), bucket_cors, unread)
+    return Status(build, config, remote, plan, datetime.now(UTC), bucket_cors, unread, negotiation)
 
 
 def _age(delta: timedelta) -> str:

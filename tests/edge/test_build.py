@@ -18,6 +18,7 @@ import pytest
 
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.publish.s3 import PublishError, S3Config, publish
+from assetpipe.publish.status import status
 from tests.conftest import StaticProject
 from tests.publish.conftest import bucket_keys
 
@@ -122,3 +123,24 @@ def test_a_build_missing_a_variant_the_edge_needs_is_never_published(
     assert ".br is missing" in message or ".gz is missing" in message
     assert "nothing was published" in message
     assert not bucket_keys(s3_client, bucket)
+
+
+def test_status_names_the_variants_an_edge_would_miss_in_the_bucket(tree: StaticProject) -> None:
+    tree.collect()  # published without an edge: data/noise.txt has no variants in the bucket
+    old = tree.manifest()["data/noise.txt"]
+    s3 = dict(tree.options["s3"])  # type: ignore[call-overload]
+    negotiation = Negotiation("static/", ("br", "gzip"), frozenset({"png"}))
+    before = status(
+        tree.root, "staticfiles.json", S3Config.from_options(s3), negotiation=negotiation
+    )
+    assert {"data/noise.txt.br", f"{old}.gz"} <= set(before.edge_missing)
+    assert not before.in_sync
+    assert any(line.startswith("edge: ") and "are missing" in line for line in before.lines())
+
+    tree.write("data/noise.txt", NOISE[::-1])
+    tree.configure(edge={"cdn": "cloudfront"})
+    tree.collect()  # every variant of this build; the old build's hashed noise lacks its own
+    config = S3Config.from_options({**s3, "upload_encodings": True})
+    after = status(tree.root, "staticfiles.json", config, negotiation=negotiation)
+    assert after.edge_missing == [f"{old}.br", f"{old}.gz"]
+    assert not after.in_sync

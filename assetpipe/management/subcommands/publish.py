@@ -101,9 +101,14 @@ class Status:
         pass
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        storage = storage_options()
         with _user_errors():
             report = status(
-                _static_root(), manifest_name(), s3_config(), cors=storage_options().cors
+                _static_root(),
+                manifest_name(),
+                s3_config(),
+                cors=storage.cors,
+                negotiation=storage.negotiation(manifest_name()),
             )
         if options["verbosity"]:
             for line in report.lines():
