@@ -63,5 +63,5 @@ def docs(session: nox.Session) -> None:
     install(session, "test", "docs")
     session.run("python", "-m", "pytest", "tests/docs", *session.posargs)
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-q", "-b", "html", "docs", "docs/_build/html"
+        "sphinx-build", "-E", "-W", "--keep-going", "-q", "-b", "html", "docs", "docs/_build/html"
     )
