@@ -21,10 +21,14 @@ root_doc = "index"
 # [text](page.md#a-heading) links to headings down to ###, checked at build time.
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
+# Quotes stay as typed: the reference quotes values ('br', "jpg") as the code spells them.
+smartquotes = False
 # Fenced code blocks must parse in their language; a bare ``` block is plain text.
 highlight_language = "text"
 
 html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["messages.css"]
 html_title = f"assetpipe {release}"
 html_copy_source = False
 html_show_sphinx = False
