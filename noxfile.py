@@ -1,4 +1,4 @@
-"""CI sessions: lint, the package build, and the suite on every declared Django release.
+"""CI sessions: lint, the package build, the suite on every declared Django release, the docs.
 
 ``./dev ci`` runs them all (``.ci/run`` calls it); ``./dev ci -s lint`` runs one.
 """
@@ -12,7 +12,7 @@ nox.options.default_venv_backend = "uv|venv"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_venv = "yes"
 nox.options.envdir = ".venv-nox"  # beside ./dev's .venv, ignored by git alike
-nox.options.sessions = ["lint", "package", "tests"]
+nox.options.sessions = ["lint", "package", "tests", "docs"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 EXTRAS = ".[s3,media,whitenoise]"
@@ -54,3 +54,14 @@ def tests(session: nox.Session, django: str) -> None:
     install(session, "test", django=django)
     # Two workers: the suite's servers each take a free port, so workers never share one.
     session.run("python", "-m", "pytest", "-n", "2", *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """The documentation's tests (reference pages regenerated and compared, snippets run,
+    troubleshooting messages checked), then the site with every warning an error."""
+    install(session, "test", "docs")
+    session.run("python", "-m", "pytest", "tests/docs", *session.posargs)
+    session.run(
+        "sphinx-build", "-E", "-W", "--keep-going", "-q", "-b", "html", "docs", "docs/_build/html"
+    )

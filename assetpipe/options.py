@@ -47,7 +47,7 @@ class StorageOptions:
     lock_timeout: float = 600.0
     # Checked with S3Config.from_options; kept as given, read-only.
     s3: Mapping[str, Any] | None = None
-    # Glob patterns of bundler output that keeps its name (docs/bundlers.md).
+    # Glob patterns of bundler output that keeps its name (docs/how-to/bundlers.md).
     prehashed: tuple[str, ...] = ()
     # Origins that may read the static files cross-origin (S3's CORS rule, nginx's headers).
     cors: CorsConfig | None = None

@@ -54,7 +54,8 @@ STATE_DIRNAME = ".assetpipe"
 
 
 class AssetPipeStorage(ManifestStaticFilesStorage):
-    """Configure through ``STORAGES["staticfiles"]["OPTIONS"]``; see the README for options."""
+    """Configure through ``STORAGES["staticfiles"]["OPTIONS"]``; every option is in
+    docs/reference/options.md."""
 
     def __init__(
         self,

@@ -54,7 +54,7 @@ def page(request: HttpRequest) -> HttpResponse:
     nonce = secrets.token_urlsafe(16)
     html = engines["django"].from_string(PAGE).render({"csp_nonce": nonce}, request)
     response = HttpResponse(html)
-    # The CSP the README documents: the inline import map by nonce, the files from 'self'.
+    # The CSP the templates guide documents: the inline import map by nonce, the files from 'self'.
     response["Content-Security-Policy"] = f"script-src 'self' 'nonce-{nonce}'"
     return response
 

@@ -1,0 +1,1 @@
+"""The documentation site's sources, and the module that writes its reference pages."""
