@@ -197,9 +197,12 @@ SUBCOMMAND_GUIDES: dict[str, str] = {
     "status": "[Publish to S3](../how-to/s3.md#deploy-steps-sync-status-prune)",
     "rollback": "[Many app servers and rollbacks](../how-to/app-servers.md#rolling-back)",
     "nginx": "[Serve with nginx](../how-to/nginx.md)",
-    "cors": "[Serve from S3 and a CDN](../how-to/cdn.md)",
-    "bucket-policy": "[Serve from S3 and a CDN](../how-to/cdn.md)",
-    "edge": "[Serve from S3 and a CDN](../how-to/cdn.md)",
+    "cors": "[Serve from S3: read access and CORS](../serving-from-s3.md)",
+    "bucket-policy": "[Serve from S3: read access and CORS](../serving-from-s3.md)",
+    "edge": (
+        "[CloudFront](../cdn-cloudfront.md), [Cloudflare](../cdn-cloudflare.md), "
+        "[Serve from S3 and a CDN](../how-to/cdn.md)"
+    ),
     "iam-policy": (
         "[Tenant media]"
         "(../how-to/media.md#the-classic-setup-customer-per-deploy-an-iam-user-per-customer)"
@@ -241,6 +244,12 @@ CHECKS: dict[str, str] = {
         'before `"django.contrib.staticfiles"` in `INSTALLED_APPS`, so `collectstatic` is '
         "Django's command rather than assetpipe's."
     ),
+    "assetpipe.W004": (
+        "`STATIC_URL` is on another origin (`https://…`, `//host/…`) and the `AssetPipeStorage` "
+        "has no `cors` option, so browsers block its web fonts and, with `integrity`, every "
+        "stylesheet and script; not with WhiteNoise's or ServeStatic's middleware, which send "
+        "`Access-Control-Allow-Origin: *`, unless `STATIC_URL` is the bucket's own host."
+    ),
 }
 
 # The fix, for checks whose code gives no hint.
@@ -252,6 +261,11 @@ CHECK_FIXES: dict[str, str] = {
     "assetpipe.E004": (
         "The message names the option, what was expected and, for a misspelt name, the option "
         "meant; see [AssetPipeStorage's options](options.md#assetpipestorage)."
+    ),
+    "assetpipe.W004": (
+        'Give the storage the `cors` option (`{"origins": ["*"]}` for public static files), then '
+        "`manage.py assetpipe cors --apply`; see "
+        "[Serve from S3: read access and CORS](../serving-from-s3.md)."
     ),
 }
 
