@@ -5,7 +5,7 @@ timed by the parent:
 
 * **plugin off** (``-p no:assetpipe``): the session without a build;
 * **cold**: the plugin builds the test STATIC_ROOT from nothing (its directory and build state in
-  ``.pytest_cache/assetpipe`` removed first);
+  ``.pytest_cache/d/assetpipe`` removed first);
 * **no-change**: the next session, on that build;
 
 next to the usual workaround, ``collectstatic`` with ``StaticFilesStorage`` (a plain copy, run
@@ -100,7 +100,7 @@ class Project:
     @property
     def test_build(self) -> Path:
         """The plugin's directory: the test STATIC_ROOT and its build state."""
-        return self.directory / ".pytest_cache" / "assetpipe"
+        return self.directory / ".pytest_cache" / "d" / "assetpipe"
 
     @property
     def floor_root(self) -> Path:

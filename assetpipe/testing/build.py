@@ -124,6 +124,7 @@ class SessionBuild:
 
         :class:`StaticBuildError` carries the build's own message (for a missing reference under
         ``strict``, the file and line)."""
+        started = time.perf_counter()
         from django.core.management import call_command
         from django.core.management.base import OutputWrapper
 
@@ -132,7 +133,6 @@ class SessionBuild:
         self.activate()
         self._prepare()
         out, err = StringIO(), StringIO()
-        started = time.perf_counter()
         try:
             with reporting_to(Console(OutputWrapper(out), OutputWrapper(err), 1)):
                 call_command(

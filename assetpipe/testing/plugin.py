@@ -5,7 +5,8 @@ configured (by pytest-django, which sets Django up before ``pytest_sessionstart`
 ``AssetPipeStorage`` for static files. Off: ``-p no:assetpipe``, the ini option
 ``assetpipe_build = false`` or ``ASSETPIPE_TEST_BUILD=0``. The test STATIC_ROOT is
 ``ASSETPIPE_TEST_STATIC_ROOT``, else the ini option ``assetpipe_static_root`` (relative to the
-rootdir), else ``assetpipe/static`` in pytest's cache directory (``.pytest_cache``).
+rootdir), else ``d/assetpipe/static`` in pytest's cache directory (``.pytest_cache``), which
+``--cache-clear`` empties.
 
 With pytest-xdist the controller builds, in its ``pytest_sessionstart``, before xdist starts the
 workers; each worker is told the STATIC_ROOT and only uses it. A worker that was told nothing
@@ -34,6 +35,7 @@ from assetpipe.testing.build import (
 
 BUILD_INI = "assetpipe_build"
 STATIC_ROOT_INI = "assetpipe_static_root"
+CACHE_NAME = "assetpipe"  # the plugin's directory in pytest's cache
 WORKER_INPUT = "assetpipe_static_root"  # the controller's STATIC_ROOT, in each worker's input
 SESSION_BUILD = pytest.StashKey[SessionBuild]()
 
@@ -107,11 +109,14 @@ def _static_root(config: pytest.Config) -> tuple[Path, bool]:
     from_ini = str(config.getini(STATIC_ROOT_INI)).strip()
     if from_ini:
         return (config.rootpath / os.path.expanduser(from_ini)).resolve(), False
-    return _cache_dir(config) / "assetpipe" / STATIC_DIRNAME, True
+    cache: pytest.Cache | None = getattr(config, "cache", None)
+    if cache is not None:  # pytest's directory for a plugin, which --cache-clear empties
+        return cache.mkdir(CACHE_NAME) / STATIC_DIRNAME, True
+    return _cache_dir(config) / "d" / CACHE_NAME / STATIC_DIRNAME, True
 
 
 def _cache_dir(config: pytest.Config) -> Path:
-    """pytest's cache directory, as its cacheprovider finds it (also when that is disabled)."""
+    """pytest's cache directory, as its cacheprovider finds it, for when that is disabled."""
     try:
         value = str(config.getini("cache_dir"))
     except ValueError:  # -p no:cacheprovider: its ini option is not registered

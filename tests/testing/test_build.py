@@ -129,8 +129,8 @@ def test_the_plugin_s_static_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     def root(**ini: Any) -> tuple[Path, bool]:
         return plugin._static_root(FakeConfig(tmp_path, ini))  # type: ignore[arg-type]
 
-    assert root(assetpipe_static_root="") == (tmp_path / ".pytest_cache/assetpipe/static", True)
-    assert root(assetpipe_static_root="", cache_dir="/c") == (Path("/c/assetpipe/static"), True)
+    assert root(assetpipe_static_root="") == (tmp_path / ".pytest_cache/d/assetpipe/static", True)
+    assert root(assetpipe_static_root="", cache_dir="/c") == (Path("/c/d/assetpipe/static"), True)
     assert root(assetpipe_static_root="out/s") == (tmp_path / "out/s", False)
     monkeypatch.setenv(ENV_STATIC_ROOT, str(tmp_path / "env"))
     assert root(assetpipe_static_root="out/s") == (tmp_path / "env", False)

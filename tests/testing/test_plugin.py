@@ -42,7 +42,7 @@ def test_the_session_builds_first_and_the_next_session_s_build_is_a_no_change_bu
     built = BUILT.search(first.stdout)
     assert built is not None, first.stdout
     root = built[1]
-    assert root == str(shop.base / ".pytest_cache/assetpipe/static")
+    assert root == str(shop.base / ".pytest_cache/d/assetpipe/static")
     assert "assetpipe: 3 files: 3 hashed (0 reused), 2 files compressed (0 reused)" in first.stdout
     # Publishing is off: the bucket's endpoint (nothing listens there) was never asked.
     assert "publish" not in first.stdout + first.stderr
@@ -87,4 +87,4 @@ def test_the_test_static_root_can_be_chosen(shop: Shop) -> None:
     built = BUILT.search(result.stdout)
     assert built is not None and built[1] == str(shop.base / "build/test-static")
     assert (shop.base / "build/test-static/staticfiles.json").exists()
-    assert not (shop.base / ".pytest_cache/assetpipe").exists()
+    assert not (shop.base / ".pytest_cache/d/assetpipe/static").exists()
