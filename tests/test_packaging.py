@@ -189,6 +189,15 @@ def test_wheel_has_license_py_typed_and_only_the_package(wheel: Path) -> None:
     assert distributions([line.split(":", 1)[1] for line in unconditional]) == {"django", "brotli"}
 
 
+@pytest.mark.packaging
+def test_wheel_registers_the_pytest_plugin(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    text = archive.read(entry_points).decode()
+    assert "[pytest11]\nassetpipe = assetpipe.testing.plugin\n" in text
+    assert "assetpipe/testing/plugin.py" in archive.namelist()
+
+
 @pytest.fixture(scope="module")
 def bare_install(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with ``pip install assetpipe`` and no extras."""

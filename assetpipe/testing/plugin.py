@@ -53,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="string",
         default="",
         help="assetpipe: the test STATIC_ROOT, relative to the rootdir (default "
-        "<cache_dir>/assetpipe/static); ASSETPIPE_TEST_STATIC_ROOT overrides it",
+        "<cache_dir>/d/assetpipe/static); ASSETPIPE_TEST_STATIC_ROOT overrides it",
     )
 
 
