@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from assetpipe.bundlers import compile_patterns
 from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.debug_names import MODES as DEBUG_MISSING_MODES
 from assetpipe.edge.config import CorsConfig, EdgeConfig
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.naming import VARIANT_SUFFIXES
@@ -53,6 +54,8 @@ class StorageOptions:
     cors: CorsConfig | None = None
     # The CDN in front of the bucket that picks the .br/.gz variants.
     edge: EdgeConfig | None = None
+    # With DEBUG on, what {% static %} does with a name no finder finds (assetpipe.debug_names).
+    debug_missing: str = "raise"
 
     def s3_config(self) -> S3Config | None:
         """The publishing settings; an edge needs the variants in the bucket, so with one
@@ -263,6 +266,13 @@ def _patterns(name: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _debug_missing(name: str, value: object) -> str:
+    if value not in DEBUG_MISSING_MODES:
+        choices = ", ".join(repr(mode) for mode in DEBUG_MISSING_MODES)
+        raise _invalid(name, value, f"one of {choices}")
+    return str(value)
+
+
 def _cors(name: str, value: object) -> CorsConfig | None:
     return None if value is None else CorsConfig.from_options(value)
 
@@ -285,6 +295,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "prehashed": _patterns,
     "cors": _cors,
     "edge": _edge,
+    "debug_missing": _debug_missing,
 }
 
 

@@ -28,6 +28,7 @@ from django.core.management.base import CommandError
 import assetpipe
 from assetpipe import bundlers
 from assetpipe.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
+from assetpipe.debug_names import DebugNames
 from assetpipe.digests import md5_bytes
 from assetpipe.files import WriteError, save_through_temp, scan_tree, write_if_changed
 from assetpipe.hashing import (
@@ -86,6 +87,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.cors = parsed.cors
         self.edge = parsed.edge
         self.negotiation = parsed.negotiation(self.manifest_name)
+        self.debug_names = DebugNames(parsed.debug_missing)
         self._configure_s3(parsed.s3_config(), django_options)
         super().__init__(location, base_url, *args, **django_options)
         if parsed.js_module_imports:
@@ -116,6 +118,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         if isinstance(content, Prehashed):
             return content.digest[:12]
         return super().file_hash(name, content)  # type: ignore[arg-type]
+
+    def url(self, name: str | None, force: bool = False) -> str:
+        # DEBUG renders plain names; refuse (or warn about) those production's manifest lacks.
+        if settings.DEBUG and not force and self.manifest_strict and name is not None:
+            self.debug_names.check(name)
+        return super().url(name, force)  # type: ignore[arg-type]
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         # A collected file replaces what is there (through a temporary file and a rename);

@@ -146,6 +146,22 @@ def measured_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> 
     return Measurement(elapsed, usage.ru_maxrss * 1024)
 
 
+def captured_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> tuple[float, str]:
+    """Wall-clock seconds and the output (stdout and stderr) of a complete child process;
+    :class:`RunFailed` on failure. For benchmarks that read what the run reported."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.run(
+            argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise RunFailed(f"exit {process.returncode}: {text[-3000:]}")
+    return elapsed, text
+
+
 def timed_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> float:
     """Wall-clock seconds of a complete child process; raises :class:`RunFailed` on failure."""
     return measured_process(argv, env, cwd).seconds

@@ -73,6 +73,12 @@ STATIC_OPTIONS: dict[str, str] = {
         "`True`, and publishing refuses a build that lacks a variant. "
         "[Its keys](#edge-the-cdn-in-front-of-the-bucket) are below."
     ),
+    "debug_missing": (
+        "With `DEBUG = True`, what `{% static %}` does with a name no staticfiles finder finds "
+        '(or one starting with `/`): `"raise"` production\'s `ValueError: Missing staticfiles '
+        'manifest entry`, `"warn"` log one warning per name, `"ignore"` render the plain '
+        "URL as Django does ([testing and development](../how-to/testing.md))."
+    ),
 }
 
 # Defaults the code spells as None, in words.

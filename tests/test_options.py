@@ -91,6 +91,8 @@ def test_valid_options_are_normalised(tmp_path: Path) -> None:
         ({"skip_compress_extensions": []}, StorageOptions(skip_compress_extensions=frozenset())),
         ({"skip_compress_extensions": None}, StorageOptions()),
         ({"state_dir": None, "compress_workers": None, "s3": None}, StorageOptions()),
+        ({"debug_missing": "warn"}, StorageOptions(debug_missing="warn")),
+        ({"debug_missing": "ignore"}, StorageOptions(debug_missing="ignore")),
     ],
 )
 def test_empty_and_none_values(options: dict[str, Any], expected: StorageOptions) -> None:
@@ -102,8 +104,8 @@ def test_an_unknown_option_is_named_with_a_close_match() -> None:
     assert message.startswith(f"assetpipe: {SETTING} has an unknown option 'encoding'")
     assert "(did you mean 'encodings'?)" in message
     assert (
-        "compress_workers, cors, edge, encodings, import_map, integrity, js_module_imports, "
-        "lock_timeout, prehashed, s3" in message
+        "compress_workers, cors, debug_missing, edge, encodings, import_map, integrity, "
+        "js_module_imports, lock_timeout, prehashed, s3" in message
     )
     assert "Django's storage also takes allow_overwrite, base_url" in message
 
@@ -149,6 +151,8 @@ INVALID: list[tuple[str, object, str]] = [
     ("state_dir", "", "expected None or a directory path"),
     ("state_dir", 3, "is 3 (int); expected None or a directory path"),
     ("s3", "acme", "is 'acme' (str); expected a dict of publishing options"),
+    ("debug_missing", "Warn", "is 'Warn' (str); expected one of 'raise', 'warn', 'ignore'"),
+    ("debug_missing", True, "is True (bool); expected one of 'raise', 'warn', 'ignore'"),
 ]
 
 

@@ -29,16 +29,25 @@ from assetpipe.extras import EXTRAS, missing_message, require
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT: dict[str, Any] = PYPROJECT["project"]
+# Modules only pytest loads (the pytest11 entry points): pytest, running them, provides pytest.
+PYTEST_PLUGINS = frozenset(
+    ROOT / (module.replace(".", "/") + ".py")
+    for module in PROJECT["entry-points"]["pytest11"].values()
+)
 
 
 def distributions(requirements: list[str]) -> set[str]:
     return {canonicalize_name(Requirement(req).name) for req in requirements}
 
 
-def imported_modules(package: Path) -> set[str]:
-    """Top-level names of the third-party modules that ``package`` imports anywhere."""
+def imported_modules(package: Path, *, leaving_out: frozenset[Path] = frozenset()) -> set[str]:
+    """Top-level names of the third-party modules that ``package`` (a directory or a module)
+    imports anywhere, but in the modules ``leaving_out``."""
     names: set[str] = set()
-    for path in package.rglob("*.py"):
+    paths = package.rglob("*.py") if package.is_dir() else [package]
+    for path in paths:
+        if path in leaving_out:
+            continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
@@ -58,7 +67,7 @@ def test_core_dependencies_are_django_and_brotli() -> None:
 def test_every_imported_module_is_declared() -> None:
     core = distributions(PROJECT["dependencies"])
     extras = {name: distributions(reqs) for name, reqs in PROJECT["optional-dependencies"].items()}
-    for module in imported_modules(ROOT / "assetpipe"):
+    for module in imported_modules(ROOT / "assetpipe", leaving_out=PYTEST_PLUGINS):
         dist = distribution_of(module)
         if dist in core:
             continue
@@ -66,6 +75,14 @@ def test_every_imported_module_is_declared() -> None:
         assert providing, f"{module} is imported but neither a core dependency nor in an extra"
         for name in providing:
             assert dist in extras[name], f"extra {name!r} provides {module} but lacks {dist}"
+
+
+def test_pytest_plugins_import_pytest_beside_the_core_only() -> None:
+    core = distributions(PROJECT["dependencies"])
+    assert PYTEST_PLUGINS
+    for plugin in PYTEST_PLUGINS:
+        assert plugin.is_file()
+        assert {m for m in imported_modules(plugin) if distribution_of(m) not in core} == {"pytest"}
 
 
 def test_each_extra_declares_the_distributions_of_its_modules() -> None:
@@ -172,6 +189,15 @@ def test_wheel_has_license_py_typed_and_only_the_package(wheel: Path) -> None:
         if line.startswith("Requires-Dist:") and ";" not in line
     ]
     assert distributions([line.split(":", 1)[1] for line in unconditional]) == {"django", "brotli"}
+
+
+@pytest.mark.packaging
+def test_wheel_registers_the_pytest_plugin(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    text = archive.read(entry_points).decode()
+    assert "[pytest11]\nassetpipe = assetpipe.testing.plugin\n" in text
+    assert "assetpipe/testing/plugin.py" in archive.namelist()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""WhiteNoise's immutable-file test for assetpipe's builds.
+"""WhiteNoise with assetpipe's builds: the immutable-file test, and a middleware that builds its
+file table once per process (``WhiteNoiseMiddleware``, in ``whitenoise_middleware``).
 
 WhiteNoise's own test only knows Django's ``name.<12 hex>.ext``; a bundler's names
 (``assets/main-BV5bdbg-.js``) would get a 60-second ``max-age``. Point WhiteNoise here::
@@ -18,11 +19,27 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 
 from assetpipe.manifest import immutable_names
+
+if TYPE_CHECKING:
+    from assetpipe.serve.whitenoise_middleware import WhiteNoiseMiddleware
+
+__all__ = ["WhiteNoiseMiddleware", "immutable_file_test"]
+
+
+def __getattr__(name: str) -> Any:
+    # The middleware imports WhiteNoise; the immutable test does not, so a settings module that
+    # imports it also loads where WhiteNoise is not installed (a build-only image).
+    if name == "WhiteNoiseMiddleware":
+        from assetpipe.serve.whitenoise_middleware import WhiteNoiseMiddleware
+
+        return WhiteNoiseMiddleware
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def immutable_file_test(path: str, url: str) -> bool:

@@ -220,6 +220,18 @@ def test_missing_staticfiles_manifest_entry(tmp_path: Path) -> None:
     assert_on_page(as_shown(failure.value))
 
 
+@pytest.mark.parametrize("name", ["css/sitee.css", "/css/site.css", "css/../site.css"])
+def test_missing_staticfiles_manifest_entry_in_development(
+    project: StaticProject, settings: Settings, name: str
+) -> None:
+    project.write("css/site.css", "body { color: red; }\n")
+    settings.DEBUG = True
+    template = engines["django"].from_string("{% load static %}{% static name %}")
+    with pytest.raises(ValueError) as failure:
+        template.render({"name": name})
+    assert_on_page(as_shown(failure.value))
+
+
 def test_no_integrity_for_a_path(project: StaticProject) -> None:
     project.write("js/app.js", "console.log('app');\n")
     project.collect("-v", "0")
@@ -230,8 +242,12 @@ def test_no_integrity_for_a_path(project: StaticProject) -> None:
 
 
 def test_the_debug_log_line(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    project: StaticProject,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    project.write("x.js", "console.log('x');\n")  # a finder finds it: no DEBUG error
     monkeypatch.setattr("assetpipe.templatetags.assetpipe._logged", set())
     settings.DEBUG = True
     template = engines["django"].from_string('{% load assetpipe %}{% static_integrity "x.js" %}')
@@ -375,4 +391,4 @@ def test_signed_urls_on_a_custom_domain() -> None:
 def test_no_unchecked_message_blocks() -> None:
     # Every ```text block of the page is one of the messages above: a new entry needs a test.
     blocks = PAGE.count("```text\n")
-    assert blocks == 34, f"{blocks} message blocks: add a test for the new one, then this count"
+    assert blocks == 35, f"{blocks} message blocks: add a test for the new one, then this count"

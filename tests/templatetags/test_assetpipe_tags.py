@@ -153,6 +153,9 @@ def test_debug_without_a_build_renders_plain_urls_and_logs_once(
 ) -> None:
     from assetpipe.templatetags import assetpipe as tags
 
+    # Sources the finders find, never built: in DEBUG a name no finder finds raises.
+    project.write("app/mod/main.mjs", MODULES["app/mod/main.mjs"])
+    project.write("app/x.css", STYLESHEET)
     settings.DEBUG = True
     tags._logged.clear()
     reload_storage()
