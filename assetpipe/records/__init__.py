@@ -1,0 +1,65 @@
+"""Bundlers' own records of the files they wrote, one reader per format.
+
+Each reader takes a record's bytes and where it lies, plus the collected tree as plain data
+(:class:`Tree`), never the storage, and returns a :class:`Record`: the collected names it lists,
+what it lists but the tree lacks, and what the bundler said went wrong. ``None`` means the bytes
+are not that format. :mod:`assetpipe.bundlers` decides which files to read and what the listed
+names become.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The collected tree: its names, and the absolute file-system paths of their sources."""
+
+    names: Set[str]
+    # absolute source path -> collected name, for sources on the local file system
+    paths: Mapping[str, str] = field(default_factory=dict)
+    static_path: str = "/static/"  # STATIC_URL's path
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one bundler record says about the collected tree."""
+
+    location: str  # the record's collected name, or its path outside the tree
+    kind: str  # "webpack-bundle-tracker stats", ...
+    outputs: frozenset[str] = frozenset()  # listed, collected names
+    missing: tuple[str, ...] = ()  # listed, not in the tree
+    failed: str | None = None  # the bundler's own word that the build is not complete
+
+    def problems(self) -> list[str]:
+        """One line per problem, each naming the record and, when a file is missing, the file."""
+        lines = [f"{self.location} ({self.kind}): {self.failed}"] if self.failed else []
+        lines += [
+            f"{self.location} ({self.kind}) lists {name}, which is not collected"
+            for name in self.missing
+        ]
+        return lines
+
+
+def load_json(data: bytes) -> Any:
+    """``data`` parsed, or None when it is not JSON."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def join(directory: str, name: str) -> str:
+    """A collected name: ``name`` under ``directory`` (``""``: the root), normalised."""
+    return posixpath.normpath(posixpath.join(directory, name)).lstrip("/")
+
+
+def split_found(listed: Set[str], tree: Tree) -> tuple[frozenset[str], tuple[str, ...]]:
+    """``listed`` names as (in the tree, sorted missing ones)."""
+    found = frozenset(name for name in listed if name in tree.names)
+    return found, tuple(sorted(listed - found))
