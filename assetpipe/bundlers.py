@@ -188,7 +188,7 @@ def _tree_records(
         data = files[name]()
         record: Record | None
         if reader == "webpack_stats":
-            record = webpack_stats.read(data, name, tree, posixpath.dirname(name))
+            record = webpack_stats.read(data, name, tree, None)
         elif reader == "webpack_manifest":
             record = webpack_manifest.read(data, name, tree)
         else:

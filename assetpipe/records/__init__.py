@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Mapping, Set
+from collections import Counter
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,3 +64,49 @@ def split_found(listed: Set[str], tree: Tree) -> tuple[frozenset[str], tuple[str
     """``listed`` names as (in the tree, sorted missing ones)."""
     found = frozenset(name for name in listed if name in tree.names)
     return found, tuple(sorted(listed - found))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Paths under ``theirs`` (a bundler's directory) are collected under ``ours``."""
+
+    theirs: str
+    ours: str
+
+    def apply(self, path: str) -> str | None:
+        """``path``'s collected name; None when it lies outside ``theirs``."""
+        if self.theirs and not path.startswith(self.theirs + "/"):
+            return None
+        rest = path[len(self.theirs) + 1 :] if self.theirs else path
+        return f"{self.ours}/{rest}" if self.ours else rest
+
+
+def place(paths: Iterable[str], names: Set[str]) -> Placement | None:
+    """The placement under which most ``paths`` (as a bundler wrote them, ``/``-separated)
+    are collected ``names``: the longest common trailing path of each path and each name of
+    the same basename votes for one; None when no basename is collected."""
+    paths = list(paths)
+    wanted = {posixpath.basename(path) for path in paths}
+    by_basename: dict[str, list[str]] = {}
+    for name in names:
+        basename = posixpath.basename(name)
+        if basename in wanted:
+            by_basename.setdefault(basename, []).append(name)
+    votes: Counter[Placement] = Counter()
+    for path in paths:
+        parts = path.split("/")
+        for name in by_basename.get(parts[-1], ()):
+            theirs = name.split("/")
+            common = 0
+            while common < min(len(parts), len(theirs)) and (
+                parts[-1 - common] == theirs[-1 - common]
+            ):
+                common += 1
+            votes[
+                Placement(
+                    "/".join(parts[: len(parts) - common]), "/".join(theirs[: len(theirs) - common])
+                )
+            ] += 1
+    if not votes:
+        return None
+    return max(votes.items(), key=lambda item: (item[1], -len(item[0].theirs)))[0]

@@ -10,10 +10,8 @@ outside that directory was not written into the tree.
 from __future__ import annotations
 
 import posixpath
-from collections import Counter
-from collections.abc import Set
 
-from assetpipe.records import Record, Tree, load_json, split_found
+from assetpipe.records import Record, Tree, load_json, place, split_found
 
 KIND = "esbuild metafile"
 
@@ -31,45 +29,14 @@ def parse(data: bytes) -> list[str] | None:
     return [posixpath.normpath(key.replace("\\", "/")) for key in outputs]
 
 
-def _mapping(outputs: list[str], names: Set[str]) -> tuple[str, str] | None:
-    """``(output prefix, collected prefix)`` under which most outputs are collected names."""
-    by_basename: dict[str, list[str]] = {}
-    wanted = {posixpath.basename(output) for output in outputs}
-    for name in names:
-        basename = posixpath.basename(name)
-        if basename in wanted:
-            by_basename.setdefault(basename, []).append(name)
-    votes: Counter[tuple[str, str]] = Counter()
-    for output in outputs:
-        parts = output.split("/")
-        for name in by_basename.get(parts[-1], ()):
-            theirs = name.split("/")
-            common = 0
-            while common < min(len(parts), len(theirs)) and (
-                parts[-1 - common] == theirs[-1 - common]
-            ):
-                common += 1
-            prefix = "/".join(parts[: len(parts) - common])
-            votes[(prefix, "/".join(theirs[: len(theirs) - common]))] += 1
-    if not votes:
-        return None
-    return max(votes.items(), key=lambda item: (item[1], -len(item[0][0])))[0]
-
-
 def read(data: bytes, location: str, tree: Tree) -> Record | None:
     """The metafile ``data`` found at ``location``."""
     outputs = parse(data)
     if outputs is None:
         return None
-    mapping = _mapping(outputs, tree.names)
+    mapping = place(outputs, tree.names)
     if mapping is None:
         return Record(location, KIND, missing=tuple(sorted(outputs)))
-    theirs, ours = mapping
-    listed: set[str] = set()
-    for output in outputs:
-        if theirs and not output.startswith(theirs + "/"):
-            continue
-        rest = output[len(theirs) + 1 :] if theirs else output
-        listed.add(f"{ours}/{rest}" if ours else rest)
+    listed = {name for name in map(mapping.apply, outputs) if name is not None}
     found, missing = split_found(listed, tree)
     return Record(location, KIND, found, missing)

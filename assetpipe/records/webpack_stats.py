@@ -11,9 +11,10 @@ build has ``"error"`` and a ``message``. Older trackers (0.4) listed ``chunks`` 
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any
 
-from assetpipe.records import Record, Tree, join, load_json, split_found
+from assetpipe.records import Record, Tree, join, load_json, place, split_found
 
 KIND = "webpack-bundle-tracker stats"
 
@@ -41,10 +42,14 @@ def _files(stats: dict[str, Any]) -> list[dict[str, Any]]:
     return files
 
 
-def read(data: bytes, location: str, tree: Tree, bundle_dir: str) -> Record | None:
-    """The stats file ``data`` found at ``location``; ``bundle_dir``: the collected directory
-    its names are relative to (django-webpack-loader's ``BUNDLE_DIR_NAME``, or the directory
-    of a stats file in the tree), for a build made on another machine than its ``path``."""
+def read(data: bytes, location: str, tree: Tree, bundle_dir: str | None) -> Record | None:
+    """The stats file ``data`` found at ``location``.
+
+    Each file is found by its ``path`` among the sources; a build made elsewhere (another
+    checkout, a CI job) by its ``name`` under ``bundle_dir`` (django-webpack-loader's
+    ``BUNDLE_DIR_NAME``) or, for a stats file in the tree (``bundle_dir`` None), where the
+    trailing parts of the ``path`` values meet the collected names.
+    """
     stats = parse(data)
     if stats is None:
         return None
@@ -55,9 +60,22 @@ def read(data: bytes, location: str, tree: Tree, bundle_dir: str) -> Record | No
         failed = f'status "{status}", the build is not complete{detail}'
         return Record(location, KIND, failed=failed)
     listed: set[str] = set()
+    elsewhere: list[tuple[str, str]] = []  # (name, path) of files not found by their path
     for file in _files(stats):
         path = file.get("path")
-        name = tree.paths.get(os.path.normpath(path)) if isinstance(path, str) else None
-        listed.add(name if name is not None else join(bundle_dir, file["name"]))
+        path = os.path.normpath(path) if isinstance(path, str) else ""
+        name = tree.paths.get(path)
+        if name is not None:
+            listed.add(name)
+        else:
+            elsewhere.append((file["name"], path.replace(os.sep, "/")))
+    placement = None
+    if bundle_dir is None and elsewhere:
+        placement = place([path for _, path in elsewhere if path], tree.names)
+    for name, path in elsewhere:
+        placed = placement.apply(path) if placement is not None and path else None
+        if placed is None:
+            placed = join(posixpath.dirname(location) if bundle_dir is None else bundle_dir, name)
+        listed.add(placed)
     found, missing = split_found(listed, tree)
     return Record(location, KIND, found, missing)
