@@ -27,7 +27,6 @@ but that nothing declares are reported with the pattern that would cover them
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import posixpath
@@ -50,12 +49,20 @@ _HASH_CHARS = r"[A-Za-z0-9_-]{8,}"
 _QUOTES = "\"'`"
 
 OPTION = "STORAGES['staticfiles']['OPTIONS']['prehashed']"
-# Basenames of the records read in the tree (fnmatch patterns), by reader.
+# Basenames of the records read in the tree, by reader (in the docs; _RECORD_NAME matches them).
 RECORD_NAMES = {
     "webpack_stats": ("*stats*.json",),
     "webpack_manifest": ("manifest.json", "*-manifest.json", "*.manifest.json"),
     "esbuild_metafile": ("*meta*.json",),
 }
+# The same as one regex over the whole name: one search per ``.json`` file per build.
+_RECORD_NAME = re.compile(
+    r"(?:^|/)(?:"
+    r"(?P<webpack_stats>[^/]*stats[^/]*)"
+    r"|(?P<webpack_manifest>manifest|[^/]*[-.]manifest)"
+    r"|(?P<esbuild_metafile>[^/]*meta[^/]*)"
+    r")\.json$"
+)
 # django-webpack-loader's defaults for a WEBPACK_LOADER config.
 DEFAULT_STATS_FILE = "webpack-stats.json"
 DEFAULT_BUNDLE_DIR_NAME = "webpack_bundles/"
@@ -167,10 +174,9 @@ def _record_candidates(files: Iterable[str]) -> list[tuple[str, str]]:
     for name in files:
         if not name.endswith(".json"):
             continue
-        basename = posixpath.basename(name)
-        for reader, globs in RECORD_NAMES.items():
-            if any(fnmatch.fnmatchcase(basename, glob) for glob in globs):
-                found.append((reader, name))
+        match = _RECORD_NAME.search(name)
+        if match is not None:
+            found.append((match.lastgroup or "", name))
     return found
 
 

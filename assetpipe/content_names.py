@@ -24,6 +24,8 @@ from collections.abc import Iterable
 _EXTENSION = r"(?P<ext>\.[A-Za-z0-9]+(?:\.map)?)$"
 _HEX = re.compile(rf"(?:^|(?P<sep>[.-]))(?P<hash>[0-9a-fA-F]{{8,}}){_EXTENSION}")
 _BASE64 = re.compile(rf"(?P<sep>[.-])(?P<hash>[A-Za-z0-9_-]{{8}}){_EXTENSION}")
+# What every shape needs, searched first: one cheap pass over every collected name per build.
+_QUICK = re.compile(r"[A-Za-z0-9_-]{8}\.[A-Za-z0-9]+(?:\.map)?$")
 _HEX_LETTER = re.compile(r"[a-fA-F]")
 _DIGIT = re.compile(r"[0-9]")
 _UPPER = re.compile(r"[A-Z]")
@@ -66,8 +68,9 @@ def covering_pattern(name: str) -> str | None:
 def undeclared(names: Iterable[str], declared: frozenset[str]) -> dict[str, list[str]]:
     """Content-named-looking ``names`` not in ``declared``, by the pattern that covers them."""
     found: dict[str, list[str]] = {}
+    quick = _QUICK.search
     for name in names:
-        if name in declared:
+        if quick(name) is None or name in declared:
             continue
         pattern = covering_pattern(name)
         if pattern is not None:
