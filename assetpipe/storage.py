@@ -274,7 +274,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         detection = bundlers.detect(
             loaders(sources),
             self.prehashed_patterns,
-            source_paths=lambda: {s.path: s.name for s in sources.values() if s.path},
+            source_paths=lambda: {
+                os.path.normpath(s.path): s.name for s in sources.values() if s.path
+            },
             static_path=urlsplit(str(self.base_url)).path,
             stats_files=bundlers.webpack_loader_stats(getattr(settings, "WEBPACK_LOADER", {})),
             static_root=str(root),

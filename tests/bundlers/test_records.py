@@ -250,3 +250,26 @@ def test_undeclared_content_named_files_are_reported_with_their_pattern(
     project.configure(prehashed=["vendor/*.[hash].js"])
     _, err = project.collect(verbosity=1)
     assert "content-named" not in err
+
+
+def test_a_stats_file_that_cannot_be_read(
+    project: StaticProject, settings: Any, tmp_path: Path
+) -> None:
+    project.write("bundles/main.f1d6aa1375219837cbfc.js", "1;\n")
+    settings.WEBPACK_LOADER = {"DEFAULT": {"STATS_FILE": str(tmp_path / "nowhere.json")}}
+    _, err = project.collect(verbosity=1)
+    assert f"{tmp_path / 'nowhere.json'} (webpack-bundle-tracker stats): cannot be read" in err
+    # Nothing declares the bundle now: the report names it with its pattern.
+    assert '"bundles/*.[hash].js"  (1: bundles/main.f1d6aa1375219837cbfc.js)' in err
+
+
+def test_a_stats_file_in_static_root_is_read_once(
+    project: StaticProject, settings: Any, builds: Callable[..., Path]
+) -> None:
+    dist = builds("webpack")
+    written = copy_build(project, dist)
+    shutil.copy(dist.parent / "webpack-stats.json", project.source / "webpack-stats.json")
+    settings.WEBPACK_LOADER = {"DEFAULT": {"STATS_FILE": str(project.root / "webpack-stats.json")}}
+    project.configure(strict=True)
+    project.collect(verbosity=0)
+    assert prehashed(project) == written
