@@ -143,19 +143,22 @@ def detect(
     static_path: str = "/static/",
     stats_files: Sequence[StatsFile] = (),
     static_root: str | None = None,
+    record_files: Sequence[str] = (),
 ) -> Detection:
     """The prehashed names among ``files`` (collected name -> loader), the problems the
     bundlers' records show, and the names that look content-named but nothing declares.
 
     ``source_paths`` gives absolute source path -> collected name (called only when a record
     needs it); ``stats_files`` are django-webpack-loader's, read where they are unless they lie
-    in ``static_root`` (the collected copy is read as part of the tree).
+    in ``static_root`` (the collected copy is read as part of the tree); ``record_files`` are
+    the ``bundler_records`` option's, any of the formats.
     """
     names: set[str] = set()
     for manifest in _vite_manifests(files):
         names |= vite_outputs(manifest, files)
     records = _tree_records(files, source_paths, static_path)
     records += _configured_records(stats_files, files, source_paths, static_path, static_root)
+    records += _outside_records(record_files, files, source_paths, static_path)
     problems: list[str] = []
     for record in records:
         names.update(
@@ -232,6 +235,43 @@ def _configured_records(
         records.append(
             record
             or Record(path, webpack_stats.KIND, failed="is not a webpack-bundle-tracker stats file")
+        )
+    return records
+
+
+def _outside_records(
+    record_files: Sequence[str],
+    files: Mapping[str, Callable[[], bytes]],
+    source_paths: Callable[[], Mapping[str, str]],
+    static_path: str,
+) -> list[Record]:
+    """The records at ``record_files``, each read by whichever reader recognises it."""
+    records: list[Record] = []
+    tree: Tree | None = None
+    for given in record_files:
+        path = os.path.abspath(given)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            records.append(
+                Record(path, "bundler record", failed=f"cannot be read ({exc.strerror})")
+            )
+            continue
+        if tree is None:
+            tree = Tree(files.keys(), source_paths(), static_path)
+        record = (
+            webpack_stats.read(data, path, tree, None)
+            or webpack_manifest.read(data, path, tree)
+            or esbuild_metafile.read(data, path, tree)
+        )
+        records.append(
+            record
+            or Record(
+                path,
+                "bundler record",
+                failed="is none of webpack-bundle-tracker's stats, webpack-manifest-plugin's "
+                "manifest or esbuild's metafile",
+            )
         )
     return records
 

@@ -75,6 +75,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         parsed, django_options = parse_storage_options(options)
         self.prehashed_patterns = bundlers.compile_patterns(parsed.prehashed)
         self.prehashed: frozenset[str] = frozenset()
+        self.bundler_records = parsed.bundler_records
         self.encodings = [ENCODINGS[e] for e in parsed.encodings]
         self.strict = parsed.strict
         self.skip_compress_extensions = (
@@ -280,6 +281,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             static_path=urlsplit(str(self.base_url)).path,
             stats_files=bundlers.webpack_loader_stats(getattr(settings, "WEBPACK_LOADER", {})),
             static_root=str(root),
+            record_files=self.bundler_records,
         )
         if self.strict and detection.problems:
             yield bundler_error(detection.problems)

@@ -62,6 +62,12 @@ STATIC_OPTIONS: dict[str, str] = {
         "webpack-bundle-tracker's stats (also at django-webpack-loader's `STATS_FILE`), "
         "webpack-manifest-plugin's manifest, esbuild's metafile."
     ),
+    "bundler_records": (
+        "Bundler records outside the collected tree, read as those inside it are: an esbuild "
+        "metafile, a webpack-manifest-plugin manifest or a webpack-bundle-tracker stats file "
+        "that no `WEBPACK_LOADER` entry names ([bundlers](../how-to/bundlers.md)). Each file "
+        "must exist; one that cannot be read is a record problem."
+    ),
     "cors": (
         "The origins that may read the static files cross-origin (a page on one host, "
         "STATIC_URL on a bucket's or a CDN's): the bucket's CORS rule "

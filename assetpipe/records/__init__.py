@@ -10,6 +10,7 @@ names become.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 from collections import Counter
 from collections.abc import Iterable, Mapping, Set
@@ -58,6 +59,11 @@ def load_json(data: bytes) -> Any:
 def join(directory: str, name: str) -> str:
     """A collected name: ``name`` under ``directory`` (``""``: the root), normalised."""
     return posixpath.normpath(posixpath.join(directory, name)).lstrip("/")
+
+
+def in_tree(location: str) -> bool:
+    """Whether a record's ``location`` is a collected name (else a path outside the tree)."""
+    return not posixpath.isabs(location) and not os.path.isabs(location)
 
 
 def split_found(listed: Set[str], tree: Tree) -> tuple[frozenset[str], tuple[str, ...]]:

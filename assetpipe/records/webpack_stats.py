@@ -14,7 +14,7 @@ import os
 import posixpath
 from typing import Any
 
-from assetpipe.records import Record, Tree, join, load_json, place, split_found
+from assetpipe.records import Record, Tree, in_tree, join, load_json, place, split_found
 
 KIND = "webpack-bundle-tracker stats"
 
@@ -47,8 +47,8 @@ def read(data: bytes, location: str, tree: Tree, bundle_dir: str | None) -> Reco
 
     Each file is found by its ``path`` among the sources; a build made elsewhere (another
     checkout, a CI job) by its ``name`` under ``bundle_dir`` (django-webpack-loader's
-    ``BUNDLE_DIR_NAME``) or, for a stats file in the tree (``bundle_dir`` None), where the
-    trailing parts of the ``path`` values meet the collected names.
+    ``BUNDLE_DIR_NAME``) or, when that is None, where the trailing parts of the ``path`` values
+    meet the collected names, else beside a stats file in the tree.
     """
     stats = parse(data)
     if stats is None:
@@ -75,7 +75,12 @@ def read(data: bytes, location: str, tree: Tree, bundle_dir: str | None) -> Reco
     for name, path in elsewhere:
         placed = placement.apply(path) if placement is not None and path else None
         if placed is None:
-            placed = join(posixpath.dirname(location) if bundle_dir is None else bundle_dir, name)
+            if bundle_dir is not None:
+                placed = join(bundle_dir, name)
+            elif in_tree(location):
+                placed = join(posixpath.dirname(location), name)
+            else:
+                placed = name
         listed.add(placed)
     found, missing = split_found(listed, tree)
     return Record(location, KIND, found, missing)

@@ -273,3 +273,39 @@ def test_a_stats_file_in_static_root_is_read_once(
     project.configure(strict=True)
     project.collect(verbosity=0)
     assert prehashed(project) == written
+
+
+def test_esbuild_metafile_outside_the_tree(
+    project: StaticProject, builds: Callable[..., Path]
+) -> None:
+    dist = builds("esbuild", metafile=True)
+    written = copy_build(project, dist) - {"bundles/meta.json"}
+    (project.source / "bundles" / "meta.json").unlink()
+    project.configure(strict=True, bundler_records=[dist / "bundles" / "meta.json"])
+    project.collect(verbosity=0)
+    assert prehashed(project) == written and len(written) == 3
+
+
+def test_webpack_manifest_outside_the_tree(
+    project: StaticProject, builds: Callable[..., Path], tmp_path: Path
+) -> None:
+    dist = builds("webpack", manifest=True)
+    written = copy_build(project, dist) - {"bundles/manifest.json"}
+    (project.source / "bundles" / "manifest.json").unlink()
+    # Moved beside the output, as a build that keeps it unserved would: placed by its paths.
+    manifest = tmp_path / "elsewhere" / "bundles" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    shutil.copy(dist / "bundles" / "manifest.json", manifest)
+    project.configure(strict=True, bundler_records=[str(manifest)])
+    project.collect(verbosity=0)
+    assert prehashed(project) == written
+
+
+def test_bundler_records_that_are_not_records(project: StaticProject, tmp_path: Path) -> None:
+    other = tmp_path / "package.json"
+    other.write_text('{"name": "x", "private": true}')
+    project.write("a.js", "1;\n")
+    project.configure(bundler_records=[str(other), str(tmp_path / "missing.json")])
+    _, err = project.collect(verbosity=1)
+    assert f"{other} (bundler record): is none of webpack-bundle-tracker's stats" in err
+    assert f"{tmp_path / 'missing.json'} (bundler record): cannot be read" in err
