@@ -191,7 +191,9 @@ def _tree_records(
     candidates = _record_candidates(files)
     if not candidates:
         return []
-    tree = Tree(files.keys(), source_paths(), static_path)
+    # Only a stats file looks its files up by source path: the mapping costs a pass over the tree.
+    needs_paths = any(reader == "webpack_stats" for reader, _ in candidates)
+    tree = Tree(files.keys(), source_paths() if needs_paths else {}, static_path)
     records: list[Record] = []
     for reader, name in candidates:
         data = files[name]()

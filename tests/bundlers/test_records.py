@@ -309,3 +309,21 @@ def test_bundler_records_that_are_not_records(project: StaticProject, tmp_path: 
     _, err = project.collect(verbosity=1)
     assert f"{other} (bundler record): is none of webpack-bundle-tracker's stats" in err
     assert f"{tmp_path / 'missing.json'} (bundler record): cannot be read" in err
+
+
+def test_listed_files_without_a_hash_are_hashed_by_django(project: StaticProject) -> None:
+    project.write("bundles/main.js", "1;\n")  # output.filename "[name].js"
+    project.write("bundles/lazy.0123456789abcdef0123.js", "2;\n")
+    project.write(
+        "bundles/webpack-stats.json",
+        stats(
+            **{
+                "main.js": "/x/main.js",
+                "lazy.0123456789abcdef0123.js": "/x/lazy.0123456789abcdef0123.js",
+            }
+        ),
+    )
+    project.configure(strict=True)
+    project.collect(verbosity=0)
+    assert prehashed(project) == {"bundles/lazy.0123456789abcdef0123.js"}
+    assert project.manifest()["bundles/main.js"] != "bundles/main.js"
