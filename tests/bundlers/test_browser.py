@@ -174,7 +174,9 @@ def visit(
         context.close()
 
 
-def check(runs: Any, record: PageVisit, site: Site, bundle_prefix: str, server: str) -> None:
+def check(
+    runs: Any, record: PageVisit, site: Site, bundle_prefix: str, server: str, every: bool
+) -> None:
     assert runs == {"shared": 1, "main": 1, "lazy": 1}
     static = record.static()
     paths = Counter(re.sub(r"^https?://[^/]+/static/", "", r.url) for r in static)
@@ -182,6 +184,8 @@ def check(runs: Any, record: PageVisit, site: Site, bundle_prefix: str, server: 
     assert not [p for p in paths if DOUBLE_HASHED.search(p)], sorted(paths)
     bundle = {p for p in paths if p.startswith(bundle_prefix)}
     assert bundle and bundle <= site.bundle_files, (sorted(bundle), sorted(site.bundle_files))
+    if every:  # the page loads every file the bundler wrote, under the name it wrote
+        assert bundle == site.bundle_files, (sorted(bundle), sorted(site.bundle_files))
     for response in static:
         assert response.status == 200, response.url
         assert "immutable" in response.all_headers()["cache-control"], response.url
@@ -198,7 +202,13 @@ def nginx_config(site: Site, upstream: str) -> Callable[[str], str]:
 
 
 def load_everywhere(
-    chromium: Any, site: Site, tmp_path: Path, done: str, bundle_prefix: str
+    chromium: Any,
+    site: Site,
+    tmp_path: Path,
+    done: str,
+    bundle_prefix: str,
+    *,
+    every: bool = False,
 ) -> None:
     with serving(site) as app_url:
         visit(
@@ -206,7 +216,7 @@ def load_everywhere(
             app_url + "/",
             done,
             tmp_path / "whitenoise.png",
-            lambda runs, record: check(runs, record, site, bundle_prefix, "WSGIServer/"),
+            lambda runs, record: check(runs, record, site, bundle_prefix, "WSGIServer/", every),
         )
         with running_nginx(tmp_path / "nginx", nginx_config(site, app_url)) as nginx:
             visit(
@@ -214,7 +224,7 @@ def load_everywhere(
                 nginx.url + "/",
                 done,
                 tmp_path / "nginx.png",
-                lambda runs, record: check(runs, record, site, bundle_prefix, "nginx/"),
+                lambda runs, record: check(runs, record, site, bundle_prefix, "nginx/", every),
             )
 
 
@@ -290,7 +300,7 @@ def test_webpack_build_through_render_bundle(
     }  # fmt: skip
     assert len(site.bundle_files) == 7
     assert_kept(site, dist, set(site.bundle_files))
-    load_everywhere(chromium, site, tmp_path, WEBPACK_DONE, "bundles/")
+    load_everywhere(chromium, site, tmp_path, WEBPACK_DONE, "bundles/", every=True)
 
 
 @pytest.mark.nginx
@@ -308,4 +318,4 @@ def test_esbuild_build_with_its_metafile(
     site = collect(tmp_path, out, page, {"strict": True}, None)
     assert len(site.bundle_files) == 3 and entry in site.bundle_files
     assert_kept(site, out, set(site.bundle_files))
-    load_everywhere(chromium, site, tmp_path, ESBUILD_DONE, "bundles/")
+    load_everywhere(chromium, site, tmp_path, ESBUILD_DONE, "bundles/", every=True)
