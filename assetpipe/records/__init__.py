@@ -36,7 +36,7 @@ class Record:
     kind: str  # "webpack-bundle-tracker stats", ...
     outputs: frozenset[str] = frozenset()  # listed, collected names
     missing: tuple[str, ...] = ()  # listed, not in the tree
-    failed: str | None = None  # the bundler's own word that the build is not complete
+    failed: str | None = None  # why it gives no files: a build not done, an unreadable file
 
     def problems(self) -> list[str]:
         """One line per problem, each naming the record and, when a file is missing, the file."""

@@ -17,12 +17,13 @@ from typing import Any
 from assetpipe.records import Record, Tree, in_tree, join, load_json, place, split_found
 
 KIND = "webpack-bundle-tracker stats"
+STATUSES = ("done", "compile", "error")  # what webpack-bundle-tracker writes
 
 
 def parse(data: bytes) -> dict[str, Any] | None:
     """The stats, or None when ``data`` is not a webpack-bundle-tracker stats file."""
     stats = load_json(data)
-    if not isinstance(stats, dict) or not isinstance(stats.get("status"), str):
+    if not isinstance(stats, dict) or stats.get("status") not in STATUSES:
         return None
     if not any(isinstance(stats.get(key), dict) for key in ("assets", "chunks")):
         return None if stats["status"] == "done" else stats

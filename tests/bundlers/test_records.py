@@ -79,7 +79,8 @@ def test_webpack_stats_of_a_build_not_done(data: bytes, problem: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"[]", b'{"status": "done"}', b'{"name": "x", "version": "1.0"}', b"no"]
+    "data",
+    [b"[]", b'{"status": "done"}', b'{"status": "ok", "count": 3}', b'{"name": "x"}', b"no"],
 )
 def test_not_webpack_stats(data: bytes) -> None:
     assert webpack_stats.read(data, "stats.json", TREE, "") is None
