@@ -328,3 +328,37 @@ def test_listed_files_without_a_hash_are_hashed_by_django(project: StaticProject
     project.collect(verbosity=0)
     assert prehashed(project) == {"bundles/lazy.0123456789abcdef0123.js"}
     assert project.manifest()["bundles/main.js"] != "bundles/main.js"
+
+
+def test_only_files_named_like_records_are_read() -> None:
+    from assetpipe.bundlers import detect
+
+    read: list[str] = []
+
+    def loader(name: str, data: bytes) -> Callable[[], bytes]:
+        def load() -> bytes:
+            read.append(name)
+            return data
+
+        return load
+
+    names = {
+        "bundles/main.f1d6aa1375219837cbfc.js": b"1;",
+        "data/cities.json": b"[]",
+        "bundles/meta.json": json.dumps(
+            {"inputs": {}, "outputs": {"out/bundles/main.f1d6aa1375219837cbfc.js": {"bytes": 2}}}
+        ).encode(),
+        "css/site.css": b"body{}",
+    }
+    paths_asked: list[bool] = []
+
+    def source_paths() -> dict[str, str]:
+        paths_asked.append(True)
+        return {}
+
+    detection = detect(
+        {name: loader(name, data) for name, data in names.items()}, None, source_paths=source_paths
+    )
+    assert detection.prehashed == {"bundles/main.f1d6aa1375219837cbfc.js"}
+    assert read == ["bundles/meta.json"]
+    assert not paths_asked  # only a stats file needs the source paths
