@@ -6,23 +6,40 @@ bundler's own references never use, so the browser loads two module instances. T
 *prehashed*: ``staticfiles.json`` maps each to itself, its bytes are left alone, and it is served
 and published as immutable like any Django-hashed name.
 
-Two sources, both explicit (a name alone is no proof: ``jquery-ui-1.14.js`` is not hashed):
+The sources, all explicit (a name alone is no proof: ``jquery-ui-1.14.js`` is not hashed):
 
 - a Vite manifest in the collected tree (``manifest.json`` at a bundle root, as django-vite
   recommends, or ``.vite/manifest.json``), parsed: every ``file``, ``css`` and ``assets`` entry;
+- the other bundlers' records (:mod:`assetpipe.records`): webpack-bundle-tracker's stats file,
+  in the tree or at django-webpack-loader's ``STATS_FILE``, webpack-manifest-plugin's
+  ``manifest.json`` and esbuild's metafile. Each lists every file its build wrote; those whose
+  names carry a hash are prehashed (``manifest.json`` or an entry named ``[name].js`` is hashed
+  by Django as before). A listed file that is missing, or a build the record says is not done,
+  is a problem (a warning; with ``strict``, an error);
 - the ``prehashed`` option: glob patterns over names relative to STATIC_URL (see
   :func:`compile_patterns`).
+
+Only files whose names fit a record's (:data:`RECORD_NAMES`) are read, and only those on every
+build, so a build where nothing changed reads a few small files. Names that look content-named
+but that nothing declares are reported with the pattern that would cover them
+(:mod:`assetpipe.content_names`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+from assetpipe import content_names
+from assetpipe.records import Record, Tree, esbuild_metafile, webpack_manifest, webpack_stats
 
 MANIFEST_KEY = "prehashed"  # staticfiles.json's extra key: sorted prehashed names
 VITE_MANIFEST_NAMES = ("manifest.json", ".vite/manifest.json")
@@ -32,6 +49,41 @@ _HASH_CHARS = r"[A-Za-z0-9_-]{8,}"
 _QUOTES = "\"'`"
 
 OPTION = "STORAGES['staticfiles']['OPTIONS']['prehashed']"
+# Basenames of the records read in the tree, by reader (in the docs; _RECORD_NAME matches them).
+RECORD_NAMES = {
+    "webpack_stats": ("*stats*.json",),
+    "webpack_manifest": ("manifest.json", "*-manifest.json", "*.manifest.json"),
+    "esbuild_metafile": ("*meta*.json",),
+}
+# The same as one regex over the whole name: one search per ``.json`` file per build.
+_RECORD_NAME = re.compile(
+    r"(?:^|/)(?:"
+    r"(?P<webpack_stats>[^/]*stats[^/]*)"
+    r"|(?P<webpack_manifest>manifest|[^/]*[-.]manifest)"
+    r"|(?P<esbuild_metafile>[^/]*meta[^/]*)"
+    r")\.json$"
+)
+# django-webpack-loader's defaults for a WEBPACK_LOADER config.
+DEFAULT_STATS_FILE = "webpack-stats.json"
+DEFAULT_BUNDLE_DIR_NAME = "webpack_bundles/"
+
+
+@dataclass(frozen=True)
+class StatsFile:
+    """A webpack-bundle-tracker stats file django-webpack-loader reads (``STATS_FILE``)."""
+
+    path: str
+    bundle_dir: str  # BUNDLE_DIR_NAME: the collected directory its names are relative to
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What the build learns about bundler output in the collected tree."""
+
+    prehashed: frozenset[str]
+    problems: list[str] = field(default_factory=list)  # missing files, builds not done
+    # content-named-looking names nothing declares, by the pattern that would cover them
+    undeclared: dict[str, list[str]] = field(default_factory=dict)
 
 
 def compile_patterns(patterns: Sequence[str]) -> re.Pattern[str] | None:
@@ -80,12 +132,165 @@ def prehashed_names(
     files: Mapping[str, Callable[[], bytes]], patterns: re.Pattern[str] | None
 ) -> frozenset[str]:
     """The collected names (``files``: name -> loader) that a bundler named by content."""
+    return detect(files, patterns).prehashed
+
+
+def detect(
+    files: Mapping[str, Callable[[], bytes]],
+    patterns: re.Pattern[str] | None,
+    *,
+    source_paths: Callable[[], Mapping[str, str]] = dict,
+    static_path: str = "/static/",
+    stats_files: Sequence[StatsFile] = (),
+    static_root: str | None = None,
+    record_files: Sequence[str] = (),
+) -> Detection:
+    """The prehashed names among ``files`` (collected name -> loader), the problems the
+    bundlers' records show, and the names that look content-named but nothing declares.
+
+    ``source_paths`` gives absolute source path -> collected name (called only when a record
+    needs it); ``stats_files`` are django-webpack-loader's, read where they are unless they lie
+    in ``static_root`` (the collected copy is read as part of the tree); ``record_files`` are
+    the ``bundler_records`` option's, any of the formats.
+    """
     names: set[str] = set()
     for manifest in _vite_manifests(files):
         names |= vite_outputs(manifest, files)
+    records = _tree_records(files, source_paths, static_path)
+    records += _configured_records(stats_files, files, source_paths, static_path, static_root)
+    records += _outside_records(record_files, files, source_paths, static_path)
+    problems: list[str] = []
+    for record in records:
+        names.update(
+            name for name in record.outputs if content_names.looks_content_named(name, strict=False)
+        )
+        problems += [p for p in record.problems() if p not in problems]
     if patterns is not None:
         names.update(name for name in files if patterns.match(name))
-    return frozenset(names)
+    prehashed = frozenset(names)
+    return Detection(prehashed, problems, content_names.undeclared(files, prehashed))
+
+
+def _record_candidates(files: Iterable[str]) -> list[tuple[str, str]]:
+    """``(reader, name)`` of each collected file whose basename fits a record's."""
+    found: list[tuple[str, str]] = []
+    for name in files:
+        if not name.endswith(".json"):
+            continue
+        match = _RECORD_NAME.search(name)
+        if match is not None:
+            found.append((match.lastgroup or "", name))
+    return found
+
+
+def _tree_records(
+    files: Mapping[str, Callable[[], bytes]],
+    source_paths: Callable[[], Mapping[str, str]],
+    static_path: str,
+) -> list[Record]:
+    candidates = _record_candidates(files)
+    if not candidates:
+        return []
+    # Only a stats file looks its files up by source path: the mapping costs a pass over the tree.
+    needs_paths = any(reader == "webpack_stats" for reader, _ in candidates)
+    tree = Tree(files.keys(), source_paths() if needs_paths else {}, static_path)
+    records: list[Record] = []
+    for reader, name in candidates:
+        data = files[name]()
+        record: Record | None
+        if reader == "webpack_stats":
+            record = webpack_stats.read(data, name, tree, None)
+        elif reader == "webpack_manifest":
+            record = webpack_manifest.read(data, name, tree)
+        else:
+            record = esbuild_metafile.read(data, name, tree)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _configured_records(
+    stats_files: Sequence[StatsFile],
+    files: Mapping[str, Callable[[], bytes]],
+    source_paths: Callable[[], Mapping[str, str]],
+    static_path: str,
+    static_root: str | None,
+) -> list[Record]:
+    records: list[Record] = []
+    tree: Tree | None = None
+    for stats in stats_files:
+        path = os.path.abspath(stats.path)
+        if static_root is not None:
+            relative = os.path.relpath(path, os.path.abspath(static_root)).replace(os.sep, "/")
+            if relative in files:
+                continue  # collected: read with the tree
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            records.append(
+                Record(path, webpack_stats.KIND, failed=f"cannot be read ({exc.strerror})")
+            )
+            continue
+        if tree is None:
+            tree = Tree(files.keys(), source_paths(), static_path)
+        record = webpack_stats.read(data, path, tree, stats.bundle_dir)
+        records.append(
+            record
+            or Record(path, webpack_stats.KIND, failed="is not a webpack-bundle-tracker stats file")
+        )
+    return records
+
+
+def _outside_records(
+    record_files: Sequence[str],
+    files: Mapping[str, Callable[[], bytes]],
+    source_paths: Callable[[], Mapping[str, str]],
+    static_path: str,
+) -> list[Record]:
+    """The records at ``record_files``, each read by whichever reader recognises it."""
+    records: list[Record] = []
+    tree: Tree | None = None
+    for given in record_files:
+        path = os.path.abspath(given)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            records.append(
+                Record(path, "bundler record", failed=f"cannot be read ({exc.strerror})")
+            )
+            continue
+        if tree is None:
+            tree = Tree(files.keys(), source_paths(), static_path)
+        record = (
+            webpack_stats.read(data, path, tree, None)
+            or webpack_manifest.read(data, path, tree)
+            or esbuild_metafile.read(data, path, tree)
+        )
+        records.append(
+            record
+            or Record(
+                path,
+                "bundler record",
+                failed="is none of webpack-bundle-tracker's stats, webpack-manifest-plugin's "
+                "manifest or esbuild's metafile",
+            )
+        )
+    return records
+
+
+def webpack_loader_stats(config: object) -> list[StatsFile]:
+    """The stats files of django-webpack-loader's ``WEBPACK_LOADER`` setting (``{}``: none)."""
+    if not isinstance(config, Mapping):
+        return []
+    found: list[StatsFile] = []
+    for entry in config.values():
+        if not isinstance(entry, Mapping):
+            continue
+        path = entry.get("STATS_FILE", DEFAULT_STATS_FILE)
+        bundle_dir = entry.get("BUNDLE_DIR_NAME", DEFAULT_BUNDLE_DIR_NAME)
+        if isinstance(path, (str, os.PathLike)) and isinstance(bundle_dir, str):
+            found.append(StatsFile(str(path), bundle_dir.replace("\\", "/")))
+    return found
 
 
 def _vite_manifests(files: Mapping[str, Callable[[], bytes]]) -> list[str]:

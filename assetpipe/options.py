@@ -50,6 +50,8 @@ class StorageOptions:
     s3: Mapping[str, Any] | None = None
     # Glob patterns of bundler output that keeps its name (docs/how-to/bundlers.md).
     prehashed: tuple[str, ...] = ()
+    # Bundler records outside the collected tree (an esbuild metafile, ...), as file paths.
+    bundler_records: tuple[str, ...] = ()
     # Origins that may read the static files cross-origin (S3's CORS rule, nginx's headers).
     cors: CorsConfig | None = None
     # The CDN in front of the bucket that picks the .br/.gz variants.
@@ -273,6 +275,15 @@ def _debug_missing(name: str, value: object) -> str:
     return str(value)
 
 
+def _files(name: str, value: object) -> tuple[str, ...]:
+    expected = 'a list of file paths, e.g. [BASE_DIR / "frontend" / "meta.json"]'
+    if isinstance(value, (str, os.PathLike)) or not isinstance(value, list | tuple):
+        raise _invalid(name, value, expected)
+    if not all(isinstance(path, (str, os.PathLike)) and str(path) for path in value):
+        raise _invalid(name, value, expected)
+    return tuple(str(path) for path in value)
+
+
 def _cors(name: str, value: object) -> CorsConfig | None:
     return None if value is None else CorsConfig.from_options(value)
 
@@ -293,6 +304,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "lock_timeout": _seconds,
     "s3": _s3,
     "prehashed": _patterns,
+    "bundler_records": _files,
     "cors": _cors,
     "edge": _edge,
     "debug_missing": _debug_missing,

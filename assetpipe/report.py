@@ -45,6 +45,9 @@ class BuildReport:
     prehashed_changed: list[str] = field(default_factory=list)
     cache_problems: list[str] = field(default_factory=list)
     repaired: int = 0  # originals in STATIC_ROOT that were not their sources' bytes
+    bundler_problems: list[str] = field(default_factory=list)  # from the bundlers' records
+    # names that look content-named but nothing declares, by the pattern that covers them
+    undeclared: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_steps(
@@ -109,6 +112,23 @@ class BuildReport:
             "caches that hold the old content keep serving it: rebuild the bundle (or check "
             "the prehashed patterns):",
             self.prehashed_changed,
+        )
+        count = len(self.bundler_problems)
+        group(
+            f"{count} bundler record problem{'s' if count != 1 else ''} (a build not done, or "
+            "a file it lists not collected); rebuild the bundle:",
+            self.bundler_problems,
+        )
+        count = sum(len(names) for names in self.undeclared.values())
+        group(
+            f"{count} file{'s' if count != 1 else ''} look content-named by a bundler, but no "
+            "bundler record or prehashed pattern declares them, so they get a second hash; "
+            "if a bundler wrote them, add to the prehashed option:",
+            [
+                f'"{pattern}"  ({len(names)}: {", ".join(names[:3])}'
+                f"{', …' if len(names) > 3 else ''})"
+                for pattern, names in self.undeclared.items()
+            ],
         )
         group("compressed cache (best effort, the build is complete):", self.cache_problems)
         if self.repaired:

@@ -54,6 +54,14 @@ if TYPE_CHECKING:
 STATE_DIRNAME = ".assetpipe"
 
 
+def bundler_error(problems: list[str]) -> tuple[str, None, Exception]:
+    """What ``strict`` makes of the bundlers' records' problems, as post_process yields it."""
+    lines = "\n".join(f"  {problem}" for problem in problems)
+    count = len(problems)
+    message = f"{count} bundler record problem{'s' if count != 1 else ''} (strict mode):\n{lines}"
+    return problems[0].split(" (", 1)[0], None, ValueError(message)
+
+
 class AssetPipeStorage(ManifestStaticFilesStorage):
     """Configure through ``STORAGES["staticfiles"]["OPTIONS"]``; every option is in
     docs/reference/options.md."""
@@ -68,6 +76,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         parsed, django_options = parse_storage_options(options)
         self.prehashed_patterns = bundlers.compile_patterns(parsed.prehashed)
         self.prehashed: frozenset[str] = frozenset()
+        self.bundler_records = parsed.bundler_records
         self.encodings = [ENCODINGS[e] for e in parsed.encodings]
         self.strict = parsed.strict
         self.skip_compress_extensions = (
@@ -271,7 +280,21 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         sources, state.sources = digest_sources(
             paths, state.sources, self.clean_name, None if self._plain_keys() else self.hash_key
         )
-        self.prehashed = bundlers.prehashed_names(loaders(sources), self.prehashed_patterns)
+        detection = bundlers.detect(
+            loaders(sources),
+            self.prehashed_patterns,
+            source_paths=lambda: {
+                os.path.normpath(s.path): s.name for s in sources.values() if s.path
+            },
+            static_path=urlsplit(str(self.base_url)).path,
+            stats_files=bundlers.webpack_loader_stats(getattr(settings, "WEBPACK_LOADER", {})),
+            static_root=str(root),
+            record_files=self.bundler_records,
+        )
+        if self.strict and detection.problems:
+            yield bundler_error(detection.problems)
+            return
+        self.prehashed = detection.prehashed
         repaired = check_originals(sources, existing, self._saved)
         hashed = Hasher(
             self, sources, self.rules, state.hashing, existing, root,
@@ -310,6 +333,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         except OSError as exc:
             console.warn(f"assetpipe: could not save the build state to {path}: {exc}")
         report = BuildReport.from_steps(len(paths), hashed, compressed, repaired)
+        report.bundler_problems = detection.problems
+        report.undeclared = detection.undeclared
         self._report(report, root, console, started)
 
     def _template_extras(

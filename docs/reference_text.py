@@ -58,7 +58,15 @@ STATIC_OPTIONS: dict[str, str] = {
     "prehashed": (
         "Glob patterns relative to STATIC_URL: bundler output that keeps its name "
         "([bundlers](../how-to/bundlers.md)); `[hash]` matches 8 or more of `A-Z a-z 0-9 - _`. "
-        "Files listed in a Vite manifest need no pattern."
+        "Files listed in a bundler's record need no pattern: Vite's manifest, "
+        "webpack-bundle-tracker's stats (also at django-webpack-loader's `STATS_FILE`), "
+        "webpack-manifest-plugin's manifest, esbuild's metafile."
+    ),
+    "bundler_records": (
+        "Bundler records outside the collected tree, read as those inside it are: an esbuild "
+        "metafile, a webpack-manifest-plugin manifest or a webpack-bundle-tracker stats file "
+        "that no `WEBPACK_LOADER` entry names ([bundlers](../how-to/bundlers.md)). Each file "
+        "must exist; one that cannot be read is a record problem."
     ),
     "cors": (
         "The origins that may read the static files cross-origin (a page on one host, "

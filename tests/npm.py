@@ -7,6 +7,7 @@ the npm registry the tests skip, except under CI, where that is a failure.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -45,11 +46,18 @@ def node_modules(spec: Path, name: str) -> Path:
         (spec / "package.json").read_bytes() + (spec / "package-lock.json").read_bytes()
     ).hexdigest()[:16]
     target = NPM_CACHE / f"{name}-{digest}"
-    if not (target / ".installed").exists():
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for file in ("package.json", "package-lock.json"):
-            shutil.copy(spec / file, target / file)
-        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], target)
-        (target / ".installed").touch()
+    if (target / ".installed").exists():
+        return target / "node_modules"
+    NPM_CACHE.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist's workers may ask for the same install at once: one installs, the others
+    # wait for it and find it done.
+    with open(NPM_CACHE / f"{name}-{digest}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".installed").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            for file in ("package.json", "package-lock.json"):
+                shutil.copy(spec / file, target / file)
+            run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], target)
+            (target / ".installed").touch()
     return target / "node_modules"

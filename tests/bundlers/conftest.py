@@ -44,8 +44,11 @@ def vite_build(variant: str, work: Path, *, dot_vite: bool = False, main_suffix:
     return out
 
 
-def esbuild_build(work: Path) -> Path:
-    """Build app/esbuild with code splitting into ``<out>/bundles``; returns ``<out>``."""
+def esbuild_build(work: Path, *, metafile: bool = False) -> Path:
+    """Build app/esbuild with code splitting into ``<out>/bundles``; returns ``<out>``.
+
+    With ``metafile``, the entry is content-named too and ``bundles/meta.json`` records it all.
+    """
     app = prepare("esbuild", work / "app")
     out = work / "out"
     npm.run(
@@ -57,12 +60,28 @@ def esbuild_build(work: Path) -> Path:
             "--format=esm",
             "--minify",
             f"--outdir={out / 'bundles'}",
-            "--entry-names=[name]",
+            "--entry-names=[name]-[hash]" if metafile else "--entry-names=[name]",
             "--chunk-names=chunks/[name]-[hash]",
+            *([f"--metafile={out / 'bundles' / 'meta.json'}"] if metafile else []),
             "--log-level=error",
         ],
         app,
     )
+    return out
+
+
+def webpack_build(work: Path, *, manifest: bool = False) -> Path:
+    """Build app/webpack into ``<out>/bundles``; returns ``<out>``. webpack-bundle-tracker
+    writes ``webpack-stats.json`` beside ``<out>``, outside the collected tree; with
+    ``manifest``, webpack-manifest-plugin writes ``bundles/manifest.json`` too."""
+    app = prepare("webpack", work / "app")
+    out = work / "out"
+    env = {
+        "BUNDLE_OUT_DIR": str(out / "bundles"),
+        "BUNDLE_STATS_DIR": str(work),
+        "BUNDLE_MANIFEST": "true" if manifest else "",
+    }
+    npm.run(["node", "node_modules/webpack-cli/bin/cli.js", "--no-stats"], app, env)
     return out
 
 
@@ -76,7 +95,9 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         if key not in made:
             work = tmp_path_factory.mktemp(f"build-{kind}")
             if kind == "esbuild":
-                made[key] = esbuild_build(work)
+                made[key] = esbuild_build(work, **options)  # type: ignore[arg-type]
+            elif kind == "webpack":
+                made[key] = webpack_build(work, **options)  # type: ignore[arg-type]
             else:
                 made[key] = vite_build(kind, work, **options)  # type: ignore[arg-type]
         return made[key]

@@ -1,4 +1,5 @@
-"""Real Vite and esbuild builds, collected by assetpipe, loaded in chromium (WhiteNoise, nginx).
+"""Real Vite, webpack and esbuild builds, collected by assetpipe, loaded in chromium (WhiteNoise,
+nginx).
 
 Every module must be evaluated once (one URL per module), nothing requested under a second
 (double-hashed) name, no console error, and every bundle file cached as immutable.
@@ -45,6 +46,17 @@ VITE_DONE = """() => {
     return r.worker === "pong" && r.lazy === "lazy loaded" && r.logo === 200;
 }"""
 ESBUILD_DONE = "() => (globalThis.__bundleResults || {}).lazy === 'lazy loaded'"
+WEBPACK_PAGE = """{% load render_bundle from webpack_loader %}<!doctype html>
+<html><head><title>bundle</title><link rel="icon" href="data:,">
+{% render_bundle 'main' 'css' %}
+</head><body><p class="bundled-font">bundled</p>
+{% render_bundle 'main' 'js' %}
+</body></html>
+"""
+WEBPACK_DONE = """() => {
+    const r = globalThis.__bundleResults || {};
+    return r.lazy === "lazy loaded" && r.logo === 200;
+}"""
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,12 @@ class Site:
 
 
 def collect(
-    base: Path, dist: Path, page: str, options: dict[str, Any], vite_manifest: str | None
+    base: Path,
+    dist: Path,
+    page: str,
+    options: dict[str, Any],
+    vite_manifest: str | None,
+    **extra: Any,
 ) -> Site:
     """collectstatic over a bundler's output and a Django-side stylesheet that uses it."""
     django_src = base / "django-src"
@@ -64,7 +81,7 @@ def collect(
         p.relative_to(dist).as_posix()
         for p in dist.rglob("*")
         if p.is_file() and ".vite" not in p.parts
-    ) - {"manifest.json"}
+    ) - {"manifest.json", "bundles/manifest.json", "bundles/meta.json"}
     if vite_manifest is not None:
         dot = json.loads((dist / vite_manifest).read_bytes())["src/dot.png"]["file"]
         css = f'.banner {{ background: url("../{dot}") repeat; }}\n'
@@ -87,6 +104,7 @@ def collect(
         "MIDDLEWARE": ["whitenoise.middleware.WhiteNoiseMiddleware"],
         # The function itself: WhiteNoise takes a string for a regex.
         "WHITENOISE_IMMUTABLE_FILE_TEST": immutable_file_test,
+        **extra,
     }
     with override_settings(**settings):
         # .vite/ is a dotdir, which collectstatic ignores by default.
@@ -104,11 +122,34 @@ def collect(
 def serving(site: Site) -> Iterator[str]:
     from django_vite.core.asset_loader import DjangoViteAssetLoader
 
-    with override_settings(**site.settings):
+    with override_settings(**site.settings), webpack_loader_config(site.settings):
         DjangoViteAssetLoader._instance = None  # it keeps the first manifest it read
         with running_wsgi(get_wsgi_application()) as url:
             yield url
         DjangoViteAssetLoader._instance = None
+
+
+@contextmanager
+def webpack_loader_config(settings: dict[str, Any]) -> Iterator[None]:
+    """django-webpack-loader reads WEBPACK_LOADER once, when imported, and keeps its loaders."""
+    from webpack_loader import config, utils
+
+    saved = config.user_config
+    if "WEBPACK_LOADER" in settings:
+        config.user_config = {
+            name: {
+                **config.DEFAULT_CONFIG["DEFAULT"],
+                **entry,
+                "ignores": [re.compile(pattern) for pattern in entry.get("IGNORE", [])],
+            }
+            for name, entry in settings["WEBPACK_LOADER"].items()
+        }
+    utils.get_loader.cache_clear()
+    try:
+        yield
+    finally:
+        config.user_config = saved
+        utils.get_loader.cache_clear()
 
 
 def visit(
@@ -133,7 +174,9 @@ def visit(
         context.close()
 
 
-def check(runs: Any, record: PageVisit, site: Site, bundle_prefix: str, server: str) -> None:
+def check(
+    runs: Any, record: PageVisit, site: Site, bundle_prefix: str, server: str, every: bool
+) -> None:
     assert runs == {"shared": 1, "main": 1, "lazy": 1}
     static = record.static()
     paths = Counter(re.sub(r"^https?://[^/]+/static/", "", r.url) for r in static)
@@ -141,6 +184,8 @@ def check(runs: Any, record: PageVisit, site: Site, bundle_prefix: str, server: 
     assert not [p for p in paths if DOUBLE_HASHED.search(p)], sorted(paths)
     bundle = {p for p in paths if p.startswith(bundle_prefix)}
     assert bundle and bundle <= site.bundle_files, (sorted(bundle), sorted(site.bundle_files))
+    if every:  # the page loads every file the bundler wrote, under the name it wrote
+        assert bundle == site.bundle_files, (sorted(bundle), sorted(site.bundle_files))
     for response in static:
         assert response.status == 200, response.url
         assert "immutable" in response.all_headers()["cache-control"], response.url
@@ -157,7 +202,13 @@ def nginx_config(site: Site, upstream: str) -> Callable[[str], str]:
 
 
 def load_everywhere(
-    chromium: Any, site: Site, tmp_path: Path, done: str, bundle_prefix: str
+    chromium: Any,
+    site: Site,
+    tmp_path: Path,
+    done: str,
+    bundle_prefix: str,
+    *,
+    every: bool = False,
 ) -> None:
     with serving(site) as app_url:
         visit(
@@ -165,7 +216,7 @@ def load_everywhere(
             app_url + "/",
             done,
             tmp_path / "whitenoise.png",
-            lambda runs, record: check(runs, record, site, bundle_prefix, "WSGIServer/"),
+            lambda runs, record: check(runs, record, site, bundle_prefix, "WSGIServer/", every),
         )
         with running_nginx(tmp_path / "nginx", nginx_config(site, app_url)) as nginx:
             visit(
@@ -173,7 +224,7 @@ def load_everywhere(
                 nginx.url + "/",
                 done,
                 tmp_path / "nginx.png",
-                lambda runs, record: check(runs, record, site, bundle_prefix, "nginx/"),
+                lambda runs, record: check(runs, record, site, bundle_prefix, "nginx/", every),
             )
 
 
@@ -219,3 +270,52 @@ def test_esbuild_chunks_through_the_prehashed_option(
     # The entry is not content-named: Django's hash, and its imports name the chunks as built.
     assert re.fullmatch(r"bundles/entry\.[0-9a-f]{12}\.js", paths["bundles/entry.js"])
     load_everywhere(chromium, site, tmp_path, ESBUILD_DONE, "bundles/chunks/")
+
+
+def assert_kept(site: Site, dist: Path, prehashed: set[str]) -> None:
+    """Every bundle file is prehashed: the bundler's name and bytes, nothing hashed again."""
+    raw = json.loads((site.root / "staticfiles.json").read_bytes())
+    assert sorted(raw["prehashed"]) == sorted(prehashed)
+    assert all(raw["paths"][name] == name for name in prehashed)
+    for name in prehashed:
+        assert (site.root / name).read_bytes() == (dist / name).read_bytes()
+    written = {p.relative_to(site.root).as_posix() for p in site.root.rglob("*") if p.is_file()}
+    assert not [
+        n for n in written if DOUBLE_HASHED.search(n.removesuffix(".br").removesuffix(".gz"))
+    ]
+
+
+@pytest.mark.nginx
+def test_webpack_build_through_render_bundle(
+    chromium: Any, builds: Callable[..., Path], tmp_path: Path
+) -> None:
+    # No prehashed option: webpack-bundle-tracker's stats, outside the tree, is the record.
+    dist = builds("webpack")
+    stats = dist.parent / "webpack-stats.json"
+    loader = {"DEFAULT": {"BUNDLE_DIR_NAME": "bundles/", "STATS_FILE": str(stats), "CACHE": False}}
+    site = collect(tmp_path, dist, WEBPACK_PAGE, {"strict": True}, None, WEBPACK_LOADER=loader)
+    # The entry, its CSS, the lazy chunk and its CSS, and the asset modules (image, font, svg).
+    assert {n.split("/")[-1].split(".")[0] for n in site.bundle_files} == {
+        "main", "lazy", "dot", "logo", "bundled"
+    }  # fmt: skip
+    assert len(site.bundle_files) == 7
+    assert_kept(site, dist, set(site.bundle_files))
+    load_everywhere(chromium, site, tmp_path, WEBPACK_DONE, "bundles/", every=True)
+
+
+@pytest.mark.nginx
+def test_esbuild_build_with_its_metafile(
+    chromium: Any, builds: Callable[..., Path], tmp_path: Path
+) -> None:
+    out = builds("esbuild", metafile=True)
+    meta = json.loads((out / "bundles" / "meta.json").read_bytes())
+    entry = next(
+        key.split("/out/", 1)[-1]
+        for key, value in meta["outputs"].items()
+        if value.get("entryPoint")
+    )
+    page = ESBUILD_PAGE.replace("bundles/entry.js", entry)
+    site = collect(tmp_path, out, page, {"strict": True}, None)
+    assert len(site.bundle_files) == 3 and entry in site.bundle_files
+    assert_kept(site, out, set(site.bundle_files))
+    load_everywhere(chromium, site, tmp_path, ESBUILD_DONE, "bundles/", every=True)

@@ -1,4 +1,5 @@
-"""Vite builds published to a moto S3 server: immutable objects, pruned once no build keeps them."""
+"""Bundler builds published to a moto S3 server: immutable objects, pruned once no build keeps
+them."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from assetpipe.publish.s3 import S3Config, publish
 from tests.bundlers.conftest import vite_build
 
 
-def collect(dist: Path, root: Path) -> set[str]:
-    """Collect one Vite build into ``root``; the prehashed names the manifest records."""
+def collect(dist: Path, root: Path, **extra: Any) -> set[str]:
+    """Collect one bundler build into ``root``; the prehashed names the manifest records."""
     settings = {
         "STATIC_URL": "/static/",
         "STATIC_ROOT": str(root),
@@ -28,6 +29,7 @@ def collect(dist: Path, root: Path) -> set[str]:
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
             "staticfiles": {"BACKEND": "assetpipe.storage.AssetPipeStorage"},
         },
+        **extra,
     }
     with override_settings(**settings):
         call_command("collectstatic", interactive=False, verbosity=0, clear=True)
@@ -77,3 +79,36 @@ def test_old_bundle_files_are_pruned_after_keep_builds(
 
     # Once the history is down to what it keeps, another prune finds nothing more.
     assert prune(config, keep=2, min_age=0).deleted == ()
+
+
+@pytest.mark.django_db(databases=[])
+@pytest.mark.parametrize("bundler", ["webpack", "esbuild"])
+def test_every_output_is_uploaded_immutable(
+    tmp_path: Path,
+    builds: Callable[..., Path],
+    s3_endpoint: str,
+    s3_client: Any,
+    make_bucket: Callable[[], str],
+    bundler: str,
+) -> None:
+    # No prehashed option: webpack-bundle-tracker's stats (STATS_FILE), esbuild's metafile.
+    if bundler == "webpack":
+        dist = builds("webpack")
+        stats = str(dist.parent / "webpack-stats.json")
+        loader = {"DEFAULT": {"BUNDLE_DIR_NAME": "bundles/", "STATS_FILE": stats}}
+        prehashed = collect(dist, tmp_path / "static", WEBPACK_LOADER=loader)
+    else:
+        dist = builds("esbuild", metafile=True)
+        prehashed = collect(dist, tmp_path / "static")
+    written = {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()} - {
+        "bundles/meta.json"
+    }
+    assert prehashed == written
+    config = S3Config.from_options(
+        {"bucket_name": make_bucket(), "location": "static", "endpoint_url": s3_endpoint}
+    )
+    publish(tmp_path / "static", "staticfiles.json", config)
+    for name in written:
+        head = s3_client.head_object(Bucket=config.bucket_name, Key=f"static/{name}")
+        assert head["CacheControl"] == config.hashed_cache_control, name
+    assert keys(s3_client, config.bucket_name) >= written

@@ -9,6 +9,7 @@ ENGINE = Engine(
     libraries={
         "django_vite": "django_vite.templatetags.django_vite",
         "static": "django.templatetags.static",
+        "webpack_loader": "webpack_loader.templatetags.webpack_loader",
     }
 )
 

@@ -8,6 +8,7 @@ holds it word for word. The browser's CORS message is checked in ``test_cors_mes
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -92,6 +93,35 @@ def test_prehashed_and_repaired_warnings() -> None:
     report = BuildReport(prehashed_changed=["assets/main-BV5bdbg-.js"], repaired=2)
     for line in report.warnings(None):
         assert_on_page(line)
+
+
+def test_bundler_record_problems(project: StaticProject, settings: Settings) -> None:
+    project.write("bundles/chunks/main-ABCD2345.js", 'import("./lazy-5XJQ2ZKA.js");\n')
+    outputs = {
+        f"out/bundles/chunks/{n}-{h}.js": {"bytes": 1}
+        for n, h in [("main", "ABCD2345"), ("lazy", "5XJQ2ZKA")]
+    }
+    project.write("bundles/meta.json", json.dumps({"inputs": {}, "outputs": outputs}))
+    stats = project.base / "webpack-stats.json"
+    stats.write_text('{"status": "compile"}')
+    settings.WEBPACK_LOADER = {"DEFAULT": {"STATS_FILE": str(stats)}}
+    _, err = project.collect()
+    warnings = err.split("assetpipe: ")[0].replace(str(stats), "/srv/app/webpack-stats.json")
+    assert "2 bundler record problems" in warnings
+    assert_on_page(warnings)
+    project.configure(strict=True)
+    with pytest.raises(ValueError) as failure:
+        project.collect()
+    assert_on_page(as_shown(failure.value).replace(str(stats), "/srv/app/webpack-stats.json"))
+
+
+def test_undeclared_content_named_files(project: StaticProject) -> None:
+    project.write("vendor/app.3f9a1c2b.js", "1;\n")
+    project.write("vendor/chunk.7d2e0c4a.js", "2;\n")
+    _, err = project.collect()
+    warnings = err.split("assetpipe: ")[0]
+    assert "look content-named" in warnings
+    assert_on_page(warnings)
 
 
 def test_strict_mode(project: StaticProject) -> None:
@@ -391,4 +421,4 @@ def test_signed_urls_on_a_custom_domain() -> None:
 def test_no_unchecked_message_blocks() -> None:
     # Every ```text block of the page is one of the messages above: a new entry needs a test.
     blocks = PAGE.count("```text\n")
-    assert blocks == 35, f"{blocks} message blocks: add a test for the new one, then this count"
+    assert blocks == 38, f"{blocks} message blocks: add a test for the new one, then this count"
