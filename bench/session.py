@@ -27,13 +27,13 @@ import re
 import shutil
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.local import log
 from bench.runner import COLLECTSTATIC, REPO_ROOT, RunFailed, captured_process, timed_process
+from bench.workdir import check_workdir, fresh_workdir
 
 MARKER = ".assetpipe-bench-session"
 SETUP_ONLY = "import django; django.setup()"
@@ -301,23 +301,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    if args.workdir is not None and args.workdir.exists() and not (args.workdir / MARKER).exists():
-        parser.error(f"--workdir {args.workdir} exists and is no earlier benchmark's")
+    check_workdir(parser, args.workdir, MARKER)
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="assetpipe-bench-session-"))
-    try:
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        (workdir / MARKER).touch()
+    with fresh_workdir(args.workdir, MARKER, "assetpipe-bench-session-") as workdir:
         projects = [PROJECTS[key](workdir) for key in args.project or PROJECTS]
         results = run(projects, args.repeat)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
     print(render(results))
     return 1 if results.errors else 0
 

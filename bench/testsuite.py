@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from pathlib import Path
 from bench.local import log, ratio
 from bench.runner import COLLECTSTATIC, REPO_ROOT, RunFailed, captured_process, timed_process
 from bench.tree import DEFAULT_PACKAGES, Tree, build_tree
+from bench.workdir import check_workdir, fresh_workdir
 
 MARKER = ".assetpipe-bench-testsuite"
 MIDDLEWARES = {
@@ -257,23 +256,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.tests < 1:
         parser.error("--repeat and --tests must be at least 1")
-    if args.workdir is not None and args.workdir.exists() and not (args.workdir / MARKER).exists():
-        parser.error(f"--workdir {args.workdir} exists and is no earlier benchmark's")
+    check_workdir(parser, args.workdir, MARKER)
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="assetpipe-bench-testsuite-"))
-    try:
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        (workdir / MARKER).touch()
+    with fresh_workdir(args.workdir, MARKER, "assetpipe-bench-testsuite-") as workdir:
         tree = build_tree(workdir / "tree", [*DEFAULT_PACKAGES, *args.package])
         results = run(Suite(workdir / "suite", tree, args.tests), args.repeat)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
     print(render(results))
     return 1 if results.errors else 0
 

@@ -228,7 +228,10 @@ def load_shop(browser: Any, page_url: str, static_origin: str, screenshot: Path)
 
 
 def public_read_policy(bucket: str, prefix: str = "static/") -> str:
-    """A literal public-read policy for the prefix, for tests that are not about read access."""
+    """A literal public-read policy for the prefix, for tests that are not about read access.
+
+    S3 authorises HEAD with s3:GetObject; moto asks for "s3:HeadObject", which is no S3 action
+    (S3 would refuse this policy), so it is listed too."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -236,7 +239,7 @@ def public_read_policy(bucket: str, prefix: str = "static/") -> str:
                 {
                     "Effect": "Allow",
                     "Principal": "*",
-                    "Action": "s3:GetObject",
+                    "Action": ["s3:GetObject", "s3:HeadObject"],
                     "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
                 }
             ],

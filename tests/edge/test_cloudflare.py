@@ -133,24 +133,6 @@ def extension(name: str) -> str:
     return parts[-1].lower()
 
 
-def public_read(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    # S3 authorises HEAD with s3:GetObject; moto asks for "s3:HeadObject",
-                    # which is no S3 action (S3 would refuse this policy), so it is added here.
-                    "Action": ["s3:GetObject", "s3:HeadObject"],
-                    "Resource": f"arn:aws:s3:::{bucket}/{PREFIX}*",
-                }
-            ],
-        }
-    )
-
-
 def storage_options(front: S3CorsFront, bucket: str) -> dict[str, Any]:
     return {
         "js_module_imports": True,
@@ -171,7 +153,7 @@ def published(s3_front: S3CorsFront, tmp_path_factory: pytest.TempPathFactory) -
     s3 = boto3.client("s3", endpoint_url=s3_front.url, region_name="us-east-1")
     bucket = "cloudflare-edge"
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
     s3.put_object(Bucket=bucket, Key=PRIVATE_KEY, Body=b"not for browsers\n")
     root = tmp_path_factory.mktemp("cloudflare") / "static"
     options = storage_options(s3_front, bucket)

@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings as Settings
 from assetpipe.edge.config import CorsConfig
 from assetpipe.edge.cors import s3_rule
 from tests.edge.s3_cors import S3CorsFront
+from tests.edge.shop import public_read_policy
 from tests.edge.test_s3_cors import request
 from tests.media.conftest import IamServer
 from tests.publish.conftest import TREE, build_static
@@ -143,7 +144,7 @@ def test_apply_writes_the_rule_and_a_second_apply_sends_no_write(
     project: Project, s3_front: S3CorsFront, bucket: str, s3_client: Any
 ) -> None:
     s3_client.put_object(Bucket=bucket, Key="static/site.css", Body=b"body{}")
-    s3_client.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
+    s3_client.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
     path = f"/{bucket}/static/site.css"
     assert (
         request(s3_front.url, "GET", path, {"Origin": PAGE}).getheader(
@@ -260,22 +261,6 @@ def test_a_missing_bucket_is_named(project: Project, s3_front: S3CorsFront) -> N
 
     with pytest.raises(CommandError, match=r"bucket 'no-such-bucket-here' does not exist at"):
         run("cors")
-
-
-def public_read(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/static/*",
-                }
-            ],
-        }
-    )
 
 
 # --- denied: the IAM-enforcing moto, behind the same front --------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.edge.s3_cors import S3CorsFront
+from tests.edge.shop import public_read_policy
 
 PAGE = "https://shop.example"
 
@@ -32,18 +32,7 @@ def bucket(make_bucket: Callable[[], str], s3_client: Any) -> str:
     name = make_bucket()
     s3_client.put_object(Bucket=name, Key="static/site.css", Body=b"body{}", ContentType="text/css")
     # Anonymous reads, as a browser's are: moto, like S3, answers 403 without a policy.
-    public_read = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{name}/static/*",
-            }
-        ],
-    }
-    s3_client.put_bucket_policy(Bucket=name, Policy=json.dumps(public_read))
+    s3_client.put_bucket_policy(Bucket=name, Policy=public_read_policy(name))
     return name
 
 
