@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import boto3
+import django
 import pytest
+from django.core.management.base import CommandError
 
 # Credentials for the local S3 endpoint only; boto3's default chain picks them up.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -131,3 +133,17 @@ class StaticProject:
 @pytest.fixture
 def project(tmp_path, settings) -> StaticProject:  # type: ignore[no-untyped-def]
     return StaticProject(tmp_path, settings)
+
+
+def post_processing_error(
+    info: pytest.ExceptionInfo[BaseException], error: type[Exception]
+) -> BaseException:
+    """The storage's ``error`` as collectstatic raised it: itself before Django 6.1; from 6.1 on,
+    a CommandError with the same message raised from it."""
+    if django.VERSION < (6, 1):
+        assert type(info.value) is error
+        return info.value
+    assert type(info.value) is CommandError
+    assert type(info.value.__cause__) is error
+    assert str(info.value) == str(info.value.__cause__)
+    return info.value.__cause__

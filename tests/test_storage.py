@@ -11,12 +11,10 @@ from io import StringIO
 from pathlib import Path
 
 import brotli
-import django
 import pytest
-from django.core.management.base import CommandError
 
 from assetpipe.files import TEMP_SUFFIX
-from tests.conftest import StaticProject
+from tests.conftest import StaticProject, post_processing_error
 
 pytestmark = pytest.mark.django_db(databases=[])
 
@@ -284,20 +282,6 @@ def test_missing_reference_warns_with_file_and_line(project: StaticProject) -> N
     # The warning is repeated on a run that reuses the file.
     _, err = project.collect()
     assert "css/app.css:2:" in err
-
-
-def post_processing_error(
-    info: pytest.ExceptionInfo[BaseException], error: type[Exception]
-) -> BaseException:
-    """The storage's ``error`` as collectstatic raised it: itself before Django 6.1; from 6.1 on,
-    a CommandError with the same message raised from it."""
-    if django.VERSION < (6, 1):
-        assert type(info.value) is error
-        return info.value
-    assert type(info.value) is CommandError
-    assert type(info.value.__cause__) is error
-    assert str(info.value) == str(info.value.__cause__)
-    return info.value.__cause__
 
 
 def test_strict_missing_references_fail_listing_all(project: StaticProject) -> None:

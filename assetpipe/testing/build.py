@@ -139,8 +139,9 @@ class SessionBuild:
                     "collectstatic", interactive=False, verbosity=1, stdout=out, stderr=err
                 )
         except Exception as exc:
+            error = _build_error(exc)
             lines = [f"assetpipe: the build of the test STATIC_ROOT {self.root} failed:"]
-            lines += [*_lines(err.getvalue()), f"{type(exc).__name__}: {exc}"]
+            lines += [*_lines(err.getvalue()), f"{type(error).__name__}: {error}"]
             raise StaticBuildError("\n".join(lines)) from exc
         finally:
             reload_static_storage()
@@ -171,3 +172,14 @@ def reload_static_storage() -> None:
 
 def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
+
+
+def _build_error(exc: Exception) -> BaseException:
+    """The storage's own error: from Django 6.1 on, collectstatic raises a CommandError with the
+    same message from it, which would name the error differently on each Django."""
+    from django.core.management.base import CommandError
+
+    cause = exc.__cause__
+    if isinstance(exc, CommandError) and cause is not None and str(cause) == str(exc):
+        return cause
+    return exc

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management.base import CommandError
 
 from assetpipe.content_names import covering_pattern, looks_content_named, undeclared
 from assetpipe.records import Tree, esbuild_metafile, webpack_manifest, webpack_stats
-from tests.conftest import StaticProject
+from tests.conftest import StaticProject, post_processing_error
 
 TREE = Tree(
     frozenset(
@@ -215,8 +216,9 @@ def test_a_build_not_done_warns_and_fails_under_strict(
     _, err = project.collect(verbosity=1)
     assert f'{stats_file} (webpack-bundle-tracker stats): status "compile"' in err
     project.configure(strict=True)
-    with pytest.raises(ValueError, match="compile"):
+    with pytest.raises((ValueError, CommandError)) as info:
         project.collect(verbosity=0)
+    assert "compile" in str(post_processing_error(info, ValueError))
 
 
 def test_a_missing_listed_file_is_named(project: StaticProject) -> None:
@@ -234,8 +236,9 @@ def test_a_missing_listed_file_is_named(project: StaticProject) -> None:
     assert "lists bundles/lazy.0123456789abcdef0123.js, which is not collected" in err
     assert prehashed(project) == {"bundles/main.f1d6aa1375219837cbfc.js"}
     project.configure(strict=True)
-    with pytest.raises(ValueError, match=r"bundles/lazy\.0123456789abcdef0123\.js"):
+    with pytest.raises((ValueError, CommandError)) as info:
         project.collect(verbosity=0)
+    assert "bundles/lazy.0123456789abcdef0123.js" in str(post_processing_error(info, ValueError))
 
 
 def test_undeclared_content_named_files_are_reported_with_their_pattern(
