@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from django.core.asgi import get_asgi_application
 from django.test import AsyncClient, Client, override_settings
 
+from assetpipe.early_hints import EarlyHints
 from assetpipe.preload import Preload, PreloadMiddleware, link_header, recording
 from assetpipe.serve.servestatic import servestatic_mimetypes
 from tests.serve import test_integrity_browser as integrity
@@ -163,6 +164,19 @@ def asgi(site: Any) -> Iterator[str]:
         running_asgi(get_asgi_application()) as url,
     ):
         yield url
+
+
+def test_uvicorn_over_http1_offers_no_early_hints(site: Any) -> None:
+    # uvicorn advertises http.response.early_hint on HTTP/2 connections only: over HTTP/1.1 the
+    # wrapper passes the page through, its Link header intact.
+    with override_settings(MIDDLEWARE=[PRELOAD]):
+        app = EarlyHints(get_asgi_application())
+        with running_asgi(app) as url:
+            for _ in range(2):
+                response = fetch(url, "/")
+                assert response.status == 200
+                assert links(response.header("Link")) == expected_links(site)
+    assert app.links == {}
 
 
 @pytest.mark.browser
