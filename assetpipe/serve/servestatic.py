@@ -10,7 +10,7 @@ subclass in ``MIDDLEWARE`` instead, and give it assetpipe's media types::
         "assetpipe.serve.servestatic.ServeStaticMiddleware",
         ...
     ]
-    SERVESTATIC_MIMETYPES = servestatic_mimetypes()  # from assetpipe.serve.servestatic
+    SERVESTATIC_MIMETYPES = servestatic_mimetypes()  # from assetpipe.serve
 
 Every hashed and prehashed name the build recorded in its manifest is then served with
 ``max-age=315360000, public, immutable``, read from the manifest as for WhiteNoise
@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from assetpipe.extras import require
-from assetpipe.serve import whitenoise_mimetypes
+from assetpipe.serve import servestatic_mimetypes
 from assetpipe.serve.whitenoise import immutable_file_test
 
 require("servestatic")
@@ -33,11 +33,6 @@ from servestatic.middleware import (  # noqa: E402
 )
 
 __all__ = ["ServeStaticMiddleware", "servestatic_mimetypes"]
-
-
-def servestatic_mimetypes() -> dict[str, str]:
-    """``SERVESTATIC_MIMETYPES``: assetpipe's media types, for every name ServeStatic knows."""
-    return whitenoise_mimetypes()  # ServeStatic's table is WhiteNoise's
 
 
 class ServeStaticMiddleware(_ServeStaticMiddleware):  # type: ignore[misc]
