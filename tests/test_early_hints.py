@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from assetpipe.early_hints import EXTENSION, EarlyHints, preload_links
@@ -35,7 +36,10 @@ def request(app: Any, path: str = "/", extensions: Any = None) -> list[dict[str,
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # A loop of its own, in a thread of its own: this thread may already run one (playwright's).
+    thread = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))
+    thread.start()
+    thread.join()
     return sent
 
 
