@@ -26,6 +26,7 @@ EXTRAS = {
         Extra("s3", "publishing to S3", ("botocore", "certifi")),
         Extra("media", "tenant media storage", ("storages", "boto3", "botocore")),
         Extra("whitenoise", "serving with WhiteNoise", ("whitenoise",)),
+        Extra("servestatic", "serving with ServeStatic", ("servestatic",)),
     )
 }
 

@@ -7,6 +7,9 @@ a few of assetpipe's (``.map``, ``.webmanifest``, fonts), so give it assetpipe's
     from assetpipe.serve import whitenoise_mimetypes
 
     WHITENOISE_MIMETYPES = whitenoise_mimetypes()
+
+and ServeStatic, WhiteNoise's fork, the same (``SERVESTATIC_MIMETYPES = servestatic_mimetypes()``).
+Neither function imports the server, so a settings module may call it before Django is set up.
 """
 
 from __future__ import annotations
@@ -23,3 +26,8 @@ def whitenoise_mimetypes() -> dict[str, str]:
     types = dict(MEDIA_TYPES)
     types.update({name: media_type(name) for name in _WHITENOISE_NAMES})
     return types
+
+
+def servestatic_mimetypes() -> dict[str, str]:
+    """``SERVESTATIC_MIMETYPES``: assetpipe's media types, for every name ServeStatic knows."""
+    return whitenoise_mimetypes()  # ServeStatic's table is WhiteNoise's

@@ -27,6 +27,8 @@ from django.utils.encoding import filepath_to_uri
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from assetpipe.preload import Preload, record, record_tag
+
 register = template.Library()
 logger = logging.getLogger("assetpipe")
 
@@ -135,7 +137,9 @@ def static_integrity(path: str) -> str:
 def static_script(context: template.Context, path: str, **attrs: object) -> SafeString:
     """``<script src integrity crossorigin ...></script>``; other attributes pass through."""
     attrs["nonce"] = _nonce(context, attrs.pop("nonce", None))
-    html = f"<script{render_attrs(_asset_attrs('src', path, attrs))}></script>"
+    rendered = _asset_attrs("src", path, attrs)
+    record_tag("src", rendered, "script")
+    html = f"<script{render_attrs(rendered)}></script>"
     return mark_safe(html)  # every value escaped by render_attrs
 
 
@@ -143,7 +147,9 @@ def static_script(context: template.Context, path: str, **attrs: object) -> Safe
 def static_stylesheet(context: template.Context, path: str, **attrs: object) -> SafeString:
     """``<link rel="stylesheet" href integrity crossorigin ...>``; other attributes pass through."""
     attrs["nonce"] = _nonce(context, attrs.pop("nonce", None))
-    html = f'<link rel="stylesheet"{render_attrs(_asset_attrs("href", path, attrs))}>'
+    rendered = _asset_attrs("href", path, attrs)
+    record_tag("href", rendered, "style")
+    html = f'<link rel="stylesheet"{render_attrs(rendered)}>'
     return mark_safe(html)  # every value escaped by render_attrs
 
 
@@ -183,6 +189,7 @@ def modulepreload(context: template.Context, path: str, nonce: object = None) ->
     for key in static_closure(build, build.key(path)):
         url, integrity = build.asset(key)
         attrs = {"rel": "modulepreload", "href": url, "integrity": integrity}
+        record(Preload(url=url, rel="modulepreload", integrity=integrity))
         links.append(f"<link{render_attrs({**attrs, 'nonce': _nonce(context, nonce)})}>")
     return mark_safe("\n".join(links))  # every value escaped by render_attrs
 

@@ -19,6 +19,7 @@ TENANT = os.environ.get("ACME_TENANT", "acme-corp")
 EDGE_CDN = os.environ.get("ACME_EDGE_CDN")
 STATIC_BUCKET = os.environ.get("ACME_STATIC_BUCKET", "acme-static")
 MEDIA_BUCKET = "acme-media"
+SERVER = os.environ.get("ACME_SERVER", "whitenoise")  # or "servestatic", under acme.asgi
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
 DEBUG = False
@@ -38,8 +39,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Serves STATIC_ROOT, picking the .br/.gz variants assetpipe wrote.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Serves STATIC_ROOT, picking the .br/.gz variants assetpipe wrote: WhiteNoise under WSGI,
+    # ServeStatic (and preload Link headers) under ASGI with ACME_SERVER=servestatic.
+    *(
+        [
+            "assetpipe.serve.servestatic.ServeStaticMiddleware",
+            "assetpipe.preload.PreloadMiddleware",
+        ]
+        if SERVER == "servestatic"
+        else ["whitenoise.middleware.WhiteNoiseMiddleware"]
+    ),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -50,6 +59,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "acme.urls"
 WSGI_APPLICATION = "acme.wsgi.application"
+ASGI_APPLICATION = "acme.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -114,3 +124,9 @@ STORAGES = {
         },
     },
 }
+
+if SERVER == "servestatic":
+    # ServeStatic sends the same Content-Type as nginx and S3 with assetpipe's media types.
+    from assetpipe.serve import servestatic_mimetypes
+
+    SERVESTATIC_MIMETYPES = servestatic_mimetypes()

@@ -134,9 +134,14 @@ class BuiltStatic:
         return paths
 
 
-def build_static(base: Path, extra: Mapping[str, bytes] | None = None) -> BuiltStatic:
+def build_static(
+    base: Path,
+    extra: Mapping[str, bytes] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> BuiltStatic:
     """Collect the test tree (and ``extra`` files) with every app's static files (Django admin's)
-    into ``base/site/static``, and plant files that must stay private.
+    into ``base/site/static`` (with the storage's ``options``), and plant files that must stay
+    private.
 
     ``base/site`` stands for a project directory that a server block might use as its ``root``;
     ``base/secret.txt`` lies outside it, reachable only by escaping.
@@ -151,7 +156,7 @@ def build_static(base: Path, extra: Mapping[str, bytes] | None = None) -> BuiltS
         "STATICFILES_DIRS": [str(source)],
         "STORAGES": {
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-            "staticfiles": {"BACKEND": STATIC_BACKEND},
+            "staticfiles": {"BACKEND": STATIC_BACKEND, **({"OPTIONS": options} if options else {})},
         },
     }
     with override_settings(**settings):
@@ -304,6 +309,29 @@ def running_wsgi(app: WSGIApplication) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# --- ASGI --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def running_asgi(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn (HTTP/1.1) on a free loopback port; yield its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)  # no signal handlers off main
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 # --- chromium ----------------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""ServeStatic with assetpipe's builds: its ASGI middleware with assetpipe's immutable-file test.
+
+ServeStatic's Django middleware decides which files are immutable with a test of its own that
+only knows Django's ``name.<12 hex>.ext`` and ignores ``SERVESTATIC_IMMUTABLE_FILE_TEST``, so a
+bundler's names (``assets/main-BV5bdbg-.js``) would get a 60-second ``max-age``. Use this
+subclass in ``MIDDLEWARE`` instead, and give it assetpipe's media types::
+
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "assetpipe.serve.servestatic.ServeStaticMiddleware",
+        ...
+    ]
+    SERVESTATIC_MIMETYPES = servestatic_mimetypes()  # from assetpipe.serve
+
+Every hashed and prehashed name the build recorded in its manifest is then served with
+``max-age=315360000, public, immutable``, read from the manifest as for WhiteNoise
+(:func:`assetpipe.serve.whitenoise.immutable_file_test`). A ``SERVESTATIC_IMMUTABLE_FILE_TEST``
+of your own takes precedence. Everything else is ServeStatic's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assetpipe.extras import require
+from assetpipe.serve import servestatic_mimetypes
+from assetpipe.serve.whitenoise import immutable_file_test
+
+require("servestatic")
+
+from servestatic.middleware import (  # noqa: E402
+    ServeStaticMiddleware as _ServeStaticMiddleware,
+)
+
+__all__ = ["ServeStaticMiddleware", "servestatic_mimetypes"]
+
+
+class ServeStaticMiddleware(_ServeStaticMiddleware):  # type: ignore[misc]
+    user_immutable_file_test: Any
+
+    def immutable_file_test(self, path: str, url: str) -> bool:
+        if self.user_immutable_file_test is not None:
+            if callable(self.user_immutable_file_test):
+                return bool(self.user_immutable_file_test(path, url))
+            return bool(self.user_immutable_file_test.search(url))
+        return immutable_file_test(path, url)
