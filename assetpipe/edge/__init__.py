@@ -7,7 +7,6 @@
   and how a request's ``Accept-Encoding`` picks one; the generated edge code embeds it;
 - :mod:`assetpipe.edge.bucket`: the bucket's CORS configuration, read, compared and written;
 - :mod:`assetpipe.edge.access`: the bucket policies that let browsers or a CDN read the prefix;
-- :mod:`assetpipe.edge.bucket`: the bucket's CORS configuration, read and written with the rule;
 - :mod:`assetpipe.edge.cloudfront`, :mod:`assetpipe.edge.cloudflare`: the generated edge code
   and the CDN's policies.
 """
