@@ -1,4 +1,5 @@
-"""What names in a build mean: Django's hashed names and the precompressed variants' suffixes.
+"""What names in a build mean: Django's hashed names, the precompressed variants' suffixes and
+the image variants' suffixes.
 
 Every step that has to tell a hashed name from a plain one, or a variant from its original,
 asks here, so hashing, compressing, publishing, serving and pruning agree.
@@ -18,6 +19,35 @@ _HASHED_NAME = re.compile(HASHED_NAME_PATTERN)
 VARIANT_SUFFIXES: dict[str, str] = {"br": ".br", "gzip": ".gz"}
 # The same, the other way round: suffix -> Content-Encoding.
 VARIANT_ENCODINGS: dict[str, str] = {s: e for e, s in VARIANT_SUFFIXES.items()}
+
+
+# Image variants written beside a raster image (``hero.1a2b3c4d5e6f.jpg.avif``): unlike the
+# precompressed variants they are files of their own media type, chosen by ``Accept``.
+# Format -> (file suffix, media type), in the order a server prefers them.
+IMAGE_VARIANTS: dict[str, tuple[str, str]] = {
+    "avif": (".avif", "image/avif"),
+    "webp": (".webp", "image/webp"),
+}
+# Extensions (lower case, without the dot) of the raster images that may get image variants.
+RASTER_EXTENSIONS: frozenset[str] = frozenset({"jpg", "jpeg", "png", "gif"})
+
+
+def is_raster_image(name: str) -> bool:
+    """Whether ``name`` is a raster image that may have image variants (by its extension)."""
+    _, dot, extension = name.rpartition(".")
+    return bool(dot) and "/" not in extension and extension.lower() in RASTER_EXTENSIONS
+
+
+def image_variant_name(name: str, image_format: str) -> str:
+    return name + IMAGE_VARIANTS[image_format][0]
+
+
+def split_image_variant(name: str) -> tuple[str, str | None]:
+    """``(original, format)`` for an image variant's name; ``(name, None)`` for any other name."""
+    for image_format, (suffix, _) in IMAGE_VARIANTS.items():
+        if name.endswith(suffix) and is_raster_image(name[: -len(suffix)]):
+            return name[: -len(suffix)], image_format
+    return name, None
 
 
 def looks_hashed(name: str) -> bool:
