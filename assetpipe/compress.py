@@ -32,7 +32,7 @@ from typing import BinaryIO, Protocol
 import brotli
 
 from assetpipe.allocator import release_large_blocks
-from assetpipe.digests import CHUNK_SIZE
+from assetpipe.digests import CHUNK_SIZE, md5_bytes
 from assetpipe.files import (
     LARGE_FILE,
     BuiltFile,
@@ -42,7 +42,7 @@ from assetpipe.files import (
     temp_path_for,
     write_atomic,
 )
-from assetpipe.naming import VARIANT_SUFFIXES
+from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed
 from assetpipe.state import CompressState
 
 # A variant is kept only when it saves at least this fraction of the original's size.
@@ -126,18 +126,36 @@ def _brotli_stream() -> StreamEncoder:
     return encoder
 
 
+def _gunzip(data: bytes) -> bytes:
+    # wbits 16 + MAX_WBITS: a gzip member, header and trailer (CRC-32, size) checked.
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    decoded = decoder.decompress(data) + decoder.flush()
+    if not decoder.eof or decoder.unused_data:
+        raise zlib.error("not one complete gzip member")
+    return decoded
+
+
 @dataclass(frozen=True)
 class Encoding:
     name: str  # the Content-Encoding
     suffix: str
     encode: Callable[[bytes], bytes]
     stream: Callable[[], StreamEncoder]  # the same encoder, fed in chunks
+    decode: Callable[[bytes], bytes]  # raises on anything but a complete, valid encoding
+    # The encoder and its settings, as published variants record them (``encoder`` metadata):
+    # a variant made otherwise is not this build's, whatever it decodes to.
+    tag: str
 
 
 ENCODINGS: dict[str, Encoding] = {
-    name: Encoding(name, VARIANT_SUFFIXES[name], encode, stream)
-    for name, encode, stream in (("br", _brotli, _brotli_stream), ("gzip", _gzip, _Gzip))
+    name: Encoding(name, VARIANT_SUFFIXES[name], encode, stream, decode, tag)
+    for name, encode, stream, decode, tag in (
+        ("br", _brotli, _brotli_stream, brotli.decompress, "brotli quality=11 lgblock=16"),
+        ("gzip", _gzip, _Gzip, _gunzip, "deflate level=9 mtime=0 os=255"),
+    )
 }
+# What decoding may raise on bytes that are not a valid encoding.
+DECODE_ERRORS = (brotli.error, zlib.error)
 
 # encoding -> the variant's size, or None when it was not worth keeping
 Sizes = dict[str, int | None]
@@ -154,10 +172,30 @@ class CompressStats:
     # a warm run of the same tree add up to the same total:
     compressed: int = 0  # variants made from bytes encoded in this run
     reused: int = 0  # variants already in place, or copied from the cache
+    fetched: int = 0  # variants an earlier build published, fetched and verified
     written: int = 0  # variant files written
     original_bytes: int = 0  # of the files that have variants
     smallest_bytes: int = 0  # of their smallest variant
     warnings: list[str] = field(default_factory=list)  # about the cache, never fatal
+
+
+@dataclass(frozen=True)
+class FetchedVariant:
+    """A variant an earlier build published, as the bucket holds it: not trusted yet."""
+
+    name: str  # the file in STATIC_ROOT it would be a variant of
+    encoding: str
+    data: bytes
+    tag: str | None  # the encoder it was published as made with (None: not recorded)
+    where: str  # for messages: s3://bucket/key
+
+
+class RemoteVariants(Protocol):
+    """Where earlier builds published their variants: the bucket, as a build cache."""
+
+    def fetch(self, wanted: Sequence[tuple[str, str]]) -> Iterable[FetchedVariant]:
+        """Those of ``wanted`` ((name, encoding) pairs) that exist; the others are skipped."""
+        ...
 
 
 class ProgressBar(Protocol):
@@ -175,10 +213,16 @@ def should_compress(name: str, skip_extensions: frozenset[str]) -> bool:
     return not (dot and extension.lower() in skip_extensions)
 
 
+_LONGEST_SUFFIX = max(len(suffix) for suffix in VARIANT_SUFFIXES.values())
+
+
 def variants_fit(name: str) -> bool:
     """Whether every variant's name is a legal file name (a long hashed name may leave no room)."""
-    longest_suffix = max(len(suffix) for suffix in VARIANT_SUFFIXES.values())
-    return len(name.rpartition("/")[2].encode()) + longest_suffix <= NAME_MAX
+    # Characters are at most 4 bytes in UTF-8: most names need no encoding to tell.
+    basename = name.rpartition("/")[2]
+    if 4 * len(basename) + _LONGEST_SUFFIX <= NAME_MAX:
+        return True
+    return len(basename.encode()) + _LONGEST_SUFFIX <= NAME_MAX
 
 
 class Compressor:
@@ -194,6 +238,7 @@ class Compressor:
         workers: int | None = None,
         progress: Callable[[int, int], ProgressBar] | None = None,
         every_variant: bool = False,
+        remote: RemoteVariants | None = None,
     ) -> None:
         self.root = root
         self.encodings = list(encodings)
@@ -206,13 +251,18 @@ class Compressor:
         # An edge picks variants by name alone (edge.negotiation): every file that may have
         # variants gets them, empty or not worth it, so that no rewrite meets a missing key.
         self.every_variant = every_variant
+        # Asked for the contents neither the state nor the cache has, before encoding them.
+        self.remote = remote
         self.stats = CompressStats()
 
     def run(self, files: Iterable[BuiltFile]) -> CompressStats:
         if not self.encodings:
             return self.stats
         groups = self._group(files)
-        self._encode_all(self._place_known(groups))
+        pending = self._place_known(groups)
+        if pending and self.remote is not None:
+            pending = self._place_fetched(pending, self.remote)
+        self._encode_all(pending)
         self._forget_others(groups)
         self._count_savings(groups)
         return self.stats
@@ -272,6 +322,53 @@ class Compressor:
         self.state.compressed[digest] = cached
         return cached
 
+    def _place_fetched(
+        self, pending: dict[str, list[BuiltFile]], remote: RemoteVariants
+    ) -> dict[str, list[BuiltFile]]:
+        """Place the variants earlier builds published; returns what still needs encoding.
+
+        Each content is asked for under one of its names, a hashed one where it has one (a
+        key that holds that content, if any does). A fetched variant is used only when it
+        decodes to exactly the content's bytes (by MD5), is worth keeping by this build's rule
+        and was made with this build's encoder settings; anything else is encoded here."""
+        by_name = {_fetch_name(servables): digest for digest, servables in pending.items()}
+        wanted = [(name, e.name) for name in by_name for e in self.encodings]
+        found: dict[str, Blobs] = {}
+        still = dict(pending)
+        for variant in remote.fetch(wanted):
+            digest = by_name[variant.name]
+            if not self._verified(variant, ENCODINGS[variant.encoding], pending[digest][0]):
+                continue
+            blobs = found.setdefault(digest, {})
+            blobs[variant.encoding] = variant.data
+            if len(blobs) == len(self.encodings):
+                # Placed at once: the fetched bytes are not held beyond their content.
+                self._store(digest, found.pop(digest), still.pop(digest), fetched=True)
+        return still
+
+    def _verified(self, variant: FetchedVariant, encoding: Encoding, servable: BuiltFile) -> bool:
+        if variant.tag is not None and variant.tag != encoding.tag:
+            return False  # another encoder's bytes: correct, perhaps, but not this build's
+        limit = float("inf") if self.every_variant else servable.size * (1 - MIN_SAVING)
+        try:
+            decoded = encoding.decode(variant.data)
+        except DECODE_ERRORS:
+            decoded = None
+        if (
+            decoded is not None
+            and len(decoded) == servable.size
+            and md5_bytes(decoded) == servable.digest
+            and len(variant.data) <= limit
+        ):
+            return True
+        if decoded is None or looks_hashed(variant.name):
+            # A content-addressed key that does not hold its content: altered or corrupt.
+            self.stats.warnings.append(
+                f"{variant.where} is not a {encoding.name} encoding of {variant.name}; "
+                "compressing it again"
+            )
+        return False
+
     # -- placing one file's variants ------------------------------------------------------
 
     def _place_without_encoding(self, servable: BuiltFile, sizes: Sizes) -> bool:
@@ -288,7 +385,7 @@ class Compressor:
         self.stats.reused += int(_has_variants(sizes))
         return True
 
-    def _place_encoded(self, servable: BuiltFile, blobs: Blobs) -> None:
+    def _place_encoded(self, servable: BuiltFile, blobs: Blobs, *, fetched: bool) -> None:
         for encoding in self.encodings:
             blob = blobs[encoding.name]
             if blob is not None and self._needs_writing(servable, encoding, _size(blob)):
@@ -296,7 +393,11 @@ class Compressor:
             elif blob is None:
                 self._remove(servable.name + encoding.suffix)
         self.state.variants[servable.name] = servable.digest
-        self.stats.compressed += int(_has_variants(blobs))
+        if _has_variants(blobs):
+            if fetched:
+                self.stats.fetched += 1
+            else:
+                self.stats.compressed += 1
 
     def _in_place(self, servable: BuiltFile, sizes: Sizes) -> bool:
         if self.state.variants.get(servable.name) != servable.digest:
@@ -405,14 +506,16 @@ class Compressor:
             raise
         return temp
 
-    def _store(self, digest: str, blobs: Blobs, servables: list[BuiltFile]) -> None:
-        self.stats.encoded += 1
+    def _store(
+        self, digest: str, blobs: Blobs, servables: list[BuiltFile], *, fetched: bool = False
+    ) -> None:
+        self.stats.encoded += not fetched
         sizes = {name: (_size(b) if b is not None else None) for name, b in blobs.items()}
         self.state.compressed[digest] = sizes
         try:
             self._cache_blobs(digest, blobs)
             for servable in servables:
-                self._place_encoded(servable, blobs)
+                self._place_encoded(servable, blobs, fetched=fetched)
         finally:
             for blob in blobs.values():
                 if isinstance(blob, Path):
@@ -507,6 +610,11 @@ class Compressor:
 
 class _Corrupt(Exception):
     """A cached blob whose header does not match its payload."""
+
+
+def _fetch_name(servables: list[BuiltFile]) -> str:
+    """The name to ask the bucket for a content by: a hashed one if it has one."""
+    return next((s.name for s in servables if looks_hashed(s.name)), servables[0].name)
 
 
 def _streamed_path(servable: BuiltFile) -> Path | None:

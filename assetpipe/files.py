@@ -169,6 +169,12 @@ def stamp_of(stat: os.stat_result) -> Stamp:
     return f"{stat.st_size:x}.{stat.st_mtime_ns:x}.{stat.st_ctime_ns:x}.{stat.st_ino:x}"
 
 
+def stamp_mtime(stamp: Stamp) -> float:
+    """The stamp's mtime as ``os.stat().st_mtime`` gives it (the same float, computed alike)."""
+    seconds, nanoseconds = divmod(int(stamp.split(".", 2)[1], 16), 1_000_000_000)
+    return seconds + nanoseconds * 1e-9
+
+
 # name -> "<digest> <stamp>": what the writer said the file holds (a content digest), and the
 # file's stamp right after it was written.
 OutputRecords = dict[str, str]
@@ -195,8 +201,18 @@ class Outputs:
         return name in self.found
 
     def holds(self, name: str, digest: str) -> bool:
+        # ``record == output_record(digest, stamp)`` without building that string: this runs
+        # for every output on every run.
         stamp = self.found.get(name)
-        return stamp is not None and self.recorded.get(name) == output_record(digest, stamp)
+        record = self.recorded.get(name)
+        return (
+            stamp is not None
+            and record is not None
+            and len(record) == len(digest) + 1 + len(stamp)
+            and record.startswith(digest)
+            and record.endswith(stamp)
+            and record[len(digest)] == " "
+        )
 
     def wrote(self, name: str, digest: str) -> None:
         """Record that ``name`` was just written (or checked) with content ``digest``."""
@@ -222,7 +238,12 @@ class Outputs:
     def records(self) -> OutputRecords:
         """What to keep for the next run: the records still true of the tree."""
         found = self.found
-        return {n: r for n, r in self.recorded.items() if r.partition(" ")[2] == found.get(n)}
+        return {n: r for n, r in self.recorded.items() if _stamp_matches(r, found.get(n))}
+
+
+def _stamp_matches(record: str, stamp: Stamp | None) -> bool:
+    """Whether ``record`` ("<digest> <stamp>") ends in exactly ``stamp``."""
+    return stamp is not None and record.endswith(stamp) and record[-len(stamp) - 1] == " "
 
 
 def scan_tree(root: Path, recorded: OutputRecords | None = None) -> Outputs:

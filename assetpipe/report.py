@@ -37,6 +37,7 @@ class BuildReport:
     hashed_reused: int = 0
     compressed: int = 0  # files whose variants were encoded in this run
     compressed_reused: int = 0  # files whose variants were in place or copied from the cache
+    compressed_fetched: int = 0  # files whose variants came from the bucket, verified
     saved_bytes: int = 0
     seconds: float = 0.0
     missing: list[MissingReference] = field(default_factory=list)
@@ -61,6 +62,7 @@ class BuildReport:
             hashed_reused=files - done,
             compressed=compressed.compressed,
             compressed_reused=compressed.reused,
+            compressed_fetched=compressed.fetched,
             saved_bytes=compressed.original_bytes - compressed.smallest_bytes,
             missing=hashed.missing,
             undecodable=sorted(hashed.undecodable),
@@ -71,9 +73,11 @@ class BuildReport:
         )
 
     def summary(self) -> str:
+        fetched = self.compressed_fetched
+        fetched_text = f", {fetched} fetched from the bucket" if fetched else ""
         return (
             f"{self.files} files: {self.hashed} hashed ({self.hashed_reused} reused), "
-            f"{self.compressed} files compressed ({self.compressed_reused} reused), "
+            f"{self.compressed} files compressed ({self.compressed_reused} reused{fetched_text}), "
             f"saved {format_bytes(self.saved_bytes)}; {self.seconds:.1f} s"
         )
 

@@ -12,6 +12,8 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import urlsplit
@@ -30,7 +32,14 @@ from assetpipe import bundlers
 from assetpipe.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
 from assetpipe.debug_names import DebugNames
 from assetpipe.digests import md5_bytes
-from assetpipe.files import WriteError, save_through_temp, scan_tree, write_if_changed
+from assetpipe.files import (
+    Outputs,
+    WriteError,
+    save_through_temp,
+    scan_tree,
+    stamp_mtime,
+    write_if_changed,
+)
 from assetpipe.hashing import (
     JS_MODULE_PATTERNS,
     Hasher,
@@ -49,6 +58,7 @@ from assetpipe.sources import Source, check_originals, digest_sources, loaders
 from assetpipe.state import BuildState, IntegrityState, state_path
 
 if TYPE_CHECKING:
+    from assetpipe.publish.bucket_cache import BucketVariants
     from assetpipe.publish.config import S3Config
 
 STATE_DIRNAME = ".assetpipe"
@@ -93,6 +103,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.manifest_extras: dict[str, Any] = {}
         self._lock: BuildLock | None = None
         self._saved: set[str] = set()  # written by Django's copy phase in this run
+        # During assetpipe's collectstatic: STATIC_ROOT as one scan found it, under the lock.
+        self._collecting = False
+        self._scanned: Outputs | None = None
         self.cors = parsed.cors
         self.edge = parsed.edge
         self.negotiation = parsed.negotiation(self.manifest_name)
@@ -141,7 +154,45 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
 
     def delete(self, name: str) -> None:
         self._take_lock()  # collectstatic --clear and the copy phase remove files
+        self._forget_scanned(name)
         super().delete(name)
+
+    # Django's copy phase asks, for every file, whether its copy in STATIC_ROOT exists and how
+    # old it is: two stat calls and three safe_join()s per file. While assetpipe's collectstatic
+    # runs, the answers come from one scan of the tree, which the build then reuses; a name the
+    # scan did not find, or that this run has written or deleted since, is asked of the disk.
+
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        self._collecting = True
+        try:
+            yield
+        finally:
+            self._collecting = False
+            self._release_lock()  # taken by the scan even when post_process never runs
+
+    def exists(self, name: str) -> bool:
+        scanned = self._scan()
+        return (scanned is not None and name in scanned) or super().exists(name)
+
+    def get_modified_time(self, name: str) -> datetime:
+        scanned = self._scan()
+        stamp = scanned.found.get(name) if scanned is not None else None
+        if stamp is None:
+            return super().get_modified_time(name)
+        return self._datetime_from_timestamp(stamp_mtime(stamp))  # type: ignore[attr-defined,no-any-return]
+
+    def _scan(self) -> Outputs | None:
+        if not self._collecting:
+            return None
+        if self._scanned is None:
+            self._take_lock()  # the scan removes stale temporary files
+            self._scanned = scan_tree(Path(self.path("")))
+        return self._scanned
+
+    def _forget_scanned(self, name: str) -> None:
+        if self._scanned is not None:
+            self._scanned.found.pop(name.replace("\\", "/"), None)
 
     def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
         # Django writes in place; a killed run would leave a truncated file that the next
@@ -159,6 +210,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             raise CommandError(f"assetpipe: {exc}") from exc
         cleaned = name.replace("\\", "/")
         self._saved.add(self.clean_name(cleaned))
+        self._forget_scanned(cleaned)
         return cleaned
 
     def read_manifest(self) -> str:
@@ -263,6 +315,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     def _release_lock(self) -> None:
         lock, self._lock = self._lock, None
         self._saved = set()
+        self._scanned = None  # true only under the lock
         if lock is not None:
             lock.release()
 
@@ -275,7 +328,11 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         root = Path(self.path(""))
         path = state_path(self.state_dir, root.resolve())
         state = BuildState.load(path, self.state_fingerprint(), str(root.resolve()))
-        existing = scan_tree(root, state.outputs)
+        existing = (
+            Outputs(root, self._scanned.found, state.outputs)
+            if self._scanned is not None
+            else scan_tree(root, state.outputs)
+        )
 
         sources, state.sources = digest_sources(
             paths, state.sources, self.clean_name, None if self._plain_keys() else self.hash_key
@@ -307,6 +364,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             return
         yield from hashed.post_processed()
 
+        bucket = self._bucket_cache()
         compressor = Compressor(
             root,
             self.encodings,
@@ -321,8 +379,11 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             workers=self.compress_workers,
             progress=console.progress("compressing"),
             every_variant=self.edge is not None,
+            remote=bucket,
         )
         compressed = compressor.run(hashed.servables(sources, root))
+        if bucket is not None:
+            compressed.warnings.extend(bucket.problems)
         self.manifest_extras = self._template_extras(hashed, sources, state, root, console)
         self.hashed_files = hashed.names
         self.save_manifest()
@@ -363,6 +424,15 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         )
         return {"integrity": dict(sorted(integrity.values.items())), "modules": modules}
 
+    def _bucket_cache(self) -> BucketVariants | None:
+        """The bucket as a cache of variants, where earlier builds published them."""
+        s3 = self.s3_config
+        if s3 is None or not (s3.fetch_variants and s3.upload_encodings and self.encodings):
+            return None
+        from assetpipe.publish.bucket_cache import BucketVariants
+
+        return BucketVariants(s3)
+
     def _plain_keys(self) -> bool:
         """Whether manifest keys are the cleaned names, as with Django's own ``hash_key``."""
         return type(self).hash_key is ManifestStaticFilesStorage.hash_key
@@ -379,6 +449,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     def _publish(self, root: Path, console: Console) -> str | None:
         if self.s3_config is None:
             return None
+        if not self.s3_config.publish:
+            return f"not published to {self.s3_config.where} (s3 option publish is False)"
         from assetpipe.publish.s3 import PublishError, publish
 
         stdout = cast(TextIO, console.stdout)

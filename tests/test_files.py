@@ -137,3 +137,14 @@ def test_outputs_trust_only_what_was_recorded_as_written(tmp_path: Path) -> None
     (root / "a.css").write_bytes(b"b")  # same size, and the mtime put back: the ctime moved
     os.utime(root / "a.css", ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert not scan_tree(root, outputs.records()).holds("a.css", "d")
+
+
+def test_a_stamps_mtime_is_the_float_os_stat_gives(tmp_path: Path) -> None:
+    from assetpipe.files import stamp_mtime, stamp_of
+
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    for mtime_ns in (0, 1_700_000_000_123_456_789, 1_999_999_999_999_999_999, -1_500_000_001):
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+        stat = os.stat(path)
+        assert stamp_mtime(stamp_of(stat)) == stat.st_mtime

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from assetpipe.compress import ENCODINGS
 from assetpipe.headers import content_type
 from assetpipe.naming import split_variant
 from assetpipe.publish.config import S3Config
 from assetpipe.publish.local import LocalFile
+
+# The object metadata (x-amz-meta-encoder) that says which encoder made a variant.
+ENCODER_METADATA = "encoder"
 
 
 def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
@@ -24,6 +28,8 @@ def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
     }
     if file.encoding:
         args["ContentEncoding"] = file.encoding
+        # What made it, so that a build using the bucket as its cache takes only its own kind.
+        args["Metadata"][ENCODER_METADATA] = ENCODINGS[file.encoding].tag
     if config.default_acl:
         args["ACL"] = config.default_acl
     return args

@@ -7,6 +7,7 @@ when ``assetpipe`` comes before ``django.contrib.staticfiles``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any, SupportsIndex
 
 from django.contrib.staticfiles.management.commands import collectstatic
@@ -25,7 +26,12 @@ class Command(collectstatic.Command):
 
     def handle(self, **options: Any) -> str | None:
         console = Console(self.stdout, self.stderr, int(options["verbosity"]))
-        with reporting_to(console):
+        # Links are made by the command itself, past the storage, so its scan would not see
+        # them; a dry run changes nothing and takes no lock.
+        collecting = getattr(self.storage, "collecting", None)
+        if collecting is None or options["link"] or options["dry_run"]:
+            collecting = nullcontext
+        with reporting_to(console), collecting():
             return super().handle(**options)
 
 
