@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from assetpipe.management.commands.collectstatic import Command, PathList
+from tests.conftest import StaticProject
 
 PATHS = st.sampled_from(["a.css", "b.js", "c/d.png", "e"])
 OPERATIONS = st.lists(
@@ -65,3 +68,47 @@ def test_the_command_keeps_its_file_lists_as_path_lists() -> None:
     for files in (command.copied_files, command.symlinked_files, command.unmodified_files):
         assert isinstance(files, PathList)
         assert files == []
+
+
+# The copy phase's questions ("is it there, how old is it?") are answered from one scan of
+# STATIC_ROOT: Django's own decisions and counts must come out the same as when it asks the disk.
+
+
+def _counts(output: str) -> str:
+    return output.strip().splitlines()[-1]
+
+
+def test_the_copy_phase_copies_what_changed_and_skips_the_rest(project: StaticProject) -> None:
+    project.write("app.css", "body { color: red }")
+    project.write("img/a.txt", "a")
+    project.collect(verbosity=1)
+    assert "2 unmodified" in _counts(project.collect(verbosity=1)[0])
+
+    source = project.source / "app.css"
+    source.write_text("body { color: blue }")
+    later = os.stat(project.root / "app.css").st_mtime_ns + 2_000_000_000
+    os.utime(source, ns=(later, later))
+    out, _ = project.collect(verbosity=1)
+
+    assert "1 static file copied" in _counts(out) and "1 unmodified" in _counts(out)
+    assert (project.root / "app.css").read_text() == "body { color: blue }"
+
+
+def test_clear_link_and_dry_run_see_the_disk_as_it_is(project: StaticProject) -> None:
+    project.write("app.css", "body { color: red }")
+    project.collect()
+
+    out, _ = project.collect(verbosity=1, clear=True)
+    assert "1 static file copied" in _counts(out)
+    out, _ = project.collect(verbosity=1, link=True)
+    assert (project.root / "app.css").is_symlink()
+    assert "1 static file symlinked" in _counts(out)
+    out, _ = project.collect(verbosity=1, link=True)
+    assert "1 unmodified" in _counts(out)
+    out, _ = project.collect(verbosity=1, dry_run=True)
+    assert "Pretending" in out or "0 static files copied" in _counts(out)
+    # A run after the others in the same process starts from a new scan.
+    (project.root / "app.css").unlink()
+    out, _ = project.collect(verbosity=1)
+    assert "1 static file copied" in _counts(out)
+    assert (project.root / "app.css").read_text() == "body { color: red }"
