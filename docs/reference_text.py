@@ -122,6 +122,18 @@ S3_KEYS: dict[str, str] = {
         "and the original's `Content-Type`, for CDNs that pick them by `Accept-Encoding`. "
         "`True` by default when `edge` is set."
     ),
+    "fetch_variants": (
+        "A build that lacks a content's variants (a fresh runner: no STATIC_ROOT, no "
+        "`state_dir`) fetches the brotli variants earlier builds published, with "
+        "`upload_encodings`, instead of compressing; each is used only when it decodes to "
+        "exactly the content and was made with the same encoder "
+        "([the bucket as the build cache](../how-to/ci.md#the-bucket-as-the-build-cache))."
+    ),
+    "publish": (
+        "`False`: `collectstatic` builds (reading the bucket as its cache, or its manifest) but "
+        "never writes to the bucket: a pull request's build, with read-only credentials "
+        "(`manage.py assetpipe runner-policy --read-only`)."
+    ),
     "read_manifest_from_bucket": (
         "App servers read `staticfiles.json` from the bucket instead of STATIC_ROOT "
         "([many app servers](../how-to/app-servers.md))."
@@ -222,6 +234,7 @@ SUBCOMMAND_GUIDES: dict[str, str] = {
         "(../how-to/media.md#the-classic-setup-customer-per-deploy-an-iam-user-per-customer)"
     ),
     "upload-media": "[Tenant media](../how-to/media.md#upload-media)",
+    "runner-policy": "[CI and containers](../how-to/ci.md#who-may-write-the-cache)",
 }
 
 # --- system checks ------------------------------------------------------------------------------

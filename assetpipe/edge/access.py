@@ -1,4 +1,5 @@
-"""The bucket policies that let browsers, or one CloudFront distribution, read the static prefix.
+"""The bucket policies that let browsers, or one CloudFront distribution, read the static prefix,
+and the identity policies of the runners that build: read-only, or the deploying one.
 
 A browser's request for a static file carries no credentials, so S3 answers it only if the
 bucket's policy lets anyone read the key (a public prefix), or if the request comes from a
@@ -68,6 +69,54 @@ def cloudfront_read_policy(bucket: str, prefix: str, distribution_arn: str) -> d
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
         }
     )
+
+
+# What publishing, prune, status and the CORS rule need beyond reading, on the static prefix.
+_DEPLOY_OBJECT_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+
+
+def runner_policy(bucket: str, prefix: str, *, read_only: bool) -> dict[str, Any]:
+    """The IAM policy for a runner that builds against ``s3://bucket/prefix``.
+
+    A read-only runner (a pull request's build, with the ``s3`` option ``publish: False``)
+    lists the prefix and reads objects: the bucket as a build cache, never written. The
+    deploying runner also uploads, deletes (``prune``) and reads and writes the bucket's CORS
+    configuration (``status``, ``cors --apply``). Nothing outside the prefix either way.
+    """
+    objects = _resource(bucket, prefix)
+    listing: dict[str, Any] = {
+        "Sid": "AssetpipeListStatic",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": f"arn:aws:s3:::{bucket}",
+    }
+    if prefix:
+        listing["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+    statements: list[dict[str, Any]] = [
+        listing,
+        {
+            "Sid": "AssetpipeReadStatic",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": objects,
+        },
+    ]
+    if not read_only:
+        statements += [
+            {
+                "Sid": "AssetpipePublishStatic",
+                "Effect": "Allow",
+                "Action": _DEPLOY_OBJECT_ACTIONS,
+                "Resource": objects,
+            },
+            {
+                "Sid": "AssetpipeBucketCors",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketCORS", "s3:PutBucketCORS"],
+                "Resource": f"arn:aws:s3:::{bucket}",
+            },
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def media_overlap(bucket: str, prefix: str, media: Iterable[MediaLocation]) -> str | None:

@@ -11,12 +11,13 @@ import errno
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import brotli
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from django.core.checks import CheckMessage
@@ -27,7 +28,9 @@ from django.template import engines
 from pytest_django.fixtures import Settings
 
 from assetpipe import checks, extras
-from assetpipe.files import WriteError
+from assetpipe.compress import ENCODINGS, Compressor, FetchedVariant
+from assetpipe.digests import md5_file
+from assetpipe.files import BuiltFile, WriteError, scan_tree
 from assetpipe.lock import BuildLock, lock_path
 from assetpipe.options import parse_storage_options
 from assetpipe.publish import manifest_storage, prune, s3, upload
@@ -38,6 +41,7 @@ from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import LocalFile
 from assetpipe.publish.plan import Upload
 from assetpipe.report import BuildReport
+from assetpipe.state import CompressState
 from assetpipe.storage import AssetPipeStorage
 from tests.conftest import StaticProject, post_processing_error
 from tests.docs.pages import text
@@ -92,6 +96,27 @@ def test_build_warnings(project: StaticProject) -> None:
 def test_prehashed_and_repaired_warnings() -> None:
     report = BuildReport(prehashed_changed=["assets/main-BV5bdbg-.js"], repaired=2)
     for line in report.warnings(None):
+        assert_on_page(line)
+
+
+def test_an_altered_variant_in_the_bucket(tmp_path: Path) -> None:
+    name = "css/app.4f3a2b1c9d8e.css"
+    (tmp_path / "css").mkdir()
+    (tmp_path / name).write_bytes(b"body { color: red }\n" * 50)
+    served = BuiltFile(name, md5_file(tmp_path / name), 1000, None, tmp_path)
+    key = f"s3://acme-static/static/{name}.br"
+
+    class Bucket:
+        def fetch(self, wanted: Sequence[tuple[str, str]]) -> Iterator[FetchedVariant]:
+            altered = brotli.compress(b"body { display: none }")
+            yield FetchedVariant(name, "br", altered, ENCODINGS["br"].tag, key)
+
+    encodings = [ENCODINGS["br"], ENCODINGS["gzip"]]
+    compressor = Compressor(
+        tmp_path, encodings, CompressState(), scan_tree(tmp_path), cache_dir=None, remote=Bucket()
+    )
+    stats = compressor.run([served])
+    for line in BuildReport(cache_problems=stats.warnings).warnings(None):
         assert_on_page(line)
 
 
@@ -422,4 +447,4 @@ def test_signed_urls_on_a_custom_domain() -> None:
 def test_no_unchecked_message_blocks() -> None:
     # Every ```text block of the page is one of the messages above: a new entry needs a test.
     blocks = PAGE.count("```text\n")
-    assert blocks == 38, f"{blocks} message blocks: add a test for the new one, then this count"
+    assert blocks == 39, f"{blocks} message blocks: add a test for the new one, then this count"

@@ -83,6 +83,15 @@ SUBCOMMANDS: dict[str, Entry] = {
         "Origin Access Control). It is printed, not applied: stderr says how to apply it.",
         "s3",
     ),
+    "runner-policy": Entry(
+        "assetpipe.management.subcommands.cors:RunnerPolicy",
+        "Print the IAM policy of a runner that builds: deploying, or --read-only.",
+        "Print the IAM identity policy of a runner that builds against the bucket: the "
+        "deploying one (list, read, upload, delete under the static prefix; the bucket's CORS "
+        "configuration) or, with --read-only, one that may only list and read the static "
+        'prefix (a pull request\'s build, with the s3 option "publish": False).',
+        "s3",
+    ),
     "edge": Entry(
         "assetpipe.management.subcommands.edge:Edge",
         "Write the edge code and policies for the configured CDN.",

@@ -17,6 +17,7 @@ from assetpipe.edge.access import (
     how_to_apply,
     media_overlap,
     public_read_policy,
+    runner_policy,
 )
 from assetpipe.edge.bucket import bucket_cors
 from assetpipe.edge.config import OPTIONS
@@ -85,3 +86,23 @@ class BucketPolicy:
         command.stdout.write(json.dumps(policy, indent=2))
         for line in how_to_apply(bucket, public=options["public"]):
             command.stderr.write(line)
+
+
+class RunnerPolicy:
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--read-only",
+            action="store_true",
+            help="A runner that may only read (a pull request's build, with the s3 option "
+            '"publish": False): list the static prefix and read its objects.',
+        )
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        config = s3_config()
+        try:
+            policy = runner_policy(
+                config.bucket_name, config.prefix, read_only=options["read_only"]
+            )
+        except PolicyError as exc:
+            raise CommandError(str(exc)) from exc
+        command.stdout.write(json.dumps(policy, indent=2))
