@@ -448,3 +448,23 @@ def test_an_encoded_delimiter_inside_a_data_uri_is_not_a_file_name(
     _, err = project.collect()
     assert project.read(project.manifest()["css/nested.css"]).decode() == css
     assert "nested.css" not in err
+
+
+def test_the_variants_of_an_original_and_its_hashed_copy_are_one_file(
+    project: StaticProject,
+) -> None:
+    make_site(project)
+    project.collect()
+    hashed = project.manifest()["js/app.js"]
+    for suffix in (".br", ".gz"):
+        assert os.path.samefile(
+            project.root / f"js/app.js{suffix}", project.root / f"{hashed}{suffix}"
+        )
+    out, _ = project.collect()
+    assert "0 files compressed (" in out  # the links' new ctimes were recorded
+
+    # An edit in place reaches both names; both are seen and rebuilt.
+    with open(project.root / f"{hashed}.br", "r+b") as variant:
+        variant.write(b"\0\0\0\0")
+    project.collect()
+    assert_tree_correct(project)
