@@ -426,7 +426,9 @@ class Compressor:
             blob = blobs[encoding.name]
             variant = servable.name + encoding.suffix
             if blob is not None and self._needs_writing(servable, encoding, _size(blob)):
-                if twin is None or not self._link(twin.name + encoding.suffix, variant):
+                if twin is None or not self._link(
+                    twin.name + encoding.suffix, variant, servable.digest
+                ):
                     self._write(variant, blob, servable.digest)
             elif blob is None:
                 self._remove(variant)
@@ -468,28 +470,9 @@ class Compressor:
         self.existing.wrote(variant, digest)
         self.stats.written += 1
 
-    def _link(self, source: str, variant: str) -> bool:
-        """Make ``variant`` a hard link to the identical ``source``; False if it cannot be.
-
-        A link costs a quarter of writing the bytes again. Both names then share an inode, and
-        so a stamp: an edit of either changes both, and both are rebuilt. Nothing writes into
-        an output in place (every write is a new file renamed over the name), so a later
-        write to one name never reaches the other."""
-        digest = self.existing.recorded.get(source, "").partition(" ")[0]
-        if not digest or not self.existing.holds(source, digest):
+    def _link(self, source: str, variant: str, digest: str) -> bool:
+        if not self.existing.link(source, variant, digest):
             return False
-        target = self.root / variant
-        temp = temp_path_for(target)
-        try:
-            os.link(self.root / source, temp)
-            os.replace(temp, target)
-        except OSError:
-            with suppress(OSError):
-                temp.unlink(missing_ok=True)
-            return False  # a file system without hard links, or a full one: write instead
-        self.existing.wrote(variant, digest)
-        # The link changed the shared inode's ctime: the source's recorded stamp with it.
-        self.existing.wrote(source, digest)
         self.stats.written += 1
         return True
 

@@ -307,11 +307,15 @@ class Hasher:
         if hashed != source.name and (
             not self.existing.holds(hashed, source.digest) or not self.content_addressed
         ):
-            if content is None and source.path is not None:
-                copy_atomic(Path(source.path), self.root / hashed)
-            else:
-                write_atomic(self.root / hashed, content if content is not None else source.load())
-            self.existing.wrote(hashed, source.digest)
+            # Where it can, the hashed copy is the original in STATIC_ROOT under a second name.
+            if content is not None or not self.existing.link(source.name, hashed, source.digest):
+                if content is None and source.path is not None:
+                    copy_atomic(Path(source.path), self.root / hashed)
+                else:
+                    write_atomic(
+                        self.root / hashed, content if content is not None else source.load()
+                    )
+                self.existing.wrote(hashed, source.digest)
             self.result.copied += 1
             written = True
         output = BuiltFile(hashed, source.digest, source.size, source.load, self.root)

@@ -468,3 +468,20 @@ def test_the_variants_of_an_original_and_its_hashed_copy_are_one_file(
         variant.write(b"\0\0\0\0")
     project.collect()
     assert_tree_correct(project)
+
+
+def test_a_hashed_copy_is_its_original_under_a_second_name_never_its_source(
+    project: StaticProject,
+) -> None:
+    project.write("img/logo.svg", "<svg/>")
+    project.collect()
+    hashed = project.manifest()["img/logo.svg"]
+    assert os.path.samefile(project.root / "img/logo.svg", project.root / hashed)
+    assert not os.path.samefile(project.source / "img/logo.svg", project.root / hashed)
+    # With collectstatic --link the originals are links to the sources: the copy is a file.
+    project.collect(link=True, clear=True)
+    assert (project.root / "img/logo.svg").is_symlink()
+    assert not (project.root / hashed).is_symlink()
+    assert not os.path.samefile(project.source / "img/logo.svg", project.root / hashed)
+    (project.source / "img/logo.svg").write_text("<svg>changed</svg>")
+    assert (project.root / hashed).read_text() == "<svg/>"
