@@ -170,6 +170,7 @@ class CompressStats:
     compressed: int = 0  # variants made from bytes encoded in this run
     reused: int = 0  # variants already in place, or copied from the cache
     fetched: int = 0  # variants an earlier build published, fetched and verified
+    in_bucket: int = 0  # variants left in the bucket, none written here (local_variants=False)
     written: int = 0  # variant files written
     original_bytes: int = 0  # of the files that have variants
     smallest_bytes: int = 0  # of their smallest variant
@@ -192,6 +193,10 @@ class RemoteVariants(Protocol):
 
     def fetch(self, wanted: Sequence[tuple[str, str]]) -> Iterable[FetchedVariant]:
         """Those of ``wanted`` ((name, encoding) pairs) that exist; the others are skipped."""
+        ...
+
+    def present(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The sizes of those of ``wanted`` that exist, without their bytes."""
         ...
 
 
@@ -236,6 +241,7 @@ class Compressor:
         progress: Callable[[int, int], ProgressBar] | None = None,
         every_variant: bool = False,
         remote: RemoteVariants | None = None,
+        local: bool = True,
     ) -> None:
         self.root = root
         self.encodings = list(encodings)
@@ -250,6 +256,9 @@ class Compressor:
         self.every_variant = every_variant
         # Asked for the contents neither the state nor the cache has, before encoding them.
         self.remote = remote
+        # False (STATIC_ROOT is not served): a content whose variants the remote has gets none
+        # here; only those it lacks are encoded, to be published.
+        self.local = local or remote is None
         self.stats = CompressStats()
 
     def run(self, files: Iterable[BuiltFile]) -> CompressStats:
@@ -258,7 +267,10 @@ class Compressor:
         groups = self._group(files)
         pending = self._place_known(groups)
         if pending and self.remote is not None:
-            pending = self._place_fetched(pending, self.remote)
+            if self.local:
+                pending = self._place_fetched(pending, self.remote)
+            else:
+                pending = self._leave_in_remote(pending, self.remote)
         self._encode_all(pending)
         self._forget_others(groups)
         self._count_savings(groups)
@@ -286,7 +298,13 @@ class Compressor:
     def _place_known(self, groups: dict[str, list[BuiltFile]]) -> dict[str, list[BuiltFile]]:
         """Place the variants the state or the cache already has; returns what needs encoding."""
         pending: dict[str, list[BuiltFile]] = {}
+        in_bucket = self.state.in_bucket
         for digest, servables in groups.items():
+            if digest in in_bucket:
+                if not self.local:
+                    self._left_in_remote(servables)
+                    continue
+                in_bucket.discard(digest)  # wanted here again: fetched or encoded below
             sizes = self._known_sizes(digest)
             for servable in servables:
                 if sizes is None or not self._place_without_encoding(servable, sizes):
@@ -375,6 +393,38 @@ class Compressor:
                 if made_here.decode is None:
                     blobs[made_here.name] = self._encode(servable, made_here, content)
         return variant, blobs
+
+    def _leave_in_remote(
+        self, pending: dict[str, list[BuiltFile]], remote: RemoteVariants
+    ) -> dict[str, list[BuiltFile]]:
+        """Leave the contents the remote has variants of there; returns what needs encoding.
+
+        Nothing is downloaded, so nothing is verified: the variants stay where they were
+        published, by the deploying build, and STATIC_ROOT, which lacks them, is not served."""
+        by_name = {_fetch_name(servables): digest for digest, servables in pending.items()}
+        wanted = [(name, e.name) for name in by_name for e in self.encodings]
+        found = remote.present(wanted)
+        still: dict[str, list[BuiltFile]] = {}
+        for name, digest in by_name.items():
+            sizes: Sizes = {}
+            for encoding in self.encodings:
+                size = found.get((name, encoding.name))
+                if size is not None:
+                    sizes[encoding.name] = size
+            if len(sizes) < len(self.encodings):
+                still[digest] = pending[digest]
+                continue
+            self.state.compressed[digest] = sizes
+            self.state.in_bucket.add(digest)
+            self._left_in_remote(pending[digest])
+        return still
+
+    def _left_in_remote(self, servables: list[BuiltFile]) -> None:
+        for servable in servables:
+            for encoding in self.encodings:
+                self._remove(servable.name + encoding.suffix)
+            self.state.variants[servable.name] = servable.digest
+            self.stats.in_bucket += 1
 
     def _verified(
         self, variant: FetchedVariant, encoding: Encoding, servable: BuiltFile
@@ -559,6 +609,7 @@ class Compressor:
         self, digest: str, blobs: Blobs, servables: list[BuiltFile], *, fetched: bool = False
     ) -> None:
         self.stats.encoded += not fetched
+        self.state.in_bucket.discard(digest)
         sizes = {name: (_size(b) if b is not None else None) for name, b in blobs.items()}
         self.state.compressed[digest] = sizes
         try:
@@ -581,6 +632,7 @@ class Compressor:
         state = self.state
         state.cache_garbage += len(state.compressed.keys() - groups.keys())
         state.compressed = {d: state.compressed[d] for d in groups}
+        state.in_bucket &= groups.keys()
         current = {s.name for group in groups.values() for s in group}
         state.variants = {n: d for n, d in state.variants.items() if n in current}
 

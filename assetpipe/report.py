@@ -38,6 +38,7 @@ class BuildReport:
     compressed: int = 0  # files whose variants were encoded in this run
     compressed_reused: int = 0  # files whose variants were in place or copied from the cache
     compressed_fetched: int = 0  # files whose variants came from the bucket, verified
+    compressed_in_bucket: int = 0  # files whose variants are in the bucket only
     saved_bytes: int = 0
     seconds: float = 0.0
     missing: list[MissingReference] = field(default_factory=list)
@@ -63,6 +64,7 @@ class BuildReport:
             compressed=compressed.compressed,
             compressed_reused=compressed.reused,
             compressed_fetched=compressed.fetched,
+            compressed_in_bucket=compressed.in_bucket,
             saved_bytes=compressed.original_bytes - compressed.smallest_bytes,
             missing=hashed.missing,
             undecodable=sorted(hashed.undecodable),
@@ -73,8 +75,10 @@ class BuildReport:
         )
 
     def summary(self) -> str:
-        fetched = self.compressed_fetched
+        fetched, in_bucket = self.compressed_fetched, self.compressed_in_bucket
         fetched_text = f", {fetched} fetched from the bucket" if fetched else ""
+        if in_bucket:
+            fetched_text += f", {in_bucket} left in the bucket"
         return (
             f"{self.files} files: {self.hashed} hashed ({self.hashed_reused} reused), "
             f"{self.compressed} files compressed ({self.compressed_reused} reused{fetched_text}), "

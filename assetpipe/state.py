@@ -116,17 +116,26 @@ class CompressState:
     # file in STATIC_ROOT -> digest of the content its variants were made from
     variants: dict[str, str] = field(default_factory=dict)
     cache_garbage: int = 0  # contents dropped since the compressed-bytes cache was last pruned
+    # contents whose variants are in the bucket only (the s3 option local_variants=False)
+    in_bucket: set[str] = field(default_factory=set)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "compressed": self.compressed,
             "variants": self.variants,
             "cache_garbage": self.cache_garbage,
+            "in_bucket": sorted(self.in_bucket),
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> CompressState:
-        return cls(dict(raw["compressed"]), dict(raw["variants"]), int(raw["cache_garbage"]))
+        return cls(
+            dict(raw["compressed"]),
+            dict(raw["variants"]),
+            int(raw["cache_garbage"]),
+            # Optional: a state written before this part existed keeps all the rest.
+            set(raw.get("in_bucket", ())),
+        )
 
 
 @dataclass
@@ -187,6 +196,7 @@ class BuildState:
             compressing.compressed,
             compressing.variants,
             compressing.cache_garbage,
+            compressing.in_bucket,
             self.integrity.sha384,
             self.integrity.imports,
             self.outputs,
@@ -194,7 +204,10 @@ class BuildState:
 
     def _snapshot(self) -> tuple[Any, ...]:
         # Shallow copies: the steps replace or update these dicts, never their values.
-        return tuple(dict(part) if isinstance(part, dict) else part for part in self._contents())
+        return tuple(
+            dict(part) if isinstance(part, dict) else set(part) if isinstance(part, set) else part
+            for part in self._contents()
+        )
 
     def dump(self) -> Iterator[bytes]:
         """The state as JSON (sorted keys, no spaces), in pieces."""

@@ -380,6 +380,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             progress=console.progress("compressing"),
             every_variant=self.edge is not None,
             remote=bucket,
+            local=self.s3_config is None or self.s3_config.local_variants,
         )
         compressed = compressor.run(hashed.servables(sources, root))
         if bucket is not None:

@@ -129,6 +129,12 @@ S3_KEYS: dict[str, str] = {
         "exactly the content and was made with the same encoder "
         "([the bucket as the build cache](../how-to/ci.md#the-bucket-as-the-build-cache))."
     ),
+    "local_variants": (
+        "`False` when STATIC_ROOT is not served (app servers read from the bucket or a CDN): a "
+        "content whose variants the bucket already has gets none in STATIC_ROOT, only the "
+        "listing tells; the summary counts them as `left in the bucket`. Contents the bucket "
+        "lacks are compressed and published as usual."
+    ),
     "publish": (
         "`False`: `collectstatic` builds (reading the bucket as its cache, or its manifest) but "
         "never writes to the bucket: a pull request's build, with read-only credentials "

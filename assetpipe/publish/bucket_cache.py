@@ -49,6 +49,24 @@ class BucketVariants:
             finally:
                 self.requests.update(s3.requests)
 
+    def present(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The size of each of ``wanted`` the bucket has, from its listing; {} if unlisted."""
+        if not wanted:
+            return {}
+        with S3Client(self.config) as s3:
+            try:
+                listed = list_objects(s3.client, self.config.bucket_name, self.config.prefix)
+            except S3_ERRORS as exc:
+                self.problems.append(f"{s3.error(exc, 'listing')}; compressing instead")
+                return {}
+            finally:
+                self.requests.update(s3.requests)
+        return {
+            (name, encoding): found.size
+            for name, encoding in wanted
+            if (found := listed.get(variant_name(name, encoding))) is not None
+        }
+
     def _fetch(self, s3: S3Client, wanted: Sequence[tuple[str, str]]) -> Iterator[FetchedVariant]:
         if len(wanted) > DIRECT_GETS:
             try:

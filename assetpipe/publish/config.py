@@ -55,6 +55,8 @@ class S3Config:
     read_manifest_from_bucket: bool = False
     # A build that lacks a content's variants fetches those an earlier build published.
     fetch_variants: bool = True
+    # False: STATIC_ROOT is not served, so contents the bucket has variants of get none there.
+    local_variants: bool = True
     # False: the build reads from the bucket and never writes to it (a pull request's build).
     publish: bool = True
     # Objects above this size go up in parts; their ETag is then not an MD5, so the MD5 is
@@ -84,7 +86,13 @@ class S3Config:
             _check_str(values, key, optional=True)
         for key in ("hashed_cache_control", "unhashed_cache_control"):
             _check_str(values, key, optional=False)
-        for key in ("upload_encodings", "read_manifest_from_bucket", "fetch_variants", "publish"):
+        for key in (
+            "upload_encodings",
+            "read_manifest_from_bucket",
+            "fetch_variants",
+            "local_variants",
+            "publish",
+        ):
             if key in values and not isinstance(values[key], bool):
                 raise _invalid(key, values[key], "True or False")
         for key, minimum in (("max_workers", 1), ("multipart_threshold", 5 * 1024 * 1024)):

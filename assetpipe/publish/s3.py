@@ -104,7 +104,7 @@ def publish(
     references only objects that exist.
     """
     build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
-    if negotiation is not None:
+    if negotiation is not None and config.local_variants:
         check_variants(build, config, negotiation)
     clashes = sorted(name for name in build.files if is_history(name))
     if clashes:
@@ -120,7 +120,9 @@ def publish(
             live, checked = live_etag_is(config, config.key(manifest_name), etag)
             if live:
                 return _still_live(build, config, checked)
-    result, live_etag = _publish_listed(build, config, dry_run, stdout)
+    # Without local variants the bucket's listing completes the build: checked once listed.
+    late_check = negotiation if not config.local_variants else None
+    result, live_etag = _publish_listed(build, config, dry_run, stdout, late_check)
     if record is not None and not dry_run:
         if live_etag:
             save_record(record, expected(build, config, live_etag))
@@ -131,8 +133,14 @@ def publish(
     return replace(result, requests=dict(requests))
 
 
-def check_variants(build: Build, config: S3Config, negotiation: Negotiation) -> None:
-    """Refuse a build in which a file the edge may negotiate lacks one of its variants."""
+def check_variants(
+    build: Build,
+    config: S3Config,
+    negotiation: Negotiation,
+    remote: Mapping[str, object] | None = None,
+) -> None:
+    """Refuse a build in which a file the edge may negotiate lacks one of its variants, in
+    STATIC_ROOT or (given its listing, ``remote``) in the bucket."""
     if not config.upload_encodings:
         raise PublishError(
             f"the edge picks .br/.gz keys in {config.where}, but upload_encodings is off"
@@ -141,7 +149,8 @@ def check_variants(build: Build, config: S3Config, negotiation: Negotiation) -> 
         if file.encoding is not None or not negotiation.negotiable(config.key(name)):
             continue
         for encoding in negotiation.encodings:
-            if variant_name(name, encoding) not in build.files:
+            variant = variant_name(name, encoding)
+            if variant not in build.files and (remote is None or variant not in remote):
                 raise PublishError(
                     f"{build.root / variant_name(name, encoding)} is missing, and the edge "
                     f'would ask {config.where} for it: run collectstatic with the "edge" '
@@ -164,7 +173,11 @@ def _still_live(build: Build, config: S3Config, requests: Mapping[str, int]) -> 
 
 
 def _publish_listed(
-    build: Build, config: S3Config, dry_run: bool, stdout: TextIO | None
+    build: Build,
+    config: S3Config,
+    dry_run: bool,
+    stdout: TextIO | None,
+    negotiation: Negotiation | None = None,
 ) -> tuple[PublishResult, str | None]:
     """List, plan, upload, manifest last; also the live manifest's ETag when it is this build."""
     # Imported here: a no-change run that one request settles never loads botocore.
@@ -174,6 +187,8 @@ def _publish_listed(
 
     with S3Client(config) as s3:
         remote = list_prefix(s3, config.prefix)
+        if negotiation is not None:
+            check_variants(build, config, negotiation, remote)
         plan = make_plan(build, remote, s3)
         if plan.missing:
             raise PublishError(

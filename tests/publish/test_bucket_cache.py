@@ -22,7 +22,7 @@ from pytest_django.fixtures import Settings
 from assetpipe.compress import ENCODINGS
 from assetpipe.publish.bucket_cache import DIRECT_GETS
 from assetpipe.publish.s3 import S3Config
-from tests.publish.conftest import FaultProxy, Respond
+from tests.publish.conftest import FaultProxy, Respond, bucket_keys
 
 STORAGE = "assetpipe.storage.AssetPipeStorage"
 # Each content is in STATIC_ROOT twice, original and hashed copy: "2 files compressed" is one.
@@ -56,7 +56,7 @@ class Runner:
         self.settings = settings
         self.s3 = s3
 
-    def collect(self, **s3_overrides: Any) -> str:
+    def collect(self, edge: dict[str, Any] | None = None, **s3_overrides: Any) -> str:
         self.settings.STATICFILES_DIRS = [str(self.source)]
         self.settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
         self.settings.STATIC_ROOT = str(self.root)
@@ -64,7 +64,11 @@ class Runner:
             **self.settings.STORAGES,
             "staticfiles": {
                 "BACKEND": STORAGE,
-                "OPTIONS": {"state_dir": str(self.state_dir), "s3": {**self.s3, **s3_overrides}},
+                "OPTIONS": {
+                    "state_dir": str(self.state_dir),
+                    "s3": {**self.s3, **s3_overrides},
+                    **({"edge": edge} if edge is not None else {}),
+                },
             },
         }
         out = io.StringIO()
@@ -255,3 +259,74 @@ def test_without_fetch_variants_a_fresh_runner_compresses_everything(
 
     assert "fetched" not in output
     assert variant_gets(proxy) == []
+
+
+def test_without_local_variants_a_fresh_runner_leaves_them_in_the_bucket(
+    runners: Callable[[str], Runner],
+    proxy: FaultProxy,
+    s3_client: Any,
+    config: Callable[..., S3Config],
+) -> None:
+    deploy = runners("deploy")
+    deploy.collect()
+    published = bucket_keys(s3_client, config().bucket_name)
+    (deploy.source / "css/part7.css").write_bytes(b".new { color: green }\n" * 40)
+    proxy.clear()
+
+    fresh = runners("fresh")
+    output = fresh.collect(local_variants=False)
+
+    changed = fresh.hashed("css/part7.css")
+    assert "2 files compressed (0 reused, 48 left in the bucket)" in output
+    # Only the changed content's variants are in STATIC_ROOT, and they were uploaded.
+    assert set(fresh.variants()) == {
+        f"{name}{suffix}" for name in ("css/part7.css", changed) for suffix in (".br", ".gz")
+    }
+    assert variant_gets(proxy) == []
+    uploaded_variants = {key for key in proxy.puts() if key.endswith((".br", ".gz"))}
+    assert uploaded_variants == {
+        f"static/{name}{suffix}" for name in ("css/part7.css", changed) for suffix in (".br", ".gz")
+    }
+    assert published <= bucket_keys(s3_client, config().bucket_name)
+
+    # The next run knows what the bucket holds: no listing for it, nothing written.
+    proxy.clear()
+    again = fresh.collect(local_variants=False)
+    assert "0 files compressed (2 reused, 48 left in the bucket)" in again
+    assert proxy.counts()["LIST"] + proxy.counts()["GET"] <= 2  # the publish's own check
+
+    # Serving STATIC_ROOT again: the variants are fetched (and verified) into it.
+    output = fresh.collect()
+    assert "48 fetched from the bucket" in output
+    assert set(fresh.variants()) == set(deploy.variants()) - {
+        f"{name}{suffix}"
+        for name in ("css/part7.css", deploy.hashed("css/part7.css"))
+        for suffix in (".br", ".gz")
+    } | {f"{name}{suffix}" for name in ("css/part7.css", changed) for suffix in (".br", ".gz")}
+
+
+def test_an_edge_build_without_local_variants_completes_the_bucket(
+    runners: Callable[[str], Runner],
+    proxy: FaultProxy,
+    s3_client: Any,
+    config: Callable[..., S3Config],
+) -> None:
+    edge = {"cdn": "cloudfront"}
+    deploy = runners("deploy")
+    deploy.collect(edge=edge)
+    proxy.clear()
+
+    output = runners("fresh").collect(edge=edge, local_variants=False)
+
+    assert "left in the bucket" in output and "published build" in output
+    assert not [key for key in proxy.puts() if key.endswith((".br", ".gz"))]
+
+    # A variant the edge would ask for goes missing from the bucket: the next build makes
+    # that content's variants and publishes them, so the edge never meets a missing key.
+    hashed = deploy.hashed("js/mod3.js")
+    s3_client.delete_object(Bucket=config().bucket_name, Key=f"static/{hashed}.gz")
+    proxy.clear()
+    output = runners("another").collect(edge=edge, local_variants=False)
+    assert "2 files compressed" in output
+    assert f"static/{hashed}.gz" in proxy.puts()
+    assert f"static/{hashed}.gz" in bucket_keys(s3_client, config().bucket_name)
