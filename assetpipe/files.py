@@ -202,18 +202,8 @@ class Outputs:
         return name in self.found
 
     def holds(self, name: str, digest: str) -> bool:
-        # ``record == output_record(digest, stamp)`` without building that string: this runs
-        # for every output on every run.
         stamp = self.found.get(name)
-        record = self.recorded.get(name)
-        return (
-            stamp is not None
-            and record is not None
-            and len(record) == len(digest) + 1 + len(stamp)
-            and record.startswith(digest)
-            and record.endswith(stamp)
-            and record[len(digest)] == " "
-        )
+        return stamp is not None and self.recorded.get(name) == output_record(digest, stamp)
 
     def wrote(self, name: str, digest: str) -> None:
         """Record that ``name`` was just written (or checked) with content ``digest``."""
@@ -267,12 +257,7 @@ class Outputs:
     def records(self) -> OutputRecords:
         """What to keep for the next run: the records still true of the tree."""
         found = self.found
-        return {n: r for n, r in self.recorded.items() if _stamp_matches(r, found.get(n))}
-
-
-def _stamp_matches(record: str, stamp: Stamp | None) -> bool:
-    """Whether ``record`` ("<digest> <stamp>") ends in exactly ``stamp``."""
-    return stamp is not None and record.endswith(stamp) and record[-len(stamp) - 1] == " "
+        return {n: r for n, r in self.recorded.items() if r.partition(" ")[2] == found.get(n)}
 
 
 def scan_tree(root: Path, recorded: OutputRecords | None = None) -> Outputs:

@@ -56,6 +56,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run only these contenders (repeatable; default: all)",
     )
     parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="also run AssetPipeStorage as imported from the checkout DIR (e.g. a git worktree "
+        "of an earlier commit), labelled LABEL: before/after ratios from one run (repeatable)",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         help="keep the trees and every contender's output here: a new directory, or one an "
@@ -70,6 +78,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if workdir is not None and workdir.exists() and not reused:
         parser.error(f"--workdir {workdir} exists and is no earlier benchmark's")
     args.change_file = args.change_file or CHANGE_FILES[args.tree]
+    baselines = []
+    for value in args.baseline:
+        label, _, directory = value.partition("=")
+        if not label or not (Path(directory) / "assetpipe" / "storage.py").is_file():
+            parser.error(f"--baseline {value}: expected LABEL=DIR, DIR an assetpipe checkout")
+        baselines.append(local.baseline(label, Path(directory).resolve()))
+    args.baseline = baselines
     return args
 
 
@@ -109,7 +124,7 @@ def make_tree(args: argparse.Namespace, workdir: Path) -> Tree:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     selected = set(args.contender or [c.key for c in local.CONTENDERS])
-    contenders = [c for c in local.CONTENDERS if c.key in selected]
+    contenders = [c for c in local.CONTENDERS if c.key in selected] + args.baseline
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="assetpipe-bench-"))
     try:
         prepare_workdir(workdir)

@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -51,22 +52,28 @@ from bench.verify import check_compressed
 
 FLOOR, WHITENOISE, EMPTY = "floor", "whitenoise", "assetpipe-empty"
 FRESH, DEPLOY = "fresh", "deploy"
+# The same runner for a STATIC_ROOT nobody serves: the s3 option local_variants=False.
+FRESH_UNSERVED = "fresh-unserved"
 FRESH_CHANGED = "fresh, one CSS change"
 BUCKET = "bench-fresh"
 EMPTY_BUCKET = "bench-fresh-empty"
 # collectstatic at verbosity 1: the summary line says what was fetched.
 COLLECTSTATIC_V1 = COLLECTSTATIC.replace("verbosity=0", "verbosity=1")
-SUMMARY = re.compile(r"(\d+) files compressed \((\d+) reused(?:, (\d+) fetched from the bucket)?\)")
+SUMMARY = re.compile(
+    r"(\d+) files compressed \((\d+) reused(?:, (\d+) fetched from the bucket)?"
+    r"(?:, (\d+) left in the bucket)?\)"
+)
 
 
 def contenders(endpoint: str) -> dict[str, Contender]:
-    def assetpipe(key: str, label: str, bucket: str) -> Contender:
+    def assetpipe(key: str, label: str, bucket: str, **options: Any) -> Contender:
         s3 = {
             "bucket_name": bucket,
             "location": LOCATION,
             "endpoint_url": endpoint,
             "region_name": "us-east-1",
             "upload_encodings": True,
+            **options,
         }
         return Contender(
             key,
@@ -91,6 +98,12 @@ def contenders(endpoint: str) -> dict[str, Contender]:
         EMPTY: assetpipe(EMPTY, "assetpipe cold, empty bucket", EMPTY_BUCKET),
         DEPLOY: assetpipe(DEPLOY, "assetpipe deploy build (untimed)", BUCKET),
         FRESH: assetpipe(FRESH, "assetpipe fresh runner, bucket has the build", BUCKET),
+        FRESH_UNSERVED: assetpipe(
+            FRESH_UNSERVED,
+            "the same, STATIC_ROOT not served (local_variants=False)",
+            BUCKET,
+            local_variants=False,
+        ),
     }
 
 
@@ -119,8 +132,9 @@ class Session:
     endpoint: Endpoint
     results: Results
 
-    def timed(self, key: str, workspace: Workspace, *, fetched: bool = False) -> None:
-        """One cold run of ``workspace`` (wiped first), recorded under ``key``."""
+    def timed(self, key: str, workspace: Workspace, *, expect: str | None = None) -> None:
+        """One cold run of ``workspace`` (wiped first), recorded under ``key``; ``expect``
+        ("fetched" or "left") what its summary must report of the bucket's variants."""
         workspace.wipe()
         self.endpoint.take_counts()
         argv = [sys.executable, "-c", COLLECTSTATIC_V1]
@@ -142,20 +156,21 @@ class Session:
             self.results.errors.append(f"{key}: {check.summary()}")
         match = SUMMARY.search(output)
         if match is not None:
-            compressed, reused, from_bucket = (int(g or 0) for g in match.groups())
+            compressed, reused, from_bucket, left = (int(g or 0) for g in match.groups())
             self.results.summaries[key] = (
-                f"{compressed:,} compressed, {reused:,} reused, {from_bucket:,} fetched; "
-                f"variants {check.summary()}"
+                f"{compressed:,} compressed, {reused:,} reused, {from_bucket:,} fetched, "
+                f"{left:,} left in the bucket; variants {check.summary()}"
             )
-            if fetched and not from_bucket:
-                self.results.errors.append(f"{key}: nothing was fetched from the bucket")
+            found = {"fetched": from_bucket, "left": left}
+            if expect is not None and not found[expect]:
+                self.results.errors.append(f"{key}: no variants {expect} in the bucket")
 
 
 def run(
     tree: Tree, workdir: Path, endpoint: Endpoint, repeat: int, keys: set[str], change_file: str
 ) -> Results:
     everyone = contenders(endpoint.url)
-    timed = [k for k in (FLOOR, WHITENOISE, EMPTY, FRESH) if k in keys]
+    timed = [k for k in (FLOOR, WHITENOISE, EMPTY, FRESH, FRESH_UNSERVED) if k in keys]
     labels = {k: everyone[k].label for k in timed}
     if FRESH in keys:
         labels[FRESH_CHANGED] = "assetpipe fresh runner, one CSS file changed"
@@ -167,7 +182,7 @@ def run(
     for workspace in workspaces.values():
         warm_up(workspace)
     session = Session(endpoint, results)
-    if FRESH in keys:
+    if keys & {FRESH, FRESH_UNSERVED}:
         log("deploy build (untimed): publishes the tree the fresh runner starts from")
         session.timed(DEPLOY, workspaces[DEPLOY])
         results.times.pop(DEPLOY, None)
@@ -177,13 +192,14 @@ def run(
         for key in timed[shift:] + timed[:shift]:
             if key == EMPTY:
                 empty_bucket(client, EMPTY_BUCKET)
-            session.timed(key, workspaces[key], fetched=key == FRESH)
+            expect = {FRESH: "fetched", FRESH_UNSERVED: "left"}.get(key)
+            session.timed(key, workspaces[key], expect=expect)
     if FRESH in keys:
         with changing(tree.find(change_file)) as change:
             for _ in range(repeat):
                 # Each repeat a content the bucket has never had; the deploy publishes it after.
                 change.apply()
-                session.timed(FRESH_CHANGED, workspaces[FRESH], fetched=True)
+                session.timed(FRESH_CHANGED, workspaces[FRESH], expect="fetched")
     return results
 
 
@@ -225,7 +241,7 @@ def render(results: Results) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    keys = [FLOOR, WHITENOISE, EMPTY, FRESH]
+    keys = [FLOOR, WHITENOISE, EMPTY, FRESH, FRESH_UNSERVED]
     parser = argparse.ArgumentParser(
         prog="python -m bench.fresh", description=__doc__.split("\n")[0]
     )
@@ -234,7 +250,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--contender",
         action="append",
         choices=keys,
-        help=f"run only these (repeatable; default: {FLOOR}, {WHITENOISE}, {FRESH})",
+        help=f"run only these (repeatable; default: all but {EMPTY})",
     )
     parser.add_argument(
         "--package",
@@ -263,7 +279,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--repeat must be at least 1")
     if args.workdir is not None and args.workdir.exists():
         parser.error(f"--workdir {args.workdir} already exists")
-    args.contender = set(args.contender or [FLOOR, WHITENOISE, FRESH])
+    args.contender = set(args.contender or [FLOOR, WHITENOISE, FRESH, FRESH_UNSERVED])
     return args
 
 

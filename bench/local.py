@@ -22,7 +22,7 @@ import platform
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import django
@@ -62,9 +62,24 @@ CONTENDERS: tuple[Contender, ...] = (
         installed_apps=("assetpipe",),  # as its users install it
     ),
 )
-# Contenders whose output must carry .br/.gz variants; checked after the cold run and at the end.
-PRECOMPRESSING = frozenset({WHITENOISE, "assetpipe"})
-HASHING = frozenset({MANIFEST, WHITENOISE, "assetpipe"})
+ASSETPIPE = CONTENDERS[-1]
+
+
+def baseline(label: str, source: Path) -> Contender:
+    """assetpipe's contender, imported from another checkout (e.g. an earlier commit's)."""
+    return replace(
+        ASSETPIPE, key=f"assetpipe-{label}", label=f"AssetPipeStorage ({label})", source=source
+    )
+
+
+def precompresses(contender: Contender) -> bool:
+    """Whether the contender's output must carry .br/.gz variants (checked after the cold run
+    and at the end)."""
+    return contender.key == WHITENOISE or contender.backend == ASSETPIPE.backend
+
+
+def hashes(contender: Contender) -> bool:
+    return contender.key in {MANIFEST, WHITENOISE} or contender.backend == ASSETPIPE.backend
 
 
 @dataclass
@@ -100,7 +115,7 @@ def check_change(workspace: Workspace, relpath: str, rule: bytes) -> str | None:
     collected = workspace.static_root / relpath
     if rule not in collected.read_bytes():
         return f"{relpath} was not re-collected"
-    if workspace.contender.key in HASHING:
+    if hashes(workspace.contender):
         hashed = manifest_paths(workspace.static_root).get(relpath)
         if hashed is None or rule not in (workspace.static_root / hashed).read_bytes():
             return f"the manifest's {relpath} -> {hashed} does not hold the change"
@@ -115,7 +130,7 @@ def compare_manifests(workspaces: Sequence[Workspace]) -> list[str]:
     reference = manifest_paths(by_key[MANIFEST].static_root)
     notes = []
     for workspace in workspaces:
-        if workspace.contender.key in HASHING - {MANIFEST}:
+        if hashes(workspace.contender) and workspace.contender.key != MANIFEST:
             paths = manifest_paths(workspace.static_root)
             differing = sorted(
                 k for k in reference.keys() | paths.keys() if reference.get(k) != paths.get(k)
@@ -164,7 +179,7 @@ class Session:
         order = self.active[shift:] + self.active[:shift]
         for workspace in order:
             workspace.wipe()
-            compresses = workspace.contender.key in PRECOMPRESSING
+            compresses = precompresses(workspace.contender)
             if self.timed("cold", workspace) and index == 0 and compresses:
                 verdict = check_compressed(workspace.static_root).summary()
                 results.notes.append(f"{workspace.contender.label}, cold: {verdict}")
@@ -208,7 +223,7 @@ def run(
             log(f"repeat {index + 1}/{repeat}")
             session.repeat(index, tree, change)
     for workspace in session.active:
-        if workspace.contender.key in PRECOMPRESSING:
+        if precompresses(workspace.contender):
             verdict = check_compressed(workspace.static_root).summary()
             results.notes.append(f"{workspace.contender.label}, after the last change: {verdict}")
     return results

@@ -47,6 +47,8 @@ class Contender:
     installed_apps: tuple[str, ...] = ()  # as a project using this storage would list them
     settings: Mapping[str, Any] = field(default_factory=dict)  # any further settings
     env: Mapping[str, str] = field(default_factory=dict)  # e.g. credentials for a local endpoint
+    # Another checkout to import assetpipe from (``--baseline``); None: this repository.
+    source: Path | None = None
 
 
 def settings_source(values: Mapping[str, Any]) -> str:
@@ -103,8 +105,10 @@ class Workspace:
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         env.update(self.contender.env)
         env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-        # The settings module, then this repository (assetpipe may be run uninstalled).
-        paths = [str(self.settings_dir), str(REPO_ROOT), env.get("PYTHONPATH", "")]
+        # The settings module, then this repository (assetpipe may be run uninstalled), or
+        # the checkout the contender measures.
+        source = self.contender.source or REPO_ROOT
+        paths = [str(self.settings_dir), str(source), env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         return env
 
