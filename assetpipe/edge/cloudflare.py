@@ -142,8 +142,8 @@ export default {
 
 # With image formats, the handler's choice and Vary as _HANDLER has them, and what replaces them:
 # a raster image's key becomes its image variant's by Accept (the build wrote every format's
-# key), else the original or its precompressed variant as for any file. Cloudflare passes a
-# Worker the client's Accept as it was sent (only Accept-Encoding is rewritten).
+# key), else the original or its precompressed variant as for any file. The Worker reads the
+# request's Accept header: of the two, Cloudflare documents a rewrite of Accept-Encoding only.
 _PICK = """\
     var picked = negotiatePath(path, clientAcceptEncoding(request), CONFIG);
 """
