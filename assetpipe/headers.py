@@ -172,3 +172,33 @@ def content_type(name: str) -> str:
 def charset_types() -> list[str]:
     """Every media type in the table that is sent with the charset, sorted."""
     return sorted({found for found in MEDIA_TYPES.values() if has_charset(found)})
+
+
+# The longest start of a file that :func:`sniffed_image_type` reads: an AVIF file's ``ftyp``
+# box, which lists its brands, is well under this in every encoder's output.
+SNIFF_BYTES = 64
+
+
+def sniffed_image_type(head: bytes) -> str | None:
+    """The media type of a raster image by its first bytes (:data:`SNIFF_BYTES` suffice), or
+    ``None`` for anything else.
+
+    An image variant is named after the format it was meant to be (``hero.jpg.avif``), but with
+    the ``edge`` option one whose encode was not smaller is a byte copy of its original, so that
+    an edge choosing by name never meets a missing key; it has to be sent as what its bytes are.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        # ISO BMFF: the major brand, a minor version, then compatible brands to the box's end.
+        end = min(int.from_bytes(head[:4], "big"), len(head))
+        brands = [head[8:12], *(head[i : i + 4] for i in range(16, end - 3, 4))]
+        if b"avif" in brands or b"avis" in brands:
+            return "image/avif"
+    return None

@@ -56,8 +56,15 @@ def looks_hashed(name: str) -> bool:
 
 
 def looks_hashed_or_variant(name: str) -> bool:
-    """Whether ``name`` is a hashed name or a precompressed variant of one: immutable either way."""
-    return looks_hashed(split_variant(name)[0])
+    """Whether ``name`` is a hashed name or a variant (precompressed, image or both) of one:
+    immutable either way."""
+    return looks_hashed(variant_original(name))
+
+
+def variant_original(name: str) -> str:
+    """The file a variant was made from (``hero.jpg`` for ``hero.jpg.avif`` and for a
+    ``hero.jpg.avif.br``, were one written); ``name`` itself for any other name."""
+    return split_image_variant(split_variant(name)[0])[0]
 
 
 def split_variant(name: str) -> tuple[str, str | None]:

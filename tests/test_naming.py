@@ -17,6 +17,7 @@ from assetpipe.naming import (
     looks_hashed_or_variant,
     split_variant,
     variant_name,
+    variant_original,
 )
 
 
@@ -48,6 +49,13 @@ def test_looks_hashed(name: str, hashed: bool) -> None:
         ("LICENSE.0123456789ab.gz", True),
         ("css/app.css.br", False),
         ("downloads/app.tar.0123456789ab.gz", True),  # Django's name for app.tar.gz
+        ("img/hero.0123456789ab.jpg.avif", True),
+        ("img/hero.0123456789ab.PNG.webp", True),
+        ("img/hero.0123456789ab.jpg.avif.br", True),
+        ("img/hero.jpg.avif", False),
+        ("img/hero.0123456789ab.avif", True),  # an AVIF original, hashed
+        ("img/hero.0123456789ab.svg.avif", False),  # not a raster image's variant
+        ("img/lib.0123456789ab.jpg.webp.avif", False),  # a variant of a variant: none
     ],
 )
 def test_looks_hashed_or_variant(name: str, hashed: bool) -> None:
@@ -71,3 +79,19 @@ def test_variant_names_round_trip() -> None:
         assert split_variant(variant) == ("css/app.css", encoding)
     assert split_variant("css/app.css") == ("css/app.css", None)
     assert split_variant("img/logo.png") == ("img/logo.png", None)
+
+
+@pytest.mark.parametrize(
+    ("name", "original"),
+    [
+        ("img/hero.0123456789ab.jpg.avif", "img/hero.0123456789ab.jpg"),
+        ("img/hero.jpg.webp", "img/hero.jpg"),
+        ("img/hero.jpg.avif.gz", "img/hero.jpg"),
+        ("css/app.css.br", "css/app.css"),
+        ("img/hero.avif", "img/hero.avif"),
+        ("img/logo.svg.webp", "img/logo.svg.webp"),
+        ("img/hero.jpg", "img/hero.jpg"),
+    ],
+)
+def test_variant_original(name: str, original: str) -> None:
+    assert variant_original(name) == original

@@ -22,7 +22,7 @@ import textwrap
 
 from assetpipe.edge import cors as cors_rule
 from assetpipe.edge.config import CorsConfig
-from assetpipe.edge.negotiation import Negotiation, config_js, negotiate_js
+from assetpipe.edge.negotiation import Negotiation, config_js, negotiate_image_js, negotiate_js
 
 # The date the Worker's runtime behaviour is pinned to: the release of workerd the tests run it
 # on (tests/edge/workerd/package.json). Brotli in fetch() is the default from 2024-04-29 on, so
@@ -140,6 +140,35 @@ export default {
 };
 """
 
+# With image formats, the handler's choice and Vary as _HANDLER has them, and what replaces them:
+# a raster image's key becomes its image variant's by Accept (the build wrote every format's
+# key), else the original or its precompressed variant as for any file. The Worker reads the
+# request's Accept header: of the two, Cloudflare documents a rewrite of Accept-Encoding only.
+_PICK = """\
+    var picked = negotiatePath(path, clientAcceptEncoding(request), CONFIG);
+"""
+_IMAGE_PICK = """\
+    var image = negotiateImagePath(path, request.headers.get("Accept"), CONFIG);
+    var picked = image !== null && image.format !== null
+      ? { path: image.path, encoding: null }
+      : negotiatePath(path, clientAcceptEncoding(request), CONFIG);
+"""
+_VARY = """\
+    var headers = new Headers({ Vary: "Accept-Encoding" });
+"""
+_IMAGE_VARY = """\
+    // Every response for a raster image varies on Accept: the original, a 304 or a 404 too.
+    var vary = image === null ? "Accept-Encoding" : "Accept-Encoding, Accept";
+    var headers = new Headers({ Vary: vary });
+"""
+
+
+def _handler(images: bool) -> str:
+    if not images:
+        return _HANDLER
+    assert _PICK in _HANDLER and _VARY in _HANDLER
+    return _HANDLER.replace(_PICK, _IMAGE_PICK).replace(_VARY, _IMAGE_VARY)
+
 
 def worker_js(negotiation: Negotiation, cors: CorsConfig | None) -> str:
     """The ES module Worker for this negotiation and CORS rule."""
@@ -152,8 +181,15 @@ def worker_js(negotiation: Negotiation, cors: CorsConfig | None) -> str:
             f"var KEPT = {json.dumps(list(KEPT))};",
         ]
     )
+    images = bool(negotiation.image_formats)
     return "\n\n".join(
-        [_HEADER + constants, negotiate_js().rstrip(), cors_rule.cors_js().rstrip(), _HANDLER]
+        [
+            _HEADER + constants,
+            negotiate_js().rstrip(),
+            *([negotiate_image_js().rstrip()] if images else []),
+            cors_rule.cors_js().rstrip(),
+            _handler(images),
+        ]
     )
 
 
@@ -206,6 +242,15 @@ def readme(negotiation: Negotiation, cors: CorsConfig | None) -> str:
         f"anything else is 405. {cors_line}",
         width=96,
     )
+    if negotiation.image_formats:
+        formats = ", ".join(f"`{f}`" for f in negotiation.image_formats)
+        summary += "\n\n" + textwrap.fill(
+            "For a JPEG, PNG or GIF it first picks the image variant the client's `Accept` "
+            f"names ({formats}, in that order of preference; `image/*` and `*/*` name none), "
+            "e.g. `hero.1a2b3c4d5e6f.jpg.avif`, with that object's `Content-Type`, and adds "
+            "`Accept` to `Vary` on every response for a raster image.",
+            width=96,
+        )
     return f"""\
 # assetpipe's Cloudflare Worker
 

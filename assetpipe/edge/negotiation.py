@@ -1,4 +1,4 @@
-"""Which published keys have precompressed variants an edge may pick, and which one it picks.
+"""Which published keys have variants an edge may pick, and which one it picks.
 
 A CDN's edge code cannot ask the bucket whether ``app.css.br`` exists: a rewrite to a missing
 key is an error page. So the rule is one predicate on the key alone, :meth:`Negotiation.
@@ -7,6 +7,13 @@ predicate accepts gets every variant (no "not worth it" skips), and publishing r
 where one is missing. The generated edge code embeds :meth:`Negotiation.as_json` and runs
 ``negotiate.js``, the same rules as :meth:`Negotiation.negotiable` and
 :func:`preferred_encoding`; the tests run both over the same names and headers.
+
+Image variants (``hero.jpg.avif``, ``.webp``) follow the same rule with ``Accept`` for
+``Accept-Encoding``: with ``image_formats``, every raster image key has every format's key
+(:meth:`Negotiation.image_negotiable`; the build writes a copy of the original where an encode
+was not smaller) and the edge picks one by :func:`preferred_image_format`, whose ES5 twin is
+``negotiate_image.js``. Without ``image_formats`` the description and the edge code are what
+they were before image variants existed.
 """
 
 from __future__ import annotations
@@ -18,7 +25,13 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from assetpipe.naming import VARIANT_SUFFIXES, split_variant
+from assetpipe.naming import (
+    IMAGE_VARIANTS,
+    RASTER_EXTENSIONS,
+    VARIANT_SUFFIXES,
+    is_raster_image,
+    split_variant,
+)
 
 # The longest file name most file systems take, in bytes; the build writes no variant whose
 # name would be longer (compress.variants_fit), so neither may the edge ask for one.
@@ -40,6 +53,9 @@ class Negotiation:
     encodings: tuple[str, ...]  # Content-Encoding tokens in the order the server prefers them
     skip_extensions: frozenset[str]  # lower case, without the dot: never compressed
     manifest_name: str = "staticfiles.json"
+    # Image formats (keys of naming.IMAGE_VARIANTS) in the order the server prefers them: every
+    # raster image key has each one's variant. Empty: the edge picks no image variant.
+    image_formats: tuple[str, ...] = ()
 
     def negotiable(self, key: str) -> bool:
         """Whether every variant of ``key`` exists wherever the build is published."""
@@ -56,16 +72,51 @@ class Negotiation:
         longest = max(len(VARIANT_SUFFIXES[e]) for e in self.encodings)
         return len(name.rpartition("/")[2].encode()) + longest <= NAME_MAX
 
-    def variant_key(self, key: str, accept_encoding: str | None) -> str:
-        """The key an edge serves for a request of ``key`` with this ``Accept-Encoding``."""
+    def image_negotiable(self, key: str) -> bool:
+        """Whether every image variant of ``key`` exists wherever the build is published."""
+        if not self.image_formats or not key.startswith(self.prefix):
+            return False
+        name = key[len(self.prefix) :]
+        if name == self.manifest_name or name.startswith(HISTORY_PREFIX):
+            return False
+        if not is_raster_image(name):
+            return False
+        longest = max(len(IMAGE_VARIANTS[f][0]) for f in self.image_formats)
+        return len(name.rpartition("/")[2].encode()) + longest <= NAME_MAX
+
+    def variant_suffixes(self, key: str) -> list[str]:
+        """The suffixes of every variant an edge may ask for in place of ``key``: what
+        publishing must find beside it."""
+        suffixes: list[str] = []
+        if self.negotiable(key):
+            suffixes += [VARIANT_SUFFIXES[e] for e in self.encodings]
+        if self.image_negotiable(key):
+            suffixes += [IMAGE_VARIANTS[f][0] for f in self.image_formats]
+        return suffixes
+
+    def variant_key(self, key: str, accept_encoding: str | None, accept: str | None = None) -> str:
+        """The key an edge serves for a request of ``key`` with these ``Accept-Encoding`` and
+        ``Accept`` headers: an image variant first, else a precompressed one."""
+        if self.image_negotiable(key):
+            image_format = preferred_image_format(accept, self.image_formats)
+            if image_format is not None:
+                return key + IMAGE_VARIANTS[image_format][0]
         if not self.negotiable(key):
             return key
         encoding = preferred_encoding(accept_encoding, self.encodings)
         return key if encoding is None else key + VARIANT_SUFFIXES[encoding]
 
     def as_json(self) -> dict[str, Any]:
-        """The description the edge code embeds (``negotiate.js`` reads these keys)."""
+        """The description the edge code embeds (``negotiate.js`` and, with image formats,
+        ``negotiate_image.js`` read these keys)."""
+        images: dict[str, Any] = {}
+        if self.image_formats:
+            images = {
+                "images": [[f, *IMAGE_VARIANTS[f]] for f in self.image_formats],
+                "raster": sorted(RASTER_EXTENSIONS),
+            }
         return {
+            **images,
             "prefix": self.prefix,
             "encodings": [[e, VARIANT_SUFFIXES[e]] for e in self.encodings],
             "variantSuffixes": sorted(VARIANT_SUFFIXES.values()),
@@ -109,9 +160,49 @@ def preferred_encoding(header: str | None, encodings: Sequence[str]) -> str | No
     return best
 
 
+def preferred_image_format(header: str | None, formats: Sequence[str]) -> str | None:
+    """The image format of ``formats`` (server preference first) that ``Accept`` prefers.
+
+    Only a format's own media type (``image/avif``) counts: ``image/*`` and ``*/*`` are sent by
+    browsers that decode neither AVIF nor WebP, so they never select a variant, and no header
+    means the original. Otherwise as :func:`preferred_encoding`: the highest weight above 0 wins
+    and the server's order breaks ties, types are case-insensitive, a type listed twice takes
+    its lowest weight (``image/avif;q=0`` anywhere refuses it), and a malformed weight means
+    "not acceptable". Parameters other than ``q`` are ignored.
+    """
+    if header is None:
+        return None
+    wanted = {IMAGE_VARIANTS[f][1]: f for f in formats}
+    weights: dict[str, float] = {}
+    for element in header.split(","):
+        media_range, *parameters = element.split(";")
+        image_format = wanted.get(media_range.strip(OWS).lower())
+        if image_format is None:
+            continue
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip(OWS).lower() == "q":
+                value = value.strip(OWS)
+                weight = float(value) if _QVALUE.fullmatch(value) else 0.0
+        weights[image_format] = min(weight, weights.get(image_format, weight))
+    best, best_weight = None, 0.0
+    for image_format in formats:
+        weight = weights.get(image_format, 0.0)
+        if weight > best_weight:
+            best, best_weight = image_format, weight
+    return best
+
+
 def negotiate_js() -> str:
     """``negotiate.js``: the functions the generated edge code shares (ES5, for any runtime)."""
     return files("assetpipe.edge").joinpath("negotiate.js").read_text(encoding="utf-8")
+
+
+def negotiate_image_js() -> str:
+    """``negotiate_image.js``: the image variants' twin of :func:`preferred_image_format` and
+    :meth:`Negotiation.image_negotiable`, included only when there are image formats."""
+    return files("assetpipe.edge").joinpath("negotiate_image.js").read_text(encoding="utf-8")
 
 
 def config_js(negotiation: Negotiation) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from assetpipe.compress import ENCODINGS
-from assetpipe.headers import content_type
+from assetpipe.headers import SNIFF_BYTES, content_type, sniffed_image_type
 from assetpipe.naming import split_variant
 from assetpipe.publish.config import S3Config
 from assetpipe.publish.local import LocalFile
@@ -19,7 +19,7 @@ def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
     # A variant keeps its original's type; Content-Encoding says how it is compressed.
     original = split_variant(file.name)[0] if file.encoding else file.name
     args: dict[str, Any] = {
-        "ContentType": content_type(original),
+        "ContentType": image_content_type(file) if file.image_format else content_type(original),
         "CacheControl": (
             config.hashed_cache_control if file.hashed else config.unhashed_cache_control
         ),
@@ -33,6 +33,14 @@ def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
     if config.default_acl:
         args["ACL"] = config.default_acl
     return args
+
+
+def image_content_type(file: LocalFile) -> str:
+    """An image variant's type is that of its bytes: with the ``edge`` option, one whose encode
+    was not smaller is a copy of the original (JPEG bytes in ``hero.jpg.avif``)."""
+    with file.path.open("rb") as stream:
+        head = stream.read(SNIFF_BYTES)
+    return sniffed_image_type(head) or content_type(file.name)
 
 
 def manifest_args(key: str, md5: str, config: S3Config) -> dict[str, Any]:

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assetpipe.digests import md5_bytes
-from assetpipe.naming import VARIANT_SUFFIXES, variant_name
+from assetpipe.naming import (
+    IMAGE_VARIANTS,
+    VARIANT_SUFFIXES,
+    image_variant_name,
+    is_raster_image,
+    variant_name,
+)
 from assetpipe.publish.config import PublishError
 
 
@@ -19,6 +25,7 @@ class LocalFile:
     size: int
     hashed: bool  # content-addressed name: immutable once uploaded
     encoding: str | None = None  # set for a .br/.gz variant of ``name`` minus its suffix
+    image_format: str | None = None  # set for an .avif/.webp variant of a raster image
 
     @property
     def path(self) -> Path:
@@ -73,6 +80,10 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
     wanted = hashed | frozenset(paths)
     if with_encodings:
         wanted |= {variant_name(name, e) for name in wanted for e in VARIANT_SUFFIXES}
+    # Image variants are files of their own type, not encodings: published whatever
+    # upload_encodings says, as a page's <picture> and an edge name them.
+    rasters = [name for name in hashed | frozenset(paths) if is_raster_image(name)]
+    wanted |= {image_variant_name(name, f) for name in rasters for f in IMAGE_VARIANTS}
     sizes = _sizes(static_root, wanted)
     files: dict[str, LocalFile] = {}
     for name in hashed | frozenset(paths):
@@ -86,6 +97,15 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
             if variant in sizes:
                 files[variant] = LocalFile(
                     variant, static_root, sizes[variant], name in hashed, encoding
+                )
+    for name in rasters:
+        if name not in files:
+            continue
+        for image_format in IMAGE_VARIANTS:
+            variant = image_variant_name(name, image_format)
+            if variant in sizes:
+                files[variant] = LocalFile(
+                    variant, static_root, sizes[variant], name in hashed, image_format=image_format
                 )
     return Build(
         root=static_root,

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from assetpipe.manifest import immutable_names, read_paths
-from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed_or_variant, split_variant, variant_name
+from assetpipe.naming import (
+    IMAGE_VARIANTS,
+    VARIANT_SUFFIXES,
+    image_variant_name,
+    is_raster_image,
+    looks_hashed_or_variant,
+    variant_name,
+    variant_original,
+)
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
@@ -179,6 +187,9 @@ def _referenced(s3: S3Client, remote: Mapping[str, RemoteObject], manifests: lis
         for path in (*paths, *paths.values()):
             referenced.add(path)
             referenced.update(variant_name(path, e) for e in VARIANT_SUFFIXES)
+            if is_raster_image(path):
+                # Immutable like their originals (looks_hashed_or_variant): kept with them.
+                referenced.update(image_variant_name(path, f) for f in IMAGE_VARIANTS)
     return referenced
 
 
@@ -210,14 +221,14 @@ def _old_outputs(
         data = _read(s3, remote[entry.name].key)
         outputs = immutable_names(data)
         named.update(read_paths(data), outputs)
-        for name in [n for n in candidates if n in outputs or split_variant(n)[0] in outputs]:
+        for name in [n for n in candidates if n in outputs or variant_original(n) in outputs]:
             found.append(candidates.pop(name))
         if not candidates:
             break
     found += [
         obj
         for name, obj in candidates.items()
-        if looks_hashed_or_variant(name) and split_variant(name)[0] not in named
+        if looks_hashed_or_variant(name) and variant_original(name) not in named
     ]
     return sorted(found, key=lambda obj: obj.key)
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from assetpipe.naming import variant_name
 from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import build_id, history_name, is_history
 from assetpipe.publish.live_check import live_etag_is
@@ -140,19 +139,21 @@ def check_variants(
     remote: Mapping[str, object] | None = None,
 ) -> None:
     """Refuse a build in which a file the edge may negotiate lacks one of its variants, in
-    STATIC_ROOT or (given its listing, ``remote``) in the bucket."""
+    STATIC_ROOT or (given its listing, ``remote``) in the bucket: ``.br``/``.gz`` by
+    ``Accept-Encoding``, and with image formats ``.avif``/``.webp`` of a raster image by
+    ``Accept``."""
     if not config.upload_encodings:
         raise PublishError(
             f"the edge picks .br/.gz keys in {config.where}, but upload_encodings is off"
         )
     for name, file in build.files.items():
-        if file.encoding is not None or not negotiation.negotiable(config.key(name)):
+        if file.encoding is not None or file.image_format is not None:
             continue
-        for encoding in negotiation.encodings:
-            variant = variant_name(name, encoding)
+        for suffix in negotiation.variant_suffixes(config.key(name)):
+            variant = name + suffix
             if variant not in build.files and (remote is None or variant not in remote):
                 raise PublishError(
-                    f"{build.root / variant_name(name, encoding)} is missing, and the edge "
+                    f"{build.root / variant} is missing, and the edge "
                     f'would ask {config.where} for it: run collectstatic with the "edge" '
                     "option, which writes every variant, before publishing; nothing was published"
                 )

@@ -9,7 +9,6 @@ from pathlib import Path
 from assetpipe.edge.bucket import APPLY, READING, BucketCors, read_bucket_cors
 from assetpipe.edge.config import CorsConfig
 from assetpipe.edge.negotiation import Negotiation
-from assetpipe.naming import variant_name
 from assetpipe.publish.client import PERMISSIONS, S3Client
 from assetpipe.publish.config import AccessDenied, S3Config
 from assetpipe.publish.history import is_history, live_build
@@ -48,11 +47,10 @@ class Status:
         if self.negotiation is None:
             return []
         return sorted(
-            variant_name(name, encoding)
+            name + suffix
             for name in self.remote
-            if self.negotiation.negotiable(self.config.key(name))
-            for encoding in self.negotiation.encodings
-            if variant_name(name, encoding) not in self.remote
+            for suffix in self.negotiation.variant_suffixes(self.config.key(name))
+            if name + suffix not in self.remote
         )
 
     @property

@@ -6,12 +6,15 @@ rendered here makes nginx serve that output with no work per request: the precom
 the client accepts, the right type and charset, immutable caching for hashed names, and nothing
 that is not a static file. With the ``cors`` option it also states the CORS rule
 (``assetpipe.edge.cors``) for pages on other origins: its headers on every response, and
-preflights answered.
+preflights answered. With image formats (the build's ``.avif``/``.webp`` variants of raster
+images) a raster image's URL serves the variant the client's ``Accept`` names, so that images
+referenced from CSS benefit as well as ``<picture>``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -29,7 +32,15 @@ from assetpipe.headers import (
 )
 from assetpipe.headers import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE  # the CLI's --max-age default
 from assetpipe.manifest import immutable_names, read_paths
-from assetpipe.naming import HASHED_NAME_PATTERN, looks_hashed
+from assetpipe.naming import (
+    HASH_LENGTH,
+    HASHED_NAME_PATTERN,
+    IMAGE_VARIANTS,
+    RASTER_EXTENSIONS,
+    image_variant_name,
+    is_raster_image,
+    looks_hashed,
+)
 
 BROTLI_MODULE = "ngx_http_brotli_static_module.so"
 BROTLI_DEBIAN_PACKAGE = "libnginx-mod-http-brotli-static"
@@ -37,6 +48,9 @@ BROTLI_DEBIAN_PACKAGE = "libnginx-mod-http-brotli-static"
 CORS_ORIGIN_VARIABLE = "$assetpipe_cors_origin"
 # Where the static location sends its 405s, a CORS preflight among them.
 CORS_PREFLIGHT_LOCATION = "@assetpipe_cors_preflight"
+# With image formats: the suffixes of the image variants the request's Accept names, most
+# preferred first, in variables named this and 1, 2...; empty for none.
+IMAGE_VARIANT_VARIABLE = "$assetpipe_image_variant_"
 # A header value nginx reads as one word without quotes.
 _BARE_VALUE = re.compile(r"[A-Za-z0-9_$*.:/-]+")
 
@@ -60,6 +74,9 @@ class StaticSite:
     """Unhashed names spelled like hashed ones (``lib.deadbeefcafe.css``): never immutable."""
     cors: CorsConfig | None = None
     """Which other origins' pages may read the files (the ``cors`` option); ``None``: none."""
+    image_formats: tuple[str, ...] = ()
+    """Image variants the build writes beside raster images (keys of ``naming.IMAGE_VARIANTS``),
+    in the order the server prefers them; empty: raster images are served as they are."""
 
 
 def static_site(
@@ -71,13 +88,18 @@ def static_site(
     max_age: int = DEFAULT_MAX_AGE,
     manifest_name: str = "staticfiles.json",
     cors: CorsConfig | None = None,
+    image_formats: Sequence[str] = (),
 ) -> StaticSite:
     """Build a :class:`StaticSite` from Django-style settings values.
 
     ``static_url`` may be a full URL (a CDN in front of this nginx); only its path is used.
     ``private_dirs`` are directories that must not be served if they lie inside ``static_root``.
-    ``cors`` is the storage's ``cors`` option.
+    ``cors`` is the storage's ``cors`` option. ``image_formats``: the image variants the build
+    writes (``["avif", "webp"]``), server preference first.
     """
+    unknown = [f for f in image_formats if f not in IMAGE_VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown image format {unknown[0]!r}: one of {', '.join(IMAGE_VARIANTS)}")
     path = urlsplit(static_url).path
     if not path.startswith("/") or not path.endswith("/"):
         raise ValueError(
@@ -102,6 +124,7 @@ def static_site(
         brotli=brotli,
         max_age=max_age,
         cors=cors,
+        image_formats=tuple(image_formats),
         **_from_build(root / manifest_name),
     )
 
@@ -152,6 +175,7 @@ def render_snippet(site: StaticSite) -> str:
         "}",
         "",
         *_cors_origin(site),
+        *_image_variant_choice(site),
         # ^~ keeps the server's regex locations (e.g. for .php) away from static files. A trailing
         # slash on both the location and the alias keeps /static../ from escaping STATIC_ROOT.
         f"location ^~ {url} {{",
@@ -179,6 +203,7 @@ def render_snippet(site: StaticSite) -> str:
         ]
     lines += _prehashed_locations(site)
     lines += _lookalike_locations(site)
+    lines += _raster_image_locations(site)
     lines += [
         "    # Content-hashed names never change: cache them for a year without revalidation.",
         f'    location ~ "{HASHED_NAME_PATTERN}" {{',
@@ -236,13 +261,7 @@ def _prehashed_locations(site: StaticSite) -> list[str]:
         "    # regenerate this configuration after each build.",
     ]
     for name in site.prehashed:
-        lines += [
-            f'    location = "{site.url_path}{name}" {{',
-            f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
-            "        add_header X-Content-Type-Options nosniff;",
-            *_cors_headers(site, "        "),
-            "    }",
-        ]
+        lines += _exact_locations(site, name, IMMUTABLE_CACHE_CONTROL)
     return lines
 
 
@@ -251,14 +270,135 @@ def _lookalike_locations(site: StaticSite) -> list[str]:
         return []
     lines = [f"    # {len(site.lookalikes)} unhashed names that only look hashed: not immutable."]
     for name in site.lookalikes:
-        lines += [
-            f'    location = "{site.url_path}{name}" {{',
-            f'        add_header Cache-Control "{short_cache_control(site.max_age)}";',
-            "        add_header X-Content-Type-Options nosniff;",
-            *_cors_headers(site, "        "),
-            "    }",
-        ]
+        lines += _exact_locations(site, name, short_cache_control(site.max_age))
     return lines
+
+
+def _exact_locations(site: StaticSite, name: str, cache_control: str) -> list[str]:
+    """``location =`` for a name whose spelling says the wrong thing about its caching; for a
+    raster image with image formats, negotiated, and one more for each variant's own URL."""
+    negotiated = bool(site.image_formats) and is_raster_image(name)
+    lines = [
+        f'    location = "{site.url_path}{name}" {{',
+        *(_negotiation(site, "        ") if negotiated else []),
+        f'        add_header Cache-Control "{cache_control}";',
+        "        add_header X-Content-Type-Options nosniff;",
+        *_cors_headers(site, "        "),
+        "    }",
+    ]
+    if negotiated:
+        for image_format in site.image_formats:
+            lines += [
+                f'    location = "{site.url_path}{image_variant_name(name, image_format)}" {{',
+                f'        add_header Cache-Control "{cache_control}";',
+                "        add_header X-Content-Type-Options nosniff;",
+                *_cors_headers(site, "        "),
+                "    }",
+            ]
+    return lines
+
+
+# --- image variants: chosen by Accept ---------------------------------------------------------
+
+# RFC 9110's qvalue above 0, as preferred_image_format (assetpipe.edge.negotiation) reads it.
+_POSITIVE_QVALUE = r"(?:0\.(?=[0-9]{0,2}[1-9])[0-9]{1,3}|1(?:\.0{0,3})?)"
+_RASTER = "(?i:" + "|".join(sorted(RASTER_EXTENSIONS)) + ")"
+# Raster images by URL: hashed, a hashed one's variant asked for by its own name, and any.
+HASHED_RASTER_PATTERN = rf"\.[0-9a-f]{{{HASH_LENGTH}}}\.{_RASTER}$"
+RASTER_PATTERN = rf"\.{_RASTER}$"
+
+
+def hashed_raster_variant_pattern(image_formats: Sequence[str]) -> str:
+    suffixes = "|".join(re.escape(IMAGE_VARIANTS[f][0]) for f in image_formats)
+    return rf"\.[0-9a-f]{{{HASH_LENGTH}}}\.{_RASTER}(?:{suffixes})$"
+
+
+def accepts_pattern(image_format: str) -> str:
+    """A regular expression (case-insensitive, PCRE and Python alike) that matches an ``Accept``
+    header naming ``image_format``'s media type with no weight or one above 0, unless an
+    element names it with a weight of 0, a malformed one or more than one.
+
+    :func:`~assetpipe.edge.negotiation.preferred_image_format` is the rule; a regular
+    expression cannot compare two weights, so nginx prefers the server's order among the
+    formats accepted, where that function takes the highest weight. No browser weighs one
+    image format against another; and whatever the function refuses, this refuses too.
+    """
+    media_type = re.escape(IMAGE_VARIANTS[image_format][1])
+    element = rf"(?:^|,)[ \t]*{media_type}[ \t]*"
+    refused = (
+        rf"{element};(?:[^,]*;)?[ \t]*q[ \t]*"
+        rf"(?:=(?![ \t]*{_POSITIVE_QVALUE}[ \t]*(?:;|,|$))|(?:;|,|$))"
+    )
+    return rf"^(?!.*{refused}).*{element}(?:;|,|$)"
+
+
+def _image_variables(site: StaticSite) -> list[str]:
+    return [f"{IMAGE_VARIANT_VARIABLE}{n}" for n in range(1, len(site.image_formats) + 1)]
+
+
+def _image_variant_choice(site: StaticSite) -> list[str]:
+    """Server-level, before a location is chosen (``set`` inside ``if`` is safe there): the
+    suffixes of the variants the client accepts, in the server's order of preference. From the
+    least preferred format to the most, each one accepted moves the others down a place."""
+    if not site.image_formats:
+        return []
+    variables = _image_variables(site)
+    lines = [
+        "# Image variants (.avif, .webp beside each raster image): those the request's Accept",
+        "# names with a weight above 0, in this server's order of preference; image/* and */*",
+        "# name none, as browsers that decode neither send them too. A variant the build did",
+        "# not write (its encode was not smaller) is skipped for the next, then the original.",
+        *(f'set {variable} "";' for variable in variables),
+    ]
+    for image_format in reversed(site.image_formats):
+        lines += [
+            f"if ($http_accept ~* {_quoted(accepts_pattern(image_format))}) {{",
+            *(
+                f"    set {variables[n]} {variables[n - 1]};"
+                for n in range(len(variables) - 1, 0, -1)
+            ),
+            f"    set {variables[0]} {IMAGE_VARIANTS[image_format][0]};",
+            "}",
+        ]
+    return [*lines, ""]
+
+
+def _negotiation(site: StaticSite, indent: str) -> list[str]:
+    """A raster image's URL: the first accepted variant that exists, else the original (the
+    type is the chosen file's); Vary on every response, the original, 304s and 404s included.
+    An empty variable tries the original itself, which ends the search as it should."""
+    tried = " ".join(f"$uri{variable}" for variable in _image_variables(site))
+    return [
+        f"{indent}try_files {tried} $uri =404;",
+        f"{indent}add_header Vary Accept always;",
+    ]
+
+
+def _raster_image_locations(site: StaticSite) -> list[str]:
+    if not site.image_formats:
+        return []
+    variant = hashed_raster_variant_pattern(site.image_formats)
+    return [
+        "    # Raster images: the image variant the client accepts, when the build wrote one.",
+        f'    location ~ "{HASHED_RASTER_PATTERN}" {{',
+        *_negotiation(site, "        "),
+        f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
+        "        add_header X-Content-Type-Options nosniff;",
+        *_cors_headers(site, "        "),
+        "    }",
+        "    # A hashed image's variant asked for by its own name (<picture>): immutable too.",
+        f'    location ~ "{variant}" {{',
+        f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
+        "        add_header X-Content-Type-Options nosniff;",
+        *_cors_headers(site, "        "),
+        "    }",
+        f'    location ~ "{RASTER_PATTERN}" {{',
+        *_negotiation(site, "        "),
+        f'        add_header Cache-Control "{short_cache_control(site.max_age)}";',
+        "        add_header X-Content-Type-Options nosniff;",
+        *_cors_headers(site, "        "),
+        "    }",
+    ]
 
 
 # --- CORS: the rule of assetpipe.edge.cors, as nginx states it ---------------------------------

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 
 from assetpipe.manifest import immutable_names
+from assetpipe.naming import split_image_variant
 
 if TYPE_CHECKING:
     from assetpipe.serve.whitenoise_middleware import WhiteNoiseMiddleware
@@ -48,7 +49,11 @@ def immutable_file_test(path: str, url: str) -> bool:
     if not url.startswith(static_prefix):
         return False
     name = url[len(static_prefix) :]
-    return name in _immutable()
+    # An image variant (hero.<hash>.jpg.avif, asked for by <picture>) is its own URL, unlike
+    # the .br/.gz ones WhiteNoise picks for the original's: immutable with its original.
+    original, image_format = split_image_variant(name)
+    immutable = _immutable()
+    return name in immutable or (image_format is not None and original in immutable)
 
 
 def _static_prefix() -> str:

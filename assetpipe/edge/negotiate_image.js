@@ -1,0 +1,69 @@
+// assetpipe: pick an image variant's key (.avif, .webp) by Accept, as preferred_image_format
+// and image_negotiable (assetpipe.edge.negotiation) do; ES5, with negotiate.js's helpers.
+
+// The entry of images ([format, suffix, media type], server preference first) that Accept
+// prefers, or null. Only a format's own media type counts, never image/* or */*.
+function preferredImageFormat(header, images) {
+  if (header === undefined || header === null) {
+    return null;
+  }
+  var weights = {};
+  var elements = String(header).split(",");
+  for (var i = 0; i < elements.length; i++) {
+    var parts = elements[i].split(";");
+    var type = trimOws(parts[0]).toLowerCase();
+    var weight = 1;
+    for (var j = 1; j < parts.length; j++) {
+      var at = parts[j].indexOf("=");
+      if (trimOws(at < 0 ? parts[j] : parts[j].slice(0, at)).toLowerCase() === "q") {
+        var value = at < 0 ? "" : trimOws(parts[j].slice(at + 1));
+        weight = QVALUE.test(value) ? parseFloat(value) : 0;
+      }
+    }
+    var known = Object.prototype.hasOwnProperty.call(weights, type);
+    weights[type] = known ? Math.min(weight, weights[type]) : weight;
+  }
+  var best = null;
+  var bestWeight = 0;
+  for (var k = 0; k < images.length; k++) {
+    var w = Object.prototype.hasOwnProperty.call(weights, images[k][2]) ? weights[images[k][2]] : 0;
+    if (w > bestWeight) {
+      best = images[k];
+      bestWeight = w;
+    }
+  }
+  return best;
+}
+
+// Whether the key is a raster image's, with every image variant beside it.
+function imageNegotiable(key, config) {
+  var name = key.slice(config.prefix.length);
+  var dot = name.lastIndexOf(".");
+  var extension = name.slice(dot + 1);
+  if (key.slice(0, config.prefix.length) !== config.prefix || dot < 0
+      || name === config.manifest || name.slice(0, config.history.length) === config.history
+      || extension.indexOf("/") >= 0 || config.raster.indexOf(extension.toLowerCase()) < 0) {
+    return false;
+  }
+  var longest = 0;
+  for (var j = 0; j < config.images.length; j++) {
+    longest = Math.max(longest, config.images[j][1].length);
+  }
+  return utf8Length(name.slice(name.lastIndexOf("/") + 1)) + longest <= config.nameMax;
+}
+
+// For a raster image's path, the path to request and the format picked ({path, format},
+// format null for the original); null for any other path.
+function negotiateImagePath(path, accept, config) {
+  var key;
+  try {
+    key = decodeURIComponent(path.charAt(0) === "/" ? path.slice(1) : path);
+  } catch (e) {
+    return null;
+  }
+  if (!imageNegotiable(key, config)) {
+    return null;
+  }
+  var chosen = preferredImageFormat(accept, config.images);
+  return { path: chosen === null ? path : path + chosen[1], format: chosen && chosen[0] };
+}
