@@ -150,7 +150,10 @@ class ImageStep:
             elif (servable.size or self.every_format) and variants_fit(name):
                 groups.setdefault(servable.digest, []).append(servable)
                 continue
-            self._remove_variants(name)
+            for image_format in IMAGE_VARIANTS:
+                variant = image_variant_name(name, image_format)
+                if variant not in names:  # a collected file is the build's, not a variant
+                    self.existing.remove(variant)
             self.state.variants.pop(name, None)
         return groups
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -81,8 +82,8 @@ def test_no_change_run_reuses_everything(project: StaticProject) -> None:
 
 
 def test_option_off_leaves_every_output_and_the_state_as_without_it(
-    tmp_path: Path, settings
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, settings: Any
+) -> None:
     builds = {}
     for label, options in (("never", {}), ("off", {"images": None}), ("was_on", None)):
         project = StaticProject(tmp_path / label, settings)
@@ -113,7 +114,9 @@ def test_state_fingerprint_does_not_depend_on_the_option(project: StaticProject)
     reload_storage()
 
 
-def test_two_builds_in_fresh_directories_give_identical_bytes(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_two_builds_in_fresh_directories_give_identical_bytes(
+    tmp_path: Path, settings: Any
+) -> None:
     trees = []
     for label in ("a", "b"):
         project = StaticProject(tmp_path / label, settings)
