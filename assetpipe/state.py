@@ -162,6 +162,9 @@ class ImageState:
 
     # The step's settings and encoder library versions: records made under others are dropped.
     key: str = ""
+    # The installed Pillow's files, a newline, the versions its codecs report: read once per
+    # install, so that a run with nothing to encode never loads the codecs.
+    libraries: str = ""
     images: dict[str, ImageRecord] = field(default_factory=dict)  # content digest -> record
     # file in STATIC_ROOT -> digest of the content its image variants were made from
     variants: dict[str, str] = field(default_factory=dict)
@@ -173,6 +176,7 @@ class ImageState:
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "libraries": self.libraries,
             "images": self.images,
             "variants": self.variants,
             "cache_garbage": self.cache_garbage,
@@ -184,7 +188,13 @@ class ImageState:
             k: ImageRecord(int(v[0]), int(v[1]), dict(v[2]), str(v[3]))
             for k, v in raw["images"].items()
         }
-        return cls(str(raw["key"]), images, dict(raw["variants"]), int(raw["cache_garbage"]))
+        return cls(
+            str(raw["key"]),
+            str(raw["libraries"]),
+            images,
+            dict(raw["variants"]),
+            int(raw["cache_garbage"]),
+        )
 
 
 @dataclass
@@ -213,8 +223,8 @@ class BuildState:
                 CompressState.from_json(raw["compressing"]),
                 # Optional: a state written before this part existed keeps all the rest.
                 IntegrityState.from_json(raw.get("integrity", {"sha384": {}, "imports": {}})),
-                # Saved only while the images option is on.
-                ImageState.from_json(raw["images"]) if "images" in raw else ImageState(),
+                # Saved only while the images option is on; the other parts survive a bad one.
+                _image_state(raw.get("images")),
                 _output_records(raw["outputs"]),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -234,6 +244,7 @@ class BuildState:
             self.integrity.sha384,
             self.integrity.imports,
             self.images.key,
+            self.images.libraries,
             self.images.images,
             self.images.variants,
             self.images.cache_garbage,
@@ -294,6 +305,19 @@ def _encode(value: Any) -> Iterator[bytes]:
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _image_state(raw: Any) -> ImageState:
+    if raw is None:
+        return ImageState()
+    try:
+        return ImageState.from_json(raw)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        # Its variants may be on disk: kept by name, so that they can be checked and removed.
+        variants = raw.get("variants") if isinstance(raw, dict) else None
+        if isinstance(variants, dict):
+            return ImageState(variants={str(k): str(v) for k, v in variants.items()})
+        return ImageState()
 
 
 def _output_records(raw: dict[str, str]) -> OutputRecords:

@@ -83,20 +83,22 @@ class ImageSettings:
 
 
 def check_pillow(formats: tuple[str, ...]) -> None:
-    """ImproperlyConfigured naming the option unless Pillow can encode every format."""
+    """ImproperlyConfigured naming the option unless Pillow and its codecs are installed.
+
+    Found without importing them: an app server or a build with nothing to encode never loads
+    the codecs' shared libraries.
+    """
     if find_spec("PIL") is None:
         raise ImproperlyConfigured(
             f"assetpipe: {WHERE} needs Pillow, which is not installed; install it with "
             "`pip install 'assetpipe[images]'`"
         )
-    from PIL import __version__, features
-
     for image_format in formats:
-        if not features.check(image_format):
+        if find_spec(f"PIL._{image_format}") is None:
             raise ImproperlyConfigured(
-                f'assetpipe: {WHERE}["formats"] has {image_format!r}, which this Pillow '
-                f"({__version__}) cannot encode; install Pillow 11.3 or later, whose wheels "
-                f"include libavif and libwebp, or leave {image_format!r} out."
+                f'assetpipe: {WHERE}["formats"] has {image_format!r}, which the installed '
+                "Pillow cannot encode; install Pillow 11.3 or later, whose wheels include "
+                f"libavif and libwebp, or leave {image_format!r} out."
             )
 
 

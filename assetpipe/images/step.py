@@ -24,6 +24,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -64,12 +65,41 @@ class ImageStats:
     warnings: list[str] = field(default_factory=list)  # about the cache, never fatal
 
 
-def step_key(settings: ImageSettings) -> str:
-    """The settings and encoder versions that decide the variants' bytes (imports Pillow)."""
+def step_key(settings: ImageSettings, versions: str) -> str:
+    """The settings and encoder versions that decide the variants' bytes."""
+    return md5_bytes(f"{CACHE_VERSION}\0{settings.describe()}\0{versions}".encode())
+
+
+def encoder_versions(state: ImageState) -> str:
+    """Pillow's and its codecs' versions; asked of Pillow (which loads every codec) only when
+    the installed Pillow's files are not the ones the state saw."""
+    identity = _pillow_files()
+    seen, _, versions = state.libraries.partition("\n")
+    if identity and seen == identity and versions:
+        return versions
     from assetpipe.images.encode import library_versions
 
-    text = f"{CACHE_VERSION}\0{settings.describe()}\0{library_versions()}"
-    return md5_bytes(text.encode())
+    versions = library_versions()
+    state.libraries = f"{identity}\n{versions}"
+    return versions
+
+
+def _pillow_files() -> str:
+    """Pillow's version file and compiled modules, by name, size and mtime; "" if unknown."""
+    spec = find_spec("PIL")
+    if spec is None or spec.origin is None:
+        return ""
+    directory = Path(spec.origin).parent
+    try:
+        with os.scandir(directory) as entries:
+            stamps = sorted(
+                f"{entry.name}:{entry.stat().st_size}:{entry.stat().st_mtime_ns}"
+                for entry in entries
+                if entry.name.endswith((".so", ".pyd")) or entry.name == "_version.py"
+            )
+    except OSError:
+        return ""
+    return f"{directory};{','.join(stamps)}"
 
 
 def variants_fit(name: str) -> bool:
@@ -82,7 +112,8 @@ def remove_all_variants(state: ImageState, existing: Outputs) -> None:
     for name in state.variants:
         for image_format in IMAGE_VARIANTS:
             existing.remove(image_variant_name(name, image_format))
-    state.key, state.images, state.variants, state.cache_garbage = "", {}, {}, 0
+    state.key, state.libraries, state.images, state.variants = "", "", {}, {}
+    state.cache_garbage = 0
 
 
 class ImageStep:
@@ -104,7 +135,7 @@ class ImageStep:
         self.every_format = every_format
         self.progress = progress
         self.workers = settings.workers or os.cpu_count() or 1
-        self.key = step_key(settings)
+        self.key = step_key(settings, encoder_versions(state))
         # Files whose variants were made under other settings or encoders.
         self._stale_names: set[str] = set()
         if state.key != self.key:
@@ -223,9 +254,15 @@ class ImageStep:
         # Imported here: a run where every image is known never loads the codecs.
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        from PIL import Image
+        from PIL import Image, features
 
         from assetpipe.images.encode import Skipped, encode_image
+
+        for image_format in self.settings.formats:
+            # A codec that cannot load is no image's fault: fail rather than record every
+            # image as unreadable.
+            if not features.check_module(image_format):
+                raise RuntimeError(f"Pillow cannot encode {image_format}: its codec did not load")
 
         order = sorted(pending, key=lambda d: -pending[d][0].size)
         progress = (

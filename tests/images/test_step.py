@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from assetpipe.digests import md5_bytes
 from assetpipe.files import BuiltFile, OutputRecords, scan_tree
+from assetpipe.images import encode
 from assetpipe.images.cache import HEADER
 from assetpipe.images.settings import ImageSettings
 from assetpipe.images.step import ImageStats, ImageStep
@@ -209,3 +211,25 @@ def test_a_collected_file_with_a_variant_name_is_never_overwritten(tmp_path: Pat
     assert (root / "a.jpg.webp").read_bytes() == mine
     assert not (root / "a.jpg.avif").exists()
     assert stats.problems and stats.problems[0].startswith("a.jpg: a collected file")
+
+
+def test_a_run_with_nothing_to_encode_does_not_ask_pillow_for_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    files = [servable(root, "a.jpg", photo())]
+    state = ImageState()
+    run(root, state, cache, files)
+    assert "Pillow" in state.libraries
+
+    def loading_every_codec() -> str:
+        raise AssertionError("asked Pillow for its codecs' versions")
+
+    monkeypatch.setattr(encode, "library_versions", loading_every_codec)
+    warm = run(root, state, cache, files)
+    assert (warm.decoded, warm.reused) == (0, 1)
+    # Another install of Pillow (other files): asked again, and the key follows.
+    state.libraries = "elsewhere" + state.libraries
+    monkeypatch.setattr(encode, "library_versions", lambda: "Pillow 99")
+    moved = run(root, state, cache, files)
+    assert moved.decoded == 1 and state.libraries.endswith("\nPillow 99")
