@@ -44,6 +44,7 @@ CACHE_VERSION = 1
 NAME_MAX = 255
 # Why an image got no variants, when that is no problem of the image's.
 ANIMATED = "animated image, served as it is"
+EMPTY = "empty file"  # only an edge's build groups these, to give them copies
 
 
 class ProgressBar(Protocol):
@@ -273,7 +274,7 @@ class ImageStep:
 
         def encode(servable: BuiltFile) -> Encoded | str:
             if not servable.size:
-                return "empty file"
+                return EMPTY
             try:
                 return encode_image(servable.path or servable.read(), self.settings)
             except Skipped as skipped:
@@ -332,7 +333,7 @@ class ImageStep:
             record = self.state.images.get(digest)
             if record is None:
                 continue
-            if record.skipped and record.skipped != ANIMATED:
+            if record.skipped and record.skipped not in (ANIMATED, EMPTY):
                 self.stats.problems.extend(f"{s.name}: {record.skipped}" for s in servables)
             kept = [size for size in record.sizes.values() if size is not None]
             if kept and not record.skipped:

@@ -186,6 +186,7 @@ def test_edge_gets_every_format_of_every_raster_image(tmp_path: Path) -> None:
             else:
                 assert len(variant) < len(data) and decode(variant).format == suffix[1:].upper()
     assert not list(root.glob("site.css.*"))
+    assert [p.partition(":")[0] for p in stats.problems] == ["bad.jpg"]  # empty is no problem
     # Only files with a smaller variant count as converted, whatever copies an edge gets.
     with_variants = [
         name
