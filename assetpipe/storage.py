@@ -388,7 +388,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     ) -> ImageStep | None:
         """AVIF/WebP variants; with the option off, only the removal of earlier ones."""
         if self.images is None:
-            remove_all_variants(state.images, existing)
+            if state.images:
+                collected = {*sources, *hashed.names.values()}
+                remove_all_variants(state.images, existing, collected)
             return None
         from assetpipe.images.step import ImageStep
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
 from pathlib import Path
@@ -108,11 +108,16 @@ def variants_fit(name: str) -> bool:
     return len(name.rpartition("/")[2].encode()) + longest <= NAME_MAX
 
 
-def remove_all_variants(state: ImageState, existing: Outputs) -> None:
-    """With the option off: remove the variants an earlier build wrote, and forget them."""
+def remove_all_variants(
+    state: ImageState, existing: Outputs, collected: Container[str] = ()
+) -> None:
+    """With the option off: remove the variants an earlier build wrote, and forget them.
+    ``collected``: the build's own files, which are never removed, whatever their names."""
     for name in state.variants:
         for image_format in IMAGE_VARIANTS:
-            existing.remove(image_variant_name(name, image_format))
+            variant = image_variant_name(name, image_format)
+            if variant not in collected:
+                existing.remove(variant)
     state.key, state.libraries, state.images, state.variants = "", "", {}, {}
     state.cache_garbage = 0
 
