@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,39 @@ def test_two_builds_in_fresh_directories_give_identical_bytes(
         trees.append(project.files())
     assert trees[0] == trees[1]
     assert any(name.endswith(".avif") for name in trees[0])
+
+
+def test_with_an_edge_every_raster_image_has_every_format(
+    project: StaticProject, s3_endpoint: str, make_bucket: Callable[[], str]
+) -> None:
+    write_tree(project)
+    project.write("img/empty.png", b"")
+    project.configure(
+        images={},
+        edge={"cdn": "cloudfront"},
+        s3={
+            "bucket_name": make_bucket(),
+            "location": "static",
+            "endpoint_url": s3_endpoint,
+            "region_name": "us-east-1",
+        },
+    )
+    project.collect()
+    paths = project.manifest()
+    stored = json.loads(project.read("staticfiles.json"))
+    for key, hashed in paths.items():
+        if not key.endswith((".jpg", ".png", ".gif")):
+            assert not (project.root / f"{hashed}.avif").exists()
+            continue
+        listed = stored["images"].get(key, {}).get("formats", [])
+        for name in (key, hashed):
+            original = project.read(name)
+            for image_format in ("avif", "webp"):
+                variant = project.read(f"{name}.{image_format}")
+                if image_format in listed:
+                    assert len(variant) < len(original)
+                else:
+                    assert variant == original  # a copy, sent as the original's type
+    # Only real variants are offered to <picture>: the PNG has a lossless WebP, no AVIF.
+    assert stored["images"]["img/icon.png"]["formats"] == ["webp"]
+    assert "img/spinner.gif" not in stored["images"] and "img/empty.png" not in stored["images"]
