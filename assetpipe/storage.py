@@ -2,7 +2,8 @@
 
 The storage only wires Django's hooks to the steps, each in its own module: find (Django's copy
 phase has run) -> digest sources (``sources``) -> hash (``hashing``) -> compress (``compress``)
--> manifest (``manifest``) -> publish (``publish``), reporting through ``report``.
+-> image variants (``images``, opt-in) -> manifest (``manifest``) -> publish (``publish``),
+reporting through ``report``.
 """
 
 from __future__ import annotations

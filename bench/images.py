@@ -10,10 +10,10 @@ quality 90), made once into the work directory. Two contenders, AssetPipeStorage
 * **no-change**: run again on that output.
 
 Repeated ``--repeat`` times, the contenders' order rotating. Then a table of the bytes per
-source format: the raster images' original bytes, and the bytes an AVIF-accepting browser and a
-WebP-only browser get (for each image the smallest of the original and the variants it accepts;
-an image without a variant counts as its original). Fails if any variant is not smaller than
-its original.
+source format: the raster images' original bytes; their AVIF variants where there is one (else
+the original); what a browser that accepts AVIF gets (the AVIF variant, else the WebP one, else
+the original: the order ``<picture>`` and the server offer them in); what a WebP-only browser
+gets. Fails if any variant is not smaller than its original.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ CONTENDERS = (
 )
 # (width, height) of the generated photos, one seed each.
 PHOTOS = ((2400, 1600), (1920, 1280), (1600, 1067), (1200, 800), (800, 1200), (640, 427))
-VARIANTS = {"avif": (".avif", ".webp"), "webp": (".webp",)}  # what each browser accepts
+# What a browser gets, by the variants it prefers in order (as <picture> and nginx pick them).
+COLUMNS = {"avif_only": (".avif",), "avif": (".avif", ".webp"), "webp": (".webp",)}
 RASTER = (".jpg", ".jpeg", ".png", ".gif")
 
 
@@ -93,7 +94,7 @@ def make_photos(directory: Path) -> Path:
 
 
 def served_bytes(static_root: Path) -> tuple[dict[str, dict[str, int]], list[str]]:
-    """Per source format: original bytes and bytes served per browser; and the bad variants."""
+    """Per source format: original bytes and bytes served per column; and the bad variants."""
     paths = json.loads((static_root / "staticfiles.json").read_bytes())["paths"]
     table: dict[str, dict[str, int]] = {}
     larger: list[str] = []
@@ -101,20 +102,20 @@ def served_bytes(static_root: Path) -> tuple[dict[str, dict[str, int]], list[str
         if not name.lower().endswith(RASTER):
             continue
         original = (static_root / name).stat().st_size
+        sizes = {}
+        for suffix in (".avif", ".webp"):
+            variant = static_root / (name + suffix)
+            if variant.is_file():
+                sizes[suffix] = variant.stat().st_size
+                if sizes[suffix] >= original:
+                    larger.append(f"{name}{suffix}: {sizes[suffix]} >= {original}")
         kind = name.rpartition(".")[2].lower().replace("jpeg", "jpg")
-        row = table.setdefault(kind, {"files": 0, "original": 0, "avif": 0, "webp": 0})
+        row = table.setdefault(kind, dict.fromkeys(("files", "original", *COLUMNS), 0))
         row["files"] += 1
         row["original"] += original
-        for browser, suffixes in VARIANTS.items():
-            sizes = [original]
-            for suffix in suffixes:
-                variant = static_root / (name + suffix)
-                if variant.is_file():
-                    size = variant.stat().st_size
-                    if size >= original:
-                        larger.append(f"{name}{suffix}: {size} >= {original}")
-                    sizes.append(size)
-            row[browser] += min(sizes)
+        for column, preference in COLUMNS.items():
+            # What that browser gets: the first variant it prefers that exists, else the original.
+            row[column] += next((sizes[s] for s in preference if s in sizes), original)
     return table, larger
 
 
@@ -136,9 +137,13 @@ def render(
             lines.append(
                 f"| {scenario} | {contender.label} | {median:.2f} | {shown} | {ratio:.2f}x |"
             )
-    lines += ["", "| images | files | original bytes | AVIF browser | WebP-only browser |"]
-    lines.append("|---|---|---|---|---|")
-    total = {"files": 0, "original": 0, "avif": 0, "webp": 0}
+    lines += [
+        "",
+        "| images | files | original bytes | AVIF or original | AVIF browser (AVIF, else WebP) "
+        "| WebP-only browser |",
+        "|---|---|---|---|---|---|",
+    ]
+    total = dict.fromkeys(("files", "original", *COLUMNS), 0)
     for kind, row in sorted(table.items()):
         lines.append(_bytes_row(kind, row))
         for key in total:
@@ -152,7 +157,8 @@ def _bytes_row(label: str, row: dict[str, int]) -> str:
         saved = 1 - row[key] / row["original"] if row["original"] else 0.0
         return f"{row[key]:,} (-{saved:.0%})"
 
-    return f"| {label} | {row['files']} | {row['original']:,} | {cell('avif')} | {cell('webp')} |"
+    cells = " | ".join(cell(column) for column in COLUMNS)
+    return f"| {label} | {row['files']} | {row['original']:,} | {cells} |"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
