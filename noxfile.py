@@ -15,7 +15,7 @@ nox.options.envdir = ".venv-nox"  # beside ./dev's .venv, ignored by git alike
 nox.options.sessions = ["lint", "package", "tests", "docs"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-EXTRAS = ".[s3,media,whitenoise,servestatic]"
+EXTRAS = ".[s3,media,whitenoise,servestatic,images]"
 
 # Each declared Django release on the oldest Python it supports.
 DJANGO_PYTHONS = [("5.2", "3.11"), ("6.0", "3.12"), ("6.1", "3.13")]

@@ -1,8 +1,9 @@
 """Which optional extra provides which third-party module, and the error when one is missing.
 
-A local build (hash + compress) needs only Django and brotli. Publishing to S3, tenant media and
-WhiteNoise each come with an extra; a feature calls :func:`require` before its first import of
-such a module, so a missing one fails at start-up with the ``pip install`` line that fixes it.
+A local build (hash + compress) needs only Django and brotli. Publishing to S3, tenant media,
+WhiteNoise and image variants each come with an extra; a feature calls :func:`require` before its
+first import of such a module, so a missing one fails at start-up with the ``pip install`` line
+that fixes it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ EXTRAS = {
         Extra("media", "tenant media storage", ("storages", "boto3", "botocore")),
         Extra("whitenoise", "serving with WhiteNoise", ("whitenoise",)),
         Extra("servestatic", "serving with ServeStatic", ("servestatic",)),
+        Extra("images", "AVIF and WebP image variants", ("PIL",)),
     )
 }
 

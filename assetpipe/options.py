@@ -24,6 +24,7 @@ from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.debug_names import MODES as DEBUG_MISSING_MODES
 from assetpipe.edge.config import CorsConfig, EdgeConfig
 from assetpipe.edge.negotiation import Negotiation
+from assetpipe.images.settings import ImageSettings
 from assetpipe.naming import VARIANT_SUFFIXES
 from assetpipe.publish.config import S3Config
 
@@ -58,6 +59,8 @@ class StorageOptions:
     edge: EdgeConfig | None = None
     # With DEBUG on, what {% static %} does with a name no finder finds (assetpipe.debug_names).
     debug_missing: str = "raise"
+    # AVIF/WebP variants of raster images (assetpipe.images); None: off.
+    images: ImageSettings | None = None
 
     def s3_config(self) -> S3Config | None:
         """The publishing settings; an edge needs the variants in the bucket, so with one
@@ -292,6 +295,10 @@ def _edge(name: str, value: object) -> EdgeConfig | None:
     return None if value is None else EdgeConfig.from_options(value)
 
 
+def _images(name: str, value: object) -> ImageSettings | None:
+    return ImageSettings.from_options(value)  # its errors name the key inside "images"
+
+
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "encodings": _encodings,
     "strict": _boolean,
@@ -308,6 +315,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "cors": _cors,
     "edge": _edge,
     "debug_missing": _debug_missing,
+    "images": _images,
 }
 
 

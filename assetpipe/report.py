@@ -25,6 +25,7 @@ from assetpipe.state import MissingReference
 if TYPE_CHECKING:
     from assetpipe.compress import CompressStats
     from assetpipe.hashing import HashResult
+    from assetpipe.images.step import ImageStats
 
 # At verbosity 1 each warning group shows this many lines; -v2 shows all.
 WARNING_LINES = 20
@@ -50,14 +51,24 @@ class BuildReport:
     bundler_problems: list[str] = field(default_factory=list)  # from the bundlers' records
     # names that look content-named but nothing declares, by the pattern that covers them
     undeclared: dict[str, list[str]] = field(default_factory=dict)
+    # The image step's, None with the images option off (the summary then leaves them out).
+    images_converted: int | None = None  # files whose image variants were encoded in this run
+    images_reused: int = 0  # files whose image variants were in place or copied from the cache
+    images_saved_bytes: int = 0
+    image_problems: list[str] = field(default_factory=list)  # images served without variants
 
     @classmethod
     def from_steps(
-        cls, files: int, hashed: HashResult, compressed: CompressStats, repaired: int = 0
+        cls,
+        files: int,
+        hashed: HashResult,
+        compressed: CompressStats,
+        repaired: int = 0,
+        images: ImageStats | None = None,
     ) -> BuildReport:
         """The report of a build of ``files`` collected files from its steps' results."""
         done = hashed.rewritten + hashed.copied
-        return cls(
+        report = cls(
             files=files,
             hashed=done,
             hashed_reused=files - done,
@@ -73,6 +84,13 @@ class BuildReport:
             cache_problems=list(compressed.warnings),
             repaired=repaired,
         )
+        if images is not None:
+            report.images_converted = images.converted
+            report.images_reused = images.reused
+            report.images_saved_bytes = images.original_bytes - images.smallest_bytes
+            report.image_problems = list(images.problems)
+            report.cache_problems += images.warnings
+        return report
 
     def summary(self) -> str:
         fetched, in_bucket = self.compressed_fetched, self.compressed_in_bucket
@@ -82,7 +100,16 @@ class BuildReport:
         return (
             f"{self.files} files: {self.hashed} hashed ({self.hashed_reused} reused), "
             f"{self.compressed} files compressed ({self.compressed_reused} reused{fetched_text}), "
-            f"saved {format_bytes(self.saved_bytes)}; {self.seconds:.1f} s"
+            f"saved {format_bytes(self.saved_bytes)}{self._images_summary()}; "
+            f"{self.seconds:.1f} s"
+        )
+
+    def _images_summary(self) -> str:
+        if self.images_converted is None:
+            return ""
+        return (
+            f", {self.images_converted} images converted ({self.images_reused} reused), "
+            f"{format_bytes(self.images_saved_bytes)} saved"
         )
 
     def warnings(self, limit: int | None) -> list[str]:
@@ -137,6 +164,12 @@ class BuildReport:
                 f"{', …' if len(names) > 3 else ''})"
                 for pattern, names in self.undeclared.items()
             ],
+        )
+        count = len(self.image_problems)
+        group(
+            f"{count} image{'s' if count != 1 else ''} served without AVIF/WebP variants, "
+            "as collected:",
+            self.image_problems,
         )
         group("compressed cache (best effort, the build is complete):", self.cache_problems)
         if self.repaired:

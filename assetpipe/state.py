@@ -12,8 +12,9 @@ never correctness.
 One state file per STATIC_ROOT: its name is the root's basename and a digest of its full
 resolved path, and the file repeats the path, so one ``state_dir`` serves many projects.
 
-Each step owns one part (``SourcesState``, ``HashState``, ``CompressState``, ``IntegrityState``)
-and is handed only that part; this module only loads and saves them together, in one file.
+Each step owns one part (``SourcesState``, ``HashState``, ``CompressState``, ``IntegrityState``,
+``ImageState``) and is handed only that part; this module only loads and saves them together, in
+one file.
 """
 
 from __future__ import annotations
@@ -155,6 +156,56 @@ class IntegrityState:
         return cls(dict(raw["sha384"]), imports)
 
 
+class ImageRecord(NamedTuple):
+    """What the image step made of one content: its upright size and the variants kept."""
+
+    width: int  # 0 when it could not be read
+    height: int
+    sizes: dict[str, int | None]  # format -> the variant's size, or None when not kept
+    skipped: str = ""  # why it gets no variants at all (animated, unreadable); "" if converted
+
+
+@dataclass
+class ImageState:
+    """The image step's part; empty (and not saved) while the ``images`` option is off."""
+
+    # The step's settings and encoder library versions: records made under others are dropped.
+    key: str = ""
+    # The installed Pillow's files, a newline, the versions its codecs report: read once per
+    # install, so that a run with nothing to encode never loads the codecs.
+    libraries: str = ""
+    images: dict[str, ImageRecord] = field(default_factory=dict)  # content digest -> record
+    # file in STATIC_ROOT -> digest of the content its image variants were made from
+    variants: dict[str, str] = field(default_factory=dict)
+    cache_garbage: int = 0  # contents dropped since the image cache was last pruned
+
+    def __bool__(self) -> bool:
+        return bool(self.key or self.images or self.variants)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "libraries": self.libraries,
+            "images": self.images,
+            "variants": self.variants,
+            "cache_garbage": self.cache_garbage,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ImageState:
+        images = {
+            k: ImageRecord(int(v[0]), int(v[1]), dict(v[2]), str(v[3]))
+            for k, v in raw["images"].items()
+        }
+        return cls(
+            str(raw["key"]),
+            str(raw["libraries"]),
+            images,
+            dict(raw["variants"]),
+            int(raw["cache_garbage"]),
+        )
+
+
 @dataclass
 class BuildState:
     fingerprint: str
@@ -163,6 +214,7 @@ class BuildState:
     hashing: HashState = field(default_factory=HashState)
     compressing: CompressState = field(default_factory=CompressState)
     integrity: IntegrityState = field(default_factory=IntegrityState)
+    images: ImageState = field(default_factory=ImageState)
     outputs: OutputRecords = field(default_factory=dict)  # what the build wrote, as written
     _loaded: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
@@ -180,6 +232,8 @@ class BuildState:
                 CompressState.from_json(raw["compressing"]),
                 # Optional: a state written before this part existed keeps all the rest.
                 IntegrityState.from_json(raw.get("integrity", {"sha384": {}, "imports": {}})),
+                # Saved only while the images option is on; the other parts survive a bad one.
+                _image_state(raw.get("images")),
                 _output_records(raw["outputs"]),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -199,6 +253,11 @@ class BuildState:
             compressing.in_bucket,
             self.integrity.sha384,
             self.integrity.imports,
+            self.images.key,
+            self.images.libraries,
+            self.images.images,
+            self.images.variants,
+            self.images.cache_garbage,
             self.outputs,
         )
 
@@ -221,6 +280,9 @@ class BuildState:
             "compressing": self.compressing.to_json(),
             "integrity": self.integrity.to_json(),
         }
+        if self.images:
+            # Left out while empty: a build without images writes the state it always wrote.
+            payload["images"] = self.images.to_json()
         return _encode(payload)
 
     def save(self, path: Path) -> None:
@@ -256,6 +318,19 @@ def _encode(value: Any) -> Iterator[bytes]:
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _image_state(raw: Any) -> ImageState:
+    if raw is None:
+        return ImageState()
+    try:
+        return ImageState.from_json(raw)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        # Its variants may be on disk: kept by name, so that they can be checked and removed.
+        variants = raw.get("variants") if isinstance(raw, dict) else None
+        if isinstance(variants, dict):
+            return ImageState(variants={str(k): str(v) for k, v in variants.items()})
+        return ImageState()
 
 
 def _output_records(raw: dict[str, str]) -> OutputRecords:

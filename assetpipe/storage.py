@@ -2,7 +2,8 @@
 
 The storage only wires Django's hooks to the steps, each in its own module: find (Django's copy
 phase has run) -> digest sources (``sources``) -> hash (``hashing``) -> compress (``compress``)
--> manifest (``manifest``) -> publish (``publish``), reporting through ``report``.
+-> image variants (``images``, opt-in) -> manifest (``manifest``) -> publish (``publish``),
+reporting through ``report``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from assetpipe.hashing import (
     compile_rules,
     strict_error,
 )
+from assetpipe.images.manifest import manifest_images
+from assetpipe.images.step import remove_all_variants
 from assetpipe.integrity import compute_integrity
 from assetpipe.lock import BuildLock, LockTimeout
 from assetpipe.manifest import manifest_bytes, manifest_extras, save_to_storage
@@ -58,6 +61,7 @@ from assetpipe.sources import Source, check_originals, digest_sources, loaders
 from assetpipe.state import BuildState, IntegrityState, state_path
 
 if TYPE_CHECKING:
+    from assetpipe.images.step import ImageStep
     from assetpipe.publish.bucket_cache import BucketVariants
     from assetpipe.publish.config import S3Config
 
@@ -109,6 +113,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.cors = parsed.cors
         self.edge = parsed.edge
         self.negotiation = parsed.negotiation(self.manifest_name)
+        self.images = parsed.images
         self.debug_names = DebugNames(parsed.debug_missing)
         self._configure_s3(parsed.s3_config(), django_options)
         super().__init__(location, base_url, *args, **django_options)
@@ -216,7 +221,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     def read_manifest(self) -> str:
         # Django keeps only "paths" and "hash"; the tags need the rest of the same bytes.
         content: str = super().read_manifest()  # None when there is no manifest
-        self.manifest_extras = manifest_extras(content) if self.integrity else {}
+        self.manifest_extras = (
+            manifest_extras(content) if self.integrity or self.images is not None else {}
+        )
         return content
 
     def save_manifest(self) -> None:
@@ -231,7 +238,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             manifest_hash,
             {
                 **bundlers.manifest_extra(self.prehashed),
-                **(self.manifest_extras if self.integrity else {}),
+                **(self.manifest_extras if self.integrity or self.images is not None else {}),
             },
         )
         manifest_storage = self.manifest_storage
@@ -385,16 +392,24 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         compressed = compressor.run(hashed.servables(sources, root))
         if bucket is not None:
             compressed.warnings.extend(bucket.problems)
-        self.manifest_extras = self._template_extras(hashed, sources, state, root, console)
+        images = self._images(hashed, sources, state, existing, path, console)
+        self.manifest_extras = {
+            **self._template_extras(hashed, sources, state, root, console),
+            **self._image_extras(sources, state),
+        }
         self.hashed_files = hashed.names
         self.save_manifest()
         state.outputs = existing.records()
         try:
             compressor.prune_cache()
+            if images is not None:
+                images.prune_cache()
             state.save(path)
         except OSError as exc:
             console.warn(f"assetpipe: could not save the build state to {path}: {exc}")
-        report = BuildReport.from_steps(len(paths), hashed, compressed, repaired)
+        report = BuildReport.from_steps(
+            len(paths), hashed, compressed, repaired, images.stats if images else None
+        )
         report.bundler_problems = detection.problems
         report.undeclared = detection.undeclared
         self._report(report, root, console, started)
@@ -433,6 +448,48 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         from assetpipe.publish.bucket_cache import BucketVariants
 
         return BucketVariants(s3)
+
+    def _images(
+        self,
+        hashed: HashResult,
+        sources: dict[str, Source],
+        state: BuildState,
+        existing: Outputs,
+        path: Path,
+        console: Console,
+    ) -> ImageStep | None:
+        """AVIF/WebP variants; with the option off, only the removal of earlier ones."""
+        if self.images is None:
+            if state.images:
+                collected = {*sources, *hashed.names.values()}
+                remove_all_variants(state.images, existing, collected)
+            return None
+        from assetpipe.images.step import ImageStep
+
+        root = Path(self.path(""))
+        step = ImageStep(
+            root,
+            self.images,
+            state.images,
+            existing,
+            cache_dir=path.with_name(f"{path.stem}.images"),
+            # An edge picks .avif/.webp by name alone: every image gets every format's file.
+            every_format=self.edge is not None,
+            progress=console.progress("images"),
+        )
+        step.run(hashed.servables(sources, root))
+        return step
+
+    def _image_extras(self, sources: dict[str, Source], state: BuildState) -> dict[str, Any]:
+        """``staticfiles.json``'s ``images`` key for ``{% static_picture %}``; none when off."""
+        if self.images is None:
+            return {}
+        names = ((name, source.digest) for name, source in sources.items())
+        return {
+            "images": manifest_images(
+                names, state.images, lambda name: str(self.hash_key(self.clean_name(name)))
+            )
+        }
 
     def _plain_keys(self) -> bool:
         """Whether manifest keys are the cleaned names, as with Django's own ``hash_key``."""

@@ -69,6 +69,8 @@ def literal(value: object) -> str:
         return "[" + ", ".join(literal(v) for v in sorted(value)) + "]"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no settings literal for {value!r}")
 
 
@@ -188,6 +190,7 @@ def option_rows(
 def render_options() -> str:
     from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
     from assetpipe.edge.config import CorsConfig, EdgeConfig
+    from assetpipe.images.settings import ImageSettings
     from assetpipe.options import _VALIDATORS, DJANGO_OPTIONS, SETTING, StorageOptions
     from assetpipe.publish.config import S3Config
     from docs import reference_text as text
@@ -205,12 +208,14 @@ def render_options() -> str:
     described("cors key", cors_fields, text.CORS_KEYS)
     edge_fields = {f.name: f for f in dataclasses.fields(EdgeConfig)}
     described("edge key", edge_fields, text.EDGE_KEYS)
+    image_fields = {f.name: f for f in dataclasses.fields(ImageSettings)}
+    described("images key", image_fields, text.IMAGE_KEYS)
 
     def static_accepts(name: str) -> str:
         return expected(lambda: _VALIDATORS[name](name, WRONG))
 
-    s3_setting, cors_setting, edge_setting = (
-        f'{SETTING}["{key}"]' for key in ("s3", "cors", "edge")
+    s3_setting, cors_setting, edge_setting, images_setting = (
+        f'{SETTING}["{key}"]' for key in ("s3", "cors", "edge", "images")
     )
 
     def s3_accepts(name: str) -> str:
@@ -279,6 +284,19 @@ def render_options() -> str:
                 text.EDGE_KEYS,
                 text.EDGE_DEFAULT_WORDS,
                 lambda name: expected(lambda: EdgeConfig.from_options({name: WRONG})),
+            ),
+        ),
+        "\n## `images`: AVIF and WebP variants\n\n",
+        f"{code(images_setting)}, a dict; `{{}}` or `True` takes every default. Needs the "
+        "`images` extra (Pillow); see [Images: AVIF and WebP](../how-to/images.md) for what "
+        "each image gets and why these defaults.\n\n",
+        table(
+            ["key", "default", "accepts", "what it does"],
+            option_rows(
+                ((name, field_default(field)) for name, field in image_fields.items()),
+                text.IMAGE_KEYS,
+                text.IMAGE_DEFAULT_WORDS,
+                lambda name: expected(lambda: ImageSettings.from_options({name: WRONG})),
             ),
         ),
         "\n",
@@ -632,7 +650,7 @@ def render_manifest() -> str:
             "`manifest_storage`), and publishing uploads it to the bucket after every file it "
             "names, with a copy under `<location>/manifests/<UTC time>-<build id>.json`. A "
             "build's id is the first 12 hex digits of the MD5 of this file. Without bundler "
-            "output and without `integrity`, the file is byte for byte the one Django's "
+            "output, `integrity` and `images`, the file is byte for byte the one Django's "
             "`ManifestStaticFilesStorage` writes; assetpipe's keys follow Django's, which "
             "Django ignores.\n\n",
             table(["key", "written", "holds"], rows),

@@ -81,6 +81,12 @@ STATIC_OPTIONS: dict[str, str] = {
         "`True`, and publishing refuses a build that lacks a variant. "
         "[Its keys](#edge-the-cdn-in-front-of-the-bucket) are below."
     ),
+    "images": (
+        "AVIF and WebP variants beside each raster image (`x.jpg.avif`, `x.jpg.webp`), kept "
+        "when smaller, for `{% static_picture %}` and for servers that pick by `Accept` "
+        "([images](../how-to/images.md)); adds the `images` key to `staticfiles.json`. "
+        "[Its keys](#images-avif-and-webp-variants) are below."
+    ),
     "debug_missing": (
         "With `DEBUG = True`, what `{% static %}` does with a name no staticfiles finder finds "
         '(or one starting with `/`): `"raise"` production\'s `ValueError: Missing staticfiles '
@@ -97,6 +103,7 @@ STATIC_DEFAULT_WORDS: dict[str, str] = {
     "s3": "`None`: build only",
     "cors": "`None`: no CORS rule",
     "edge": "`None`: no edge",
+    "images": "`None`: no image variants",
 }
 
 # --- STORAGES["staticfiles"]["OPTIONS"]["s3"] --------------------------------------------------
@@ -174,6 +181,32 @@ EDGE_KEYS: dict[str, str] = {
 }
 
 EDGE_DEFAULT_WORDS: dict[str, str] = {"cdn": "required"}
+
+# --- STORAGES["staticfiles"]["OPTIONS"]["images"] -----------------------------------------------
+
+IMAGE_KEYS: dict[str, str] = {
+    "formats": (
+        "The variants to write, whatever the order given: AVIF first, the order browsers are "
+        "offered them in."
+    ),
+    "quality": (
+        "Lossy quality per format, 1 to 100; a format left out keeps its default (AVIF 55, "
+        "WebP 80, PageSpeed's WebP quality)."
+    ),
+    "avif_speed": "libaom's speed, 0 (slowest, smallest) to 10; 8 is 3-4 times faster than 6.",
+    "webp_method": "libwebp's effort, 0 (fastest) to 6.",
+    "lossless": (
+        "PNG and GIF stills get lossless WebP and no AVIF; `False`: lossy variants in every "
+        "format, like photos."
+    ),
+    "min_saving": (
+        "The fraction of the original's bytes a variant must save to be kept; otherwise the "
+        "image has no variant of that format."
+    ),
+    "workers": "Threads encoding images in parallel.",
+}
+
+IMAGE_DEFAULT_WORDS: dict[str, str] = {"workers": "`None`: one per core"}
 
 # --- STORAGES[alias]["OPTIONS"] of TenantMediaStorage ------------------------------------------
 
@@ -331,5 +364,11 @@ MANIFEST_KEYS: dict[str, tuple[str, str]] = {
         "Every module in the import map and every JS module with imports, by manifest key: "
         "`mapped` (whether `{% importmap %}` maps it), `imports` (static imports) and "
         "`dynamic` (`import()` targets).",
+    ),
+    "images": (
+        "with the `images` option",
+        "Each raster image by manifest key: `width` and `height` (after EXIF orientation) and "
+        "`formats`, the variants kept (smaller than the original), best first; "
+        "`{% static_picture %}` reads it. Unreadable and animated images are not listed.",
     ),
 }

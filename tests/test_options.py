@@ -104,7 +104,7 @@ def test_an_unknown_option_is_named_with_a_close_match() -> None:
     assert message.startswith(f"assetpipe: {SETTING} has an unknown option 'encoding'")
     assert "(did you mean 'encodings'?)" in message
     assert (
-        "compress_workers, cors, debug_missing, edge, encodings, import_map, integrity, "
+        "compress_workers, cors, debug_missing, edge, encodings, images, import_map, integrity, "
         "js_module_imports, lock_timeout, prehashed, s3" in message
     )
     assert "Django's storage also takes allow_overwrite, base_url" in message

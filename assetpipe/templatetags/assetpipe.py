@@ -9,6 +9,10 @@ while rendering, and what the tags derive is cached per manifest.
 URLs are the ones ``{% static %}`` gives. In DEBUG those are plain names that the development
 server serves from the finders, whose bytes may differ from the build's, so the tags leave
 integrity out (and say so once in the log) rather than break the page.
+
+``{% static_picture %}`` reads the ``"images"`` key the ``images`` option writes (sizes and the
+AVIF/WebP variants kept, independent of ``integrity``); in DEBUG, or for an image the build has
+no variants of, it renders a plain ``<img>``: it never names a variant that does not exist.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from django import template
 from django.conf import settings
@@ -27,6 +31,7 @@ from django.utils.encoding import filepath_to_uri
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from assetpipe.naming import IMAGE_VARIANTS
 from assetpipe.preload import Preload, record, record_tag
 
 register = template.Library()
@@ -44,6 +49,7 @@ class BuildView:
     integrity: Mapping[str, str]
     modules: Mapping[str, Mapping[str, Any]]
     base_url: str
+    images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     derived: dict[object, Any] = field(default_factory=dict)  # rendered once per manifest
 
     def key(self, path: str) -> str:
@@ -92,6 +98,7 @@ def current_build() -> BuildView:
         integrity=extras.get("integrity", {}),
         modules=extras.get("modules", {}),
         base_url=str(storage.base_url or settings.STATIC_URL),
+        images=extras.get("images", {}),
     )
     _cache[:] = [(extras, manifest_hash, view)]
     return view
@@ -192,6 +199,34 @@ def modulepreload(context: template.Context, path: str, nonce: object = None) ->
         record(Preload(url=url, rel="modulepreload", integrity=integrity))
         links.append(f"<link{render_attrs({**attrs, 'nonce': _nonce(context, nonce)})}>")
     return mark_safe("\n".join(links))  # every value escaped by render_attrs
+
+
+@register.simple_tag
+def static_picture(path: str, **attrs: object) -> SafeString:
+    """``<picture>``: a ``<source type srcset>`` per AVIF/WebP variant the build kept, then
+    ``<img src width height ...>``; other attributes (``alt``, ``loading``, ``class``,
+    ``sizes``...) go on the ``<img>``. A plain ``<img>`` when the build has no variants of it."""
+    src = staticfiles_storage.url(path)  # as {% static %}: hashed, or an error if missing
+    data: Mapping[str, Any] = {}
+    if not settings.DEBUG:  # the development server serves the finders' files, no variants
+        build = current_build()
+        data = build.images.get(build.key(path), {})
+    size = {"width": data.get("width"), "height": data.get("height")}
+    img = f"<img{render_attrs({'src': src, **size, **attrs})}>"
+    sources = [
+        f"<source{render_attrs({'type': IMAGE_VARIANTS[f][1], 'srcset': _variant_url(src, f)})}>"
+        for f in IMAGE_VARIANTS
+        if f in data.get("formats", ())
+    ]
+    if not sources:
+        return mark_safe(img)  # every value escaped by render_attrs
+    return mark_safe(f"<picture>{''.join(sources)}{img}</picture>")
+
+
+def _variant_url(url: str, image_format: str) -> str:
+    """The URL of ``url``'s image variant: its path with the variant's suffix, query kept."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path + IMAGE_VARIANTS[image_format][0]))
 
 
 def static_closure(build: BuildView, entry: str) -> Iterator[str]:

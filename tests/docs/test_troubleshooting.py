@@ -8,6 +8,7 @@ holds it word for word. The browser's CORS message is checked in ``test_cors_mes
 from __future__ import annotations
 
 import errno
+import io
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from assetpipe import checks, extras
 from assetpipe.compress import ENCODINGS, Compressor, FetchedVariant
 from assetpipe.digests import md5_file
 from assetpipe.files import BuiltFile, WriteError, scan_tree
+from assetpipe.images import settings as image_settings
 from assetpipe.lock import BuildLock, lock_path
 from assetpipe.options import parse_storage_options
 from assetpipe.publish import manifest_storage, prune, s3, upload
@@ -118,6 +120,25 @@ def test_an_altered_variant_in_the_bucket(tmp_path: Path) -> None:
     stats = compressor.run([served])
     for line in BuildReport(cache_problems=stats.warnings).warnings(None):
         assert_on_page(line)
+
+
+def test_images_served_without_variants(project: StaticProject) -> None:
+    from PIL import Image
+
+    project.write("img/broken.png", b"\x89PNG\r\n\x1a\nnot really")
+    logo = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(logo, "PNG")
+    project.write("img/logo.png", logo.getvalue())
+    project.write("img/logo.png.webp", b"RIFF")
+    project.configure(images={})
+    _, err = project.collect()
+    lines = [line for line in err.splitlines() if "image" in line]
+    assert lines[0] == "3 images served without AVIF/WebP variants, as collected:"
+    assert_on_page(lines[0].replace("3 images", "2 images"))
+    assert_on_page("  img/logo.png: " + lines[1].partition(": ")[2])  # the collected name
+    # The reason after "not a readable image" is Pillow's own words.
+    broken = next(line for line in lines if line.startswith("  img/broken.png:"))
+    assert_on_page(broken.partition(" (")[0] + " (")
 
 
 def test_bundler_record_problems(project: StaticProject, settings: Settings) -> None:
@@ -253,12 +274,17 @@ def test_collectstatic_is_djangos_command(settings: Settings) -> None:
     assert_on_page(check_output(warning))
 
 
-@pytest.mark.parametrize("extra", ["s3", "media"])
+@pytest.mark.parametrize("extra", ["s3", "media", "images"])
 def test_a_missing_extra(extra: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(extras, "find_spec", lambda name: None)
     if extra == "s3":
         with pytest.raises(ImproperlyConfigured) as failure:
             parse_storage_options({"s3": CONFIG})
+        assert_on_page(as_shown(failure.value))
+    elif extra == "images":
+        monkeypatch.setattr(image_settings, "find_spec", lambda name: None)
+        with pytest.raises(ImproperlyConfigured) as failure:
+            parse_storage_options({"images": {}})
         assert_on_page(as_shown(failure.value))
     else:
         with pytest.raises(ImproperlyConfigured) as failure:
@@ -447,4 +473,4 @@ def test_signed_urls_on_a_custom_domain() -> None:
 def test_no_unchecked_message_blocks() -> None:
     # Every ```text block of the page is one of the messages above: a new entry needs a test.
     blocks = PAGE.count("```text\n")
-    assert blocks == 39, f"{blocks} message blocks: add a test for the new one, then this count"
+    assert blocks == 41, f"{blocks} message blocks: add a test for the new one, then this count"

@@ -1,0 +1,118 @@
+"""The image variants' cache outside STATIC_ROOT: encoded bytes and what was decided, by content.
+
+Like the compressed-bytes cache (``assetpipe.compress``): a blob is ``MAGIC``, the MD5 of its
+payload and the payload, checked while it is copied into place, so a damaged blob is re-encoded
+rather than served. Beside the blobs, one small record per content (its size, the formats kept,
+or why none) lets a build whose state is gone place every variant without decoding an image.
+The directory's name carries the step's key (settings and encoder library versions), so bytes
+made under other settings are never reused. Failing to read or write the cache is a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from contextlib import suppress
+from pathlib import Path
+
+from assetpipe.digests import CHUNK_SIZE
+from assetpipe.files import WriteError, replacing, write_atomic
+from assetpipe.state import ImageRecord
+
+MAGIC = b"API1"
+HEADER = len(MAGIC) + 16
+RECORD = ".json"
+
+
+class Corrupt(Exception):
+    """A cached blob whose header does not match its payload."""
+
+
+class ImageCache:
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.warnings: list[str] = []
+
+    def _path(self, digest: str, suffix: str) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / digest[:2] / f"{digest}{suffix}"
+
+    def record(self, digest: str) -> ImageRecord | None:
+        path = self._path(digest, RECORD)
+        if path is None:
+            return None
+        try:
+            raw = json.loads(path.read_bytes())
+            return ImageRecord(int(raw[0]), int(raw[1]), dict(raw[2]), str(raw[3]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, IndexError, KeyError):
+            return None  # a damaged record costs one decode
+
+    def store(self, digest: str, record: ImageRecord, blobs: dict[str, bytes | None]) -> None:
+        """Blobs first, then the record that says they are there."""
+        try:
+            for image_format, blob in blobs.items():
+                path = self._path(digest, f".{image_format}")
+                if path is None:
+                    return
+                if blob is not None:
+                    with replacing(path) as temp, open(temp, "wb") as out:
+                        out.write(MAGIC + hashlib.md5(blob, usedforsecurity=False).digest())
+                        out.write(blob)
+            path = self._path(digest, RECORD)
+            if path is not None:
+                write_atomic(path, json.dumps(list(record), sort_keys=True).encode())
+        except OSError as exc:
+            self.warnings.append(f"could not write the image cache: {exc}")
+            self.directory = None  # the rest of the run goes on without it
+
+    def copy(self, digest: str, image_format: str, size: int, target: Path) -> bool:
+        """Copy a cached variant to ``target`` if whole and intact; False if not (re-encode)."""
+        blob = self._path(digest, f".{image_format}")
+        if blob is None:
+            return False
+        try:
+            _copy_blob(blob, target, size)
+        except Corrupt:
+            self.warnings.append(f"corrupt cached image {blob} discarded; encoding again")
+            with suppress(OSError):
+                blob.unlink(missing_ok=True)
+            return False
+        except WriteError:
+            raise  # STATIC_ROOT, not the cache, failed
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            self.warnings.append(f"could not read the image cache: {exc}")
+            return False
+        return True
+
+    def prune(self, live: Iterable[str]) -> None:
+        """Remove what no content of the build has any more."""
+        if self.directory is None or not self.directory.is_dir():
+            return
+        keep = set(live)
+        for bucket in self.directory.iterdir():
+            if bucket.is_dir():
+                for entry in bucket.iterdir():
+                    if entry.name.partition(".")[0] not in keep:
+                        entry.unlink(missing_ok=True)
+
+
+def _copy_blob(blob: Path, target: Path, size: int) -> None:
+    with open(blob, "rb") as source:
+        header = source.read(HEADER)
+        if header[: len(MAGIC)] != MAGIC or os.fstat(source.fileno()).st_size - HEADER != size:
+            raise Corrupt
+        # Raised inside ``replacing``: the partial copy of a bad blob is removed.
+        with replacing(target) as temp, open(temp, "wb") as out:
+            md5 = hashlib.md5(usedforsecurity=False)
+            while chunk := source.read(CHUNK_SIZE):
+                md5.update(chunk)
+                out.write(chunk)
+            if md5.digest() != header[len(MAGIC) :]:
+                raise Corrupt
