@@ -83,6 +83,8 @@ class StorageOptions:
             encodings=self.encodings,
             skip_extensions=DEFAULT_SKIP_EXTENSIONS if skip is None else skip,
             manifest_name=manifest_name,
+            # With an edge the build gives every raster image every format's file.
+            image_formats=self.images.formats if self.images is not None else (),
         )
 
 

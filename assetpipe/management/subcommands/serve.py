@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from assetpipe.edge.config import CorsConfig
+from assetpipe.images.settings import ImageSettings
 from assetpipe.serve.nginx import DEFAULT_MAX_AGE, render_server, render_snippet, static_site
 
 
@@ -33,6 +34,12 @@ def _cors() -> CorsConfig | None:
     # The storage's "cors" option, validated by the storage; another storage has none.
     cors = _storage_attribute("cors")
     return cors if isinstance(cors, CorsConfig) else None
+
+
+def _image_formats() -> tuple[str, ...]:
+    # The storage's "images" option: the formats the build writes beside raster images.
+    images = _storage_attribute("images")
+    return images.formats if isinstance(images, ImageSettings) else ()
 
 
 class Nginx:
@@ -82,6 +89,7 @@ class Nginx:
                 brotli=options["brotli"],
                 max_age=options["max_age"],
                 cors=_cors(),
+                image_formats=_image_formats(),
             )
             if options["server"]:
                 text = render_server(
