@@ -210,8 +210,16 @@ class ImageStep:
         specific to the step's key; a copy of the original is the original's content."""
         return f"{digest}.{image_format}.{self.key[:12]}" if kept else digest
 
-    def _place(self, servable: BuiltFile, record: ImageRecord, encoded: Encoded | None) -> bool:
-        """Put ``servable``'s variants in place; False if cached bytes were missing."""
+    def _place(
+        self,
+        servable: BuiltFile,
+        record: ImageRecord,
+        encoded: Encoded | None,
+        twin: BuiltFile | None = None,
+    ) -> bool:
+        """Put ``servable``'s variants in place; False if cached bytes were missing. Where it
+        can, a variant is a hard link: to ``twin``'s (the same image under another name) or,
+        for an edge's copy, to the original itself."""
         name, digest = servable.name, servable.digest
         for image_format in IMAGE_VARIANTS:
             variant = image_variant_name(name, image_format)
@@ -225,20 +233,25 @@ class ImageStep:
             identity = self._identity(digest, image_format, size is not None)
             if self.existing.holds(variant, identity):
                 continue
-            if size is None:
-                # For an edge: the original's bytes under the variant's name.
-                if servable.path is not None:
-                    copy_atomic(servable.path, self.root / variant)
-                else:
-                    write_atomic(self.root / variant, servable.read())
-            elif encoded is not None:
-                blob = encoded.blobs[image_format]
-                assert blob is not None
-                with replacing(self.root / variant) as temp:
-                    temp.write_bytes(blob)
-            elif not self.cache.copy(digest, image_format, size, self.root / variant):
-                return False
-            self.existing.wrote(variant, identity)
+            source = image_variant_name(twin.name, image_format) if twin is not None else None
+            linked = (size is None and self.existing.link(name, variant, identity)) or (
+                source is not None and self.existing.link(source, variant, identity)
+            )
+            if not linked:
+                if size is None:
+                    # For an edge: the original's bytes under the variant's name.
+                    if servable.path is not None:
+                        copy_atomic(servable.path, self.root / variant)
+                    else:
+                        write_atomic(self.root / variant, servable.read())
+                elif encoded is not None:
+                    blob = encoded.blobs[image_format]
+                    assert blob is not None
+                    with replacing(self.root / variant) as temp:
+                        temp.write_bytes(blob)
+                elif not self.cache.copy(digest, image_format, size, self.root / variant):
+                    return False
+                self.existing.wrote(variant, identity)
             self.stats.written += 1
         self.state.variants[name] = digest
         if _kept(record):
@@ -317,8 +330,10 @@ class ImageStep:
         self.state.images[digest] = record
         self.cache.store(digest, record, blobs)
         encoded = None if isinstance(result, str) else result
-        for servable in servables:
-            self._place(servable, record, encoded)
+        first, *twins = servables
+        self._place(first, record, encoded)
+        for twin in twins:
+            self._place(twin, record, encoded, twin=first)
 
     # -- what the state keeps -------------------------------------------------------------
 

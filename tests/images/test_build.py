@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -163,3 +164,22 @@ def test_with_an_edge_every_raster_image_has_every_format(
     # Only real variants are offered to <picture>: the PNG has a lossless WebP, no AVIF.
     assert stored["images"]["img/icon.png"]["formats"] == ["webp"]
     assert "img/spinner.gif" not in stored["images"] and "img/empty.png" not in stored["images"]
+
+
+def test_the_variants_of_an_image_and_its_hashed_copy_are_one_file(
+    project: StaticProject, s3_endpoint: str, make_bucket: Callable[[], str]
+) -> None:
+    project.write("img/hero.jpg", photo(480, 320))
+    project.write("img/icon.png", rgba_png())
+    s3 = {"bucket_name": make_bucket(), "location": "static", "endpoint_url": s3_endpoint}
+    project.configure(images={}, edge={"cdn": "cloudfront"}, s3=s3)
+    project.collect()
+    hero, icon = project.manifest()["img/hero.jpg"], project.manifest()["img/icon.png"]
+    for suffix in (".avif", ".webp"):
+        assert os.path.samefile(
+            project.root / f"img/hero.jpg{suffix}", project.root / f"{hero}{suffix}"
+        )
+    # For the edge, the PNG's .avif is the PNG itself under a second name.
+    assert os.path.samefile(project.root / f"{icon}.avif", project.root / icon)
+    out, _ = project.collect()
+    assert "0 images converted (4 reused)" in out
