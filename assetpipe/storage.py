@@ -12,7 +12,7 @@ import gc
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from assetpipe.images.step import ImageStep
     from assetpipe.publish.bucket_cache import BucketVariants
     from assetpipe.publish.config import S3Config
+    from assetpipe.s3_listing import RemoteObject
 
 STATE_DIRNAME = ".assetpipe"
 
@@ -110,6 +111,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         # During assetpipe's collectstatic: STATIC_ROOT as one scan found it, under the lock.
         self._collecting = False
         self._scanned: Outputs | None = None
+        # The bucket's listing the build made, if it used the bucket as its cache: publishing
+        # plans with it instead of listing again.
+        self._listed: Mapping[str, RemoteObject] | None = None
         self.cors = parsed.cors
         self.edge = parsed.edge
         self.negotiation = parsed.negotiation(self.manifest_name)
@@ -372,6 +376,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         yield from hashed.post_processed()
 
         bucket = self._bucket_cache()
+        self._listed = None
         compressor = Compressor(
             root,
             self.encodings,
@@ -392,6 +397,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         compressed = compressor.run(hashed.servables(sources, root))
         if bucket is not None:
             compressed.warnings.extend(bucket.problems)
+            self._listed = bucket.listed
         images = self._images(hashed, sources, state, existing, path, console)
         self.manifest_extras = {
             **self._template_extras(hashed, sources, state, root, console),
@@ -520,6 +526,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
                 state_dir=self.state_dir,
                 stdout=stdout,
                 negotiation=self.negotiation,
+                listed=self._listed,
             )
         except PublishError as exc:
             raise CommandError(str(exc)) from exc

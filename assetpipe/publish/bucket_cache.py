@@ -24,7 +24,7 @@ from assetpipe.naming import variant_name
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import S3Config
 from assetpipe.publish.headers import ENCODER_METADATA
-from assetpipe.s3_listing import list_objects
+from assetpipe.s3_listing import RemoteObject, list_objects
 
 # Up to this many variants are asked for one GET each; more, and one listing (a request per
 # 1,000 keys) first tells which exist, so that a fresh runner sends no GET that answers 404.
@@ -38,6 +38,16 @@ class BucketVariants:
         self.config = config
         self.problems: list[str] = []  # why some could not be fetched, for the build's warnings
         self.requests: Counter[str] = Counter()
+        # The prefix as this run listed it, for publishing to plan with instead of listing again.
+        self.listed: dict[str, RemoteObject] | None = None
+
+    def _list(self, s3: S3Client) -> dict[str, RemoteObject] | None:
+        try:
+            self.listed = list_objects(s3.client, self.config.bucket_name, self.config.prefix)
+        except S3_ERRORS as exc:
+            self.problems.append(f"{s3.error(exc, 'listing')}; compressing instead")
+            return None
+        return self.listed
 
     def fetch(self, wanted: Sequence[tuple[str, str]]) -> Iterator[FetchedVariant]:
         """Those of ``wanted`` ((name, encoding) pairs) the bucket has, as it has them."""
@@ -55,12 +65,11 @@ class BucketVariants:
             return {}
         with S3Client(self.config) as s3:
             try:
-                listed = list_objects(s3.client, self.config.bucket_name, self.config.prefix)
-            except S3_ERRORS as exc:
-                self.problems.append(f"{s3.error(exc, 'listing')}; compressing instead")
-                return {}
+                listed = self._list(s3)
             finally:
                 self.requests.update(s3.requests)
+        if listed is None:
+            return {}
         return {
             (name, encoding): found.size
             for name, encoding in wanted
@@ -69,10 +78,8 @@ class BucketVariants:
 
     def _fetch(self, s3: S3Client, wanted: Sequence[tuple[str, str]]) -> Iterator[FetchedVariant]:
         if len(wanted) > DIRECT_GETS:
-            try:
-                listed = list_objects(s3.client, self.config.bucket_name, self.config.prefix)
-            except S3_ERRORS as exc:
-                self.problems.append(f"{s3.error(exc, 'listing')}; compressing instead")
+            listed = self._list(s3)
+            if listed is None:
                 return
             # Variants too large to hold are streamed through the encoders here instead.
             wanted = [

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from assetpipe.edge.negotiation import Negotiation
     from assetpipe.publish.client import S3Client
     from assetpipe.publish.plan import Plan
+    from assetpipe.s3_listing import RemoteObject
 
 __all__ = [
     "PublishError",
@@ -92,6 +93,7 @@ def publish(
     state_dir: Path | None = None,
     stdout: TextIO | None = None,
     negotiation: Negotiation | None = None,
+    listed: Mapping[str, RemoteObject] | None = None,
 ) -> PublishResult:
     """Make the bucket hold the build in ``static_root``; ``dry_run`` prints the plan only.
 
@@ -99,8 +101,9 @@ def publish(
     build checks with one request that the live manifest is still the recorded one instead of
     listing the bucket; ``verify`` lists regardless. With ``negotiation`` (an edge picks
     variants by name), a build lacking a variant the edge may ask for is refused before any
-    request. Raises PublishError; whatever happened, the bucket's manifest then still
-    references only objects that exist.
+    request. ``listed``: the prefix as this run's build listed it moments ago (the bucket as its
+    cache), planned with instead of listing again. Raises PublishError; whatever happened, the
+    bucket's manifest then still references only objects that exist.
     """
     build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
     if negotiation is not None and config.local_variants:
@@ -121,7 +124,7 @@ def publish(
                 return _still_live(build, config, checked)
     # Without local variants the bucket's listing completes the build: checked once listed.
     late_check = negotiation if not config.local_variants else None
-    result, live_etag = _publish_listed(build, config, dry_run, stdout, late_check)
+    result, live_etag = _publish_listed(build, config, dry_run, stdout, late_check, listed)
     if record is not None and not dry_run:
         if live_etag:
             save_record(record, expected(build, config, live_etag))
@@ -179,6 +182,7 @@ def _publish_listed(
     dry_run: bool,
     stdout: TextIO | None,
     negotiation: Negotiation | None = None,
+    listed: Mapping[str, RemoteObject] | None = None,
 ) -> tuple[PublishResult, str | None]:
     """List, plan, upload, manifest last; also the live manifest's ETag when it is this build."""
     # Imported here: a no-change run that one request settles never loads botocore.
@@ -187,7 +191,7 @@ def _publish_listed(
     from assetpipe.publish.plan import make_plan
 
     with S3Client(config) as s3:
-        remote = list_prefix(s3, config.prefix)
+        remote = dict(listed) if listed is not None else list_prefix(s3, config.prefix)
         if negotiation is not None:
             check_variants(build, config, negotiation, remote)
         plan = make_plan(build, remote, s3)
