@@ -204,6 +204,8 @@ class Outputs:
         self.root = root
         self.found = found
         self.recorded = recorded
+        # inode -> the names that share it (hard links); made on the first write of a run.
+        self._inodes: dict[str, set[str]] | None = None
 
     def __contains__(self, name: object) -> bool:
         return name in self.found
@@ -214,9 +216,51 @@ class Outputs:
 
     def wrote(self, name: str, digest: str) -> None:
         """Record that ``name`` was just written (or checked) with content ``digest``."""
+        old = self.found.get(name)
         stamp = stamp_of(os.stat(self.root / name))
         self.found[name] = stamp
         self.recorded[name] = output_record(digest, stamp)
+        self._moved(name, old, stamp)
+
+    # A link, or a name replaced or removed, changes the ctime of the inode the other names of
+    # that inode share: their stamps change although their bytes do not. Those whose record was
+    # true until then are recorded again, so that the next run does not rebuild them.
+
+    def _moved(self, name: str, old: Stamp | None, new: Stamp | None) -> None:
+        inodes = self._inode_index()
+        if old is not None:
+            others = inodes.get(_inode(old), set())
+            others.discard(name)
+            if new is None or _inode(old) != _inode(new):
+                self._restamp(others)
+        if new is not None:
+            shared = inodes.setdefault(_inode(new), set())
+            shared.add(name)
+            self._restamp(shared - {name})
+
+    def _inode_index(self) -> dict[str, set[str]]:
+        if self._inodes is None:
+            self._inodes = {}
+            for name, stamp in self.found.items():
+                self._inodes.setdefault(_inode(stamp), set()).add(name)
+        return self._inodes
+
+    def _restamp(self, names: set[str]) -> None:
+        """Names of one inode whose ctime just changed: one stat for them all."""
+        stamp: Stamp | None = None
+        for name in names:
+            record = self.recorded.get(name)
+            was = self.found.get(name)
+            if stamp is None:
+                try:
+                    stamp = stamp_of(os.stat(self.root / name))
+                except OSError:
+                    return  # gone: its stale stamp gets it rebuilt
+            if stamp == was:
+                continue
+            self.found[name] = stamp
+            if record is not None and was is not None and record.endswith(" " + was):
+                self.recorded[name] = output_record(record.partition(" ")[0], stamp)
 
     def link(self, source: str, name: str, digest: str) -> bool:
         """Make ``name`` a hard link to ``source``, an output that holds ``digest``; False where
@@ -241,15 +285,14 @@ class Outputs:
         except OSError:
             _discard(temp)
             return False  # a file system without hard links, or a full one: write instead
-        self.wrote(name, digest)
-        # The link changed the shared inode's ctime: the source's recorded stamp with it.
-        self.wrote(source, digest)
+        self.wrote(name, digest)  # and, of the names sharing the inode, the source's stamp
         return True
 
     def remove(self, name: str) -> None:
-        if name in self.found:
+        old = self.found.pop(name, None)
+        if old is not None:
             (self.root / name).unlink(missing_ok=True)
-            del self.found[name]
+            self._moved(name, old, None)
         self.recorded.pop(name, None)
 
     def verify(self, name: str, digest: str) -> bool:
@@ -265,6 +308,10 @@ class Outputs:
         """What to keep for the next run: the records still true of the tree."""
         found = self.found
         return {n: r for n, r in self.recorded.items() if r.partition(" ")[2] == found.get(n)}
+
+
+def _inode(stamp: Stamp) -> str:
+    return stamp.rpartition(".")[2]
 
 
 def scan_tree(root: Path, recorded: OutputRecords | None = None) -> Outputs:

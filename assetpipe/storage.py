@@ -447,9 +447,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         return {"integrity": dict(sorted(integrity.values.items())), "modules": modules}
 
     def _bucket_cache(self) -> BucketVariants | None:
-        """The bucket as a cache of variants, where earlier builds published them."""
+        """The bucket as a cache of variants, where earlier builds published them: fetched
+        (``fetch_variants``) or, without ``local_variants``, left there."""
         s3 = self.s3_config
-        if s3 is None or not (s3.fetch_variants and s3.upload_encodings and self.encodings):
+        if s3 is None or not (s3.upload_encodings and self.encodings):
+            return None
+        if s3.local_variants and not s3.fetch_variants:
             return None
         from assetpipe.publish.bucket_cache import BucketVariants
 

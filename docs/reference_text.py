@@ -134,7 +134,8 @@ S3_KEYS: dict[str, str] = {
         "`state_dir`) fetches the brotli variants earlier builds published, with "
         "`upload_encodings`, instead of compressing; each is used only when it decodes to "
         "exactly the content and was made with the same encoder "
-        "([the bucket as the build cache](../how-to/ci.md#the-bucket-as-the-build-cache))."
+        "([the bucket as the build cache](../how-to/ci.md#the-bucket-as-the-build-cache)). "
+        "Without `local_variants` nothing is fetched either way."
     ),
     "local_variants": (
         "`False` when STATIC_ROOT is not served (app servers read from the bucket or a CDN): a "

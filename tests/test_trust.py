@@ -485,3 +485,24 @@ def test_a_hashed_copy_is_its_original_under_a_second_name_never_its_source(
     assert not os.path.samefile(project.source / "img/logo.svg", project.root / hashed)
     (project.source / "img/logo.svg").write_text("<svg>changed</svg>")
     assert (project.root / hashed).read_text() == "<svg/>"
+
+
+def test_linked_outputs_stay_trusted_after_the_run_that_linked_them(
+    project: StaticProject,
+) -> None:
+    # Three copies of one content (vendored twice, and Django's hashed copies): every link made
+    # changes the ctime all the names of the inode share.
+    for directory in ("a", "b", "c"):
+        project.write(f"{directory}/lib.js", "export const answer = 42;\n" * 40)
+    project.write("img/logo.svg", "<svg/>")
+    project.collect()
+    state_before = project.root.parent / ".assetpipe"
+    out, _ = project.collect()
+    assert "0 hashed (" in out and "0 files compressed (" in out, out
+    recorded = {p.name: p.stat().st_mtime_ns for p in state_before.glob("*.json")}
+    project.collect()
+    # Nothing was rewritten or re-recorded: the state file was left alone.
+    assert {p.name: p.stat().st_mtime_ns for p in state_before.glob("*.json")} == recorded
+    variants = [project.root / f"{d}/lib.js.br" for d in "abc"]
+    assert os.path.samefile(variants[0], variants[2])
+    assert_tree_correct(project)
