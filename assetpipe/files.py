@@ -206,6 +206,24 @@ class Outputs:
         self.recorded = recorded
         # inode -> the names that share it (hard links); made on the first write of a run.
         self._inodes: dict[str, set[str]] | None = None
+        # Names replaced before the records were known (Django's copy phase), with their stamps.
+        self._replaced: list[tuple[str, Stamp]] = []
+
+    def replaced(self, name: str) -> None:
+        """``name`` is being replaced or removed by a writer that records nothing (Django's copy
+        phase): it is no longer known, and the names that shared its inode are looked at
+        again once the records are there (:meth:`with_records`)."""
+        old = self.found.pop(name, None)
+        if old is not None:
+            self._replaced.append((name, old))
+
+    def with_records(self, recorded: OutputRecords) -> Outputs:
+        """This scan with the previous run's records, brought up to date with what was
+        replaced since the scan."""
+        outputs = Outputs(self.root, self.found, recorded)
+        for name, old in self._replaced:
+            outputs._moved(name, old, None)
+        return outputs
 
     def __contains__(self, name: object) -> bool:
         return name in self.found

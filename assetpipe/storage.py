@@ -201,7 +201,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
 
     def _forget_scanned(self, name: str) -> None:
         if self._scanned is not None:
-            self._scanned.found.pop(name.replace("\\", "/"), None)
+            self._scanned.replaced(name.replace("\\", "/"))
 
     def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
         # Django writes in place; a killed run would leave a truncated file that the next
@@ -340,7 +340,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         path = state_path(self.state_dir, root.resolve())
         state = BuildState.load(path, self.state_fingerprint(), str(root.resolve()))
         existing = (
-            Outputs(root, self._scanned.found, state.outputs)
+            self._scanned.with_records(state.outputs)
             if self._scanned is not None
             else scan_tree(root, state.outputs)
         )
