@@ -89,11 +89,17 @@ function negotiable(key, config) {
   if (dot >= 0 && config.skip.indexOf(name.slice(dot + 1).toLowerCase()) >= 0) {
     return false;
   }
+  return variantNamesFit(name, config.encodings, config.nameMax);
+}
+
+// Whether every variant's file name (name + each suffix, the second item of each of
+// variants) is one a file system takes: the build writes none longer.
+function variantNamesFit(name, variants, nameMax) {
   var longest = 0;
-  for (var j = 0; j < config.encodings.length; j++) {
-    longest = Math.max(longest, config.encodings[j][1].length);
+  for (var j = 0; j < variants.length; j++) {
+    longest = Math.max(longest, variants[j][1].length);
   }
-  return utf8Length(name.slice(name.lastIndexOf("/") + 1)) + longest <= config.nameMax;
+  return utf8Length(name.slice(name.lastIndexOf("/") + 1)) + longest <= nameMax;
 }
 
 // The path to request from the bucket for this request path ("/" + the percent-encoded key),

@@ -45,11 +45,7 @@ function imageNegotiable(key, config) {
       || extension.indexOf("/") >= 0 || config.raster.indexOf(extension.toLowerCase()) < 0) {
     return false;
   }
-  var longest = 0;
-  for (var j = 0; j < config.images.length; j++) {
-    longest = Math.max(longest, config.images[j][1].length);
-  }
-  return utf8Length(name.slice(name.lastIndexOf("/") + 1)) + longest <= config.nameMax;
+  return variantNamesFit(name, config.images, config.nameMax);
 }
 
 // For a raster image's path, the path to request and the format picked ({path, format},

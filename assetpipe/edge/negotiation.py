@@ -145,19 +145,9 @@ def preferred_encoding(header: str | None, encodings: Sequence[str]) -> str | No
             continue
         if coding == "x-gzip":
             coding = "gzip"
-        weight = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip(OWS).lower() == "q":
-                value = value.strip(OWS)
-                weight = float(value) if _QVALUE.fullmatch(value) else 0.0
+        weight = _qvalue(parameters)
         weights[coding] = min(weight, weights.get(coding, weight))
-    best, best_weight = None, 0.0
-    for encoding in encodings:
-        weight = weights.get(encoding, weights.get("*", 0.0))
-        if weight > best_weight:
-            best, best_weight = encoding, weight
-    return best
+    return _best(weights, encodings, weights.get("*", 0.0))
 
 
 def preferred_image_format(header: str | None, formats: Sequence[str]) -> str | None:
@@ -179,18 +169,29 @@ def preferred_image_format(header: str | None, formats: Sequence[str]) -> str | 
         image_format = wanted.get(media_range.strip(OWS).lower())
         if image_format is None:
             continue
-        weight = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip(OWS).lower() == "q":
-                value = value.strip(OWS)
-                weight = float(value) if _QVALUE.fullmatch(value) else 0.0
+        weight = _qvalue(parameters)
         weights[image_format] = min(weight, weights.get(image_format, weight))
+    return _best(weights, formats, 0.0)
+
+
+def _qvalue(parameters: Sequence[str]) -> float:
+    """An element's weight from its parameters: 1 without ``q``, 0 for a malformed one."""
+    weight = 1.0
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip(OWS).lower() == "q":
+            value = value.strip(OWS)
+            weight = float(value) if _QVALUE.fullmatch(value) else 0.0
+    return weight
+
+
+def _best(weights: dict[str, float], choices: Sequence[str], default: float) -> str | None:
+    """The choice (server preference first) of the highest weight above 0; ties to the first."""
     best, best_weight = None, 0.0
-    for image_format in formats:
-        weight = weights.get(image_format, 0.0)
+    for choice in choices:
+        weight = weights.get(choice, default)
         if weight > best_weight:
-            best, best_weight = image_format, weight
+            best, best_weight = choice, weight
     return best
 
 
