@@ -113,6 +113,9 @@ def test_an_altered_variant_in_the_bucket(tmp_path: Path) -> None:
             altered = brotli.compress(b"body { display: none }")
             yield FetchedVariant(name, "br", altered, ENCODINGS["br"].tag, key)
 
+        def present(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+            return {}
+
     encodings = [ENCODINGS["br"], ENCODINGS["gzip"]]
     compressor = Compressor(
         tmp_path, encodings, CompressState(), scan_tree(tmp_path), cache_dir=None, remote=Bucket()
