@@ -290,6 +290,10 @@ class Outputs:
         one name never reaches the other."""
         if not self.holds(source, digest):
             return False
+        found = self.found.get(name)
+        if found is not None and _inode(found) == _inode(self.found[source]):
+            self.wrote(name, digest)  # already that file: only its stamp is out of date
+            return True
         source_path = self.root / source
         target = self.root / name
         temp = temp_path_for(target)
@@ -301,8 +305,11 @@ class Outputs:
             os.link(source_path, temp, follow_symlinks=False)
             os.replace(temp, target)
         except OSError:
-            _discard(temp)
             return False  # a file system without hard links, or a full one: write instead
+        finally:
+            # A rename onto another name of the same file does nothing and leaves the temporary
+            # name behind (POSIX rename), should the target have become that file meanwhile.
+            _discard(temp)
         self.wrote(name, digest)  # and, of the names sharing the inode, the source's stamp
         return True
 

@@ -18,6 +18,7 @@ import django
 import pytest
 from django.core.management.base import CommandError
 
+from assetpipe.files import is_temp_name
 from tests.conftest import StaticProject
 
 pytestmark = pytest.mark.django_db(databases=[])
@@ -41,6 +42,7 @@ def assert_tree_correct(project: StaticProject, exact: bool = False) -> None:
     originals are the sources; with ``exact`` (a cold tree), nothing else is there."""
     files = project.files()
     manifest = project.manifest()
+    assert not [name for name in files if is_temp_name(name.rpartition("/")[2])]
     expected = {"staticfiles.json"}
     for original, hashed in manifest.items():
         source = (project.source / original).read_bytes()
