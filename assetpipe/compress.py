@@ -19,7 +19,6 @@ pruning remove blobs another project's state references.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import zlib
@@ -28,11 +27,12 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import brotli
 
 from assetpipe.allocator import release_large_blocks
+from assetpipe.blobs import HEADER, Corrupt, copy_blob, copy_stream, write_blob
 from assetpipe.digests import CHUNK_SIZE, md5_bytes
 from assetpipe.files import (
     LARGE_FILE,
@@ -43,7 +43,7 @@ from assetpipe.files import (
     temp_path_for,
     write_atomic,
 )
-from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed
+from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed, suffixes_fit
 from assetpipe.state import CompressState
 
 # A variant is kept only when it saves at least this fraction of the original's size.
@@ -54,7 +54,7 @@ NOT_WORTH_IT = ".none"
 CACHE_VERSION = 4
 # A cached blob: this, the MD5 of the payload (16 bytes), the payload.
 BLOB_MAGIC = b"APB2"
-BLOB_HEADER = len(BLOB_MAGIC) + 16
+BLOB_HEADER = HEADER
 
 DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
     {
@@ -206,25 +206,14 @@ class ProgressBar(Protocol):
     def close(self) -> None: ...
 
 
-# The longest file name most file systems take, in bytes; a variant adds its suffix to it.
-NAME_MAX = 255
-
-
 def should_compress(name: str, skip_extensions: frozenset[str]) -> bool:
     _, dot, extension = name.rpartition(".")
     return not (dot and extension.lower() in skip_extensions)
 
 
-_LONGEST_SUFFIX = max(len(suffix) for suffix in VARIANT_SUFFIXES.values())
-
-
 def variants_fit(name: str) -> bool:
     """Whether every variant's name is a legal file name (a long hashed name may leave no room)."""
-    # Characters are at most 4 bytes in UTF-8: most names need no encoding to tell.
-    basename = name.rpartition("/")[2]
-    if 4 * len(basename) + _LONGEST_SUFFIX <= NAME_MAX:
-        return True
-    return len(basename.encode()) + _LONGEST_SUFFIX <= NAME_MAX
+    return suffixes_fit(name, VARIANT_SUFFIXES.values())
 
 
 class Compressor:
@@ -514,7 +503,7 @@ class Compressor:
         with replacing(self.root / variant) as temp:
             if isinstance(content, Path):
                 with open(content, "rb") as source, open(temp, "wb") as out:
-                    _copy_stream(source, out)
+                    copy_stream(source, out)
             else:
                 temp.write_bytes(content)
         self.existing.wrote(variant, digest)
@@ -657,8 +646,8 @@ class Compressor:
             return False
         variant = servable.name + encoding.suffix
         try:
-            _copy_blob(blob, self.root / variant, size)
-        except _Corrupt:
+            copy_blob(blob, self.root / variant, size, BLOB_MAGIC)
+        except Corrupt:
             self._discard_blob(blob)
             return False
         except WriteError:
@@ -685,7 +674,7 @@ class Compressor:
                     # Remember that this content does not compress well, without its bytes.
                     write_atomic(path.with_name(path.name + NOT_WORTH_IT), b"")
                 else:
-                    _write_blob(path, blob)
+                    write_blob(path, blob, BLOB_MAGIC)
         except OSError as exc:
             # Best effort: the build goes on without the cache for the rest of the run.
             self.stats.warnings.append(f"could not write the compressed cache: {exc}")
@@ -712,10 +701,6 @@ class Compressor:
                     blob.unlink(missing_ok=True)
 
 
-class _Corrupt(Exception):
-    """A cached blob whose header does not match its payload."""
-
-
 def _fetch_name(servables: list[BuiltFile]) -> str:
     """The name to ask the bucket for a content by: a hashed one if it has one."""
     return next((s.name for s in servables if looks_hashed(s.name)), servables[0].name)
@@ -724,45 +709,6 @@ def _fetch_name(servables: list[BuiltFile]) -> str:
 def _streamed_path(servable: BuiltFile) -> Path | None:
     """Where to stream ``servable`` from: a file over LARGE_FILE on disk, never read whole."""
     return servable.path if servable.size > LARGE_FILE else None
-
-
-def _copy_blob(blob: Path, target: Path, size: int) -> None:
-    """Copy a cached blob's payload to ``target``, checking it against its header on the way."""
-    with open(blob, "rb") as source:
-        header = source.read(BLOB_HEADER)
-        if (
-            header[: len(BLOB_MAGIC)] != BLOB_MAGIC
-            or os.fstat(source.fileno()).st_size - BLOB_HEADER != size
-        ):
-            raise _Corrupt
-        # Raised inside ``replacing``, so the partial copy of a bad blob is removed.
-        with replacing(target) as temp, open(temp, "wb") as out:
-            if _copy_stream(source, out) != header[len(BLOB_MAGIC) :]:
-                raise _Corrupt
-
-
-def _copy_stream(source: BinaryIO, out: BinaryIO) -> bytes:
-    """Copy the rest of ``source`` to ``out`` in chunks; returns the MD5 of what was copied."""
-    md5 = hashlib.md5(usedforsecurity=False)
-    while chunk := source.read(CHUNK_SIZE):
-        md5.update(chunk)
-        out.write(chunk)
-    return md5.digest()
-
-
-def _write_blob(path: Path, blob: Encoded) -> None:
-    with replacing(path) as temp, open(temp, "wb") as out:
-        if isinstance(blob, Path):
-            md5 = hashlib.md5(usedforsecurity=False)
-            with open(blob, "rb") as source:
-                while chunk := source.read(CHUNK_SIZE):
-                    md5.update(chunk)
-            out.write(BLOB_MAGIC + md5.digest())
-            with open(blob, "rb") as source:
-                _copy_stream(source, out)
-        else:
-            out.write(BLOB_MAGIC + hashlib.md5(blob, usedforsecurity=False).digest())
-            out.write(blob)
 
 
 def _size(blob: Encoded) -> int:

@@ -8,6 +8,7 @@ asks here, so hashing, compressing, publishing, serving and pruning agree.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # Django's hashed names are ``name.<first 12 hex digits of the MD5><ext>``, where ext is the
 # last extension or nothing (``LICENSE.2c54f4e1ca1c``); see ManifestStaticFilesStorage.hashed_name.
@@ -48,6 +49,20 @@ def split_image_variant(name: str) -> tuple[str, str | None]:
         if name.endswith(suffix) and is_raster_image(name[: -len(suffix)]):
             return name[: -len(suffix)], image_format
     return name, None
+
+
+# The longest file name most file systems take, in bytes: the build writes no variant whose name
+# would be longer, so neither may an edge ask for one.
+NAME_MAX = 255
+
+
+def suffixes_fit(name: str, suffixes: Iterable[str]) -> bool:
+    """Whether ``name`` plus each of ``suffixes`` is a legal file name (a long hashed name may
+    leave no room for a variant's suffix)."""
+    longest = max((len(suffix) for suffix in suffixes), default=0)
+    basename = name.rpartition("/")[2]
+    # Characters are at most 4 bytes in UTF-8: most names need no encoding to tell.
+    return 4 * len(basename) + longest <= NAME_MAX or len(basename.encode()) + longest <= NAME_MAX
 
 
 def looks_hashed(name: str) -> bool:

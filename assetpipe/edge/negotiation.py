@@ -27,15 +27,14 @@ from typing import Any
 
 from assetpipe.naming import (
     IMAGE_VARIANTS,
+    NAME_MAX,
     RASTER_EXTENSIONS,
     VARIANT_SUFFIXES,
     is_raster_image,
     split_variant,
+    suffixes_fit,
 )
 
-# The longest file name most file systems take, in bytes; the build writes no variant whose
-# name would be longer (compress.variants_fit), so neither may the edge ask for one.
-NAME_MAX = 255
 # Manifest copies kept by publishing (publish.history.PREFIX): uploaded without variants.
 HISTORY_PREFIX = "manifests/"
 
@@ -69,8 +68,7 @@ class Negotiation:
         _, dot, extension = name.rpartition(".")
         if dot and extension.lower() in self.skip_extensions:
             return False
-        longest = max(len(VARIANT_SUFFIXES[e]) for e in self.encodings)
-        return len(name.rpartition("/")[2].encode()) + longest <= NAME_MAX
+        return suffixes_fit(name, (VARIANT_SUFFIXES[e] for e in self.encodings))
 
     def image_negotiable(self, key: str) -> bool:
         """Whether every image variant of ``key`` exists wherever the build is published."""
@@ -81,8 +79,7 @@ class Negotiation:
             return False
         if not is_raster_image(name):
             return False
-        longest = max(len(IMAGE_VARIANTS[f][0]) for f in self.image_formats)
-        return len(name.rpartition("/")[2].encode()) + longest <= NAME_MAX
+        return suffixes_fit(name, (IMAGE_VARIANTS[f][0] for f in self.image_formats))
 
     def variant_suffixes(self, key: str) -> list[str]:
         """The suffixes of every variant an edge may ask for in place of ``key``: what

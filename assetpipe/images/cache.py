@@ -10,24 +10,17 @@ made under other settings are never reused. Failing to read or write the cache i
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
-from assetpipe.digests import CHUNK_SIZE
-from assetpipe.files import WriteError, replacing, write_atomic
+from assetpipe.blobs import Corrupt, copy_blob, write_blob
+from assetpipe.files import WriteError, write_atomic
 from assetpipe.state import ImageRecord
 
 MAGIC = b"API1"
-HEADER = len(MAGIC) + 16
 RECORD = ".json"
-
-
-class Corrupt(Exception):
-    """A cached blob whose header does not match its payload."""
 
 
 class ImageCache:
@@ -60,9 +53,7 @@ class ImageCache:
                 if path is None:
                     return
                 if blob is not None:
-                    with replacing(path) as temp, open(temp, "wb") as out:
-                        out.write(MAGIC + hashlib.md5(blob, usedforsecurity=False).digest())
-                        out.write(blob)
+                    write_blob(path, blob, MAGIC)
             path = self._path(digest, RECORD)
             if path is not None:
                 write_atomic(path, json.dumps(list(record), sort_keys=True).encode())
@@ -76,7 +67,7 @@ class ImageCache:
         if blob is None:
             return False
         try:
-            _copy_blob(blob, target, size)
+            copy_blob(blob, target, size, MAGIC)
         except Corrupt:
             self.warnings.append(f"corrupt cached image {blob} discarded; encoding again")
             with suppress(OSError):
@@ -101,18 +92,3 @@ class ImageCache:
                 for entry in bucket.iterdir():
                     if entry.name.partition(".")[0] not in keep:
                         entry.unlink(missing_ok=True)
-
-
-def _copy_blob(blob: Path, target: Path, size: int) -> None:
-    with open(blob, "rb") as source:
-        header = source.read(HEADER)
-        if header[: len(MAGIC)] != MAGIC or os.fstat(source.fileno()).st_size - HEADER != size:
-            raise Corrupt
-        # Raised inside ``replacing``: the partial copy of a bad blob is removed.
-        with replacing(target) as temp, open(temp, "wb") as out:
-            md5 = hashlib.md5(usedforsecurity=False)
-            while chunk := source.read(CHUNK_SIZE):
-                md5.update(chunk)
-                out.write(chunk)
-            if md5.digest() != header[len(MAGIC) :]:
-                raise Corrupt

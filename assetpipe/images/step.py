@@ -32,7 +32,7 @@ from assetpipe.digests import md5_bytes
 from assetpipe.files import BuiltFile, Outputs, copy_atomic, replacing, write_atomic
 from assetpipe.images.cache import ImageCache
 from assetpipe.images.settings import ImageSettings
-from assetpipe.naming import IMAGE_VARIANTS, image_variant_name, is_raster_image
+from assetpipe.naming import IMAGE_VARIANTS, image_variant_name, is_raster_image, suffixes_fit
 from assetpipe.state import ImageRecord, ImageState
 
 if TYPE_CHECKING:
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 # Part of the step's key: a change to how variants are made or cached must change it.
 CACHE_VERSION = 1
-# The longest file name most file systems take, in bytes.
-NAME_MAX = 255
 # Why an image got no variants, when that is no problem of the image's.
 ANIMATED = "animated image, served as it is"
 EMPTY = "empty file"  # only an edge's build groups these, to give them copies
@@ -104,8 +102,7 @@ def _pillow_files() -> str:
 
 
 def variants_fit(name: str) -> bool:
-    longest = max(len(suffix) for suffix, _ in IMAGE_VARIANTS.values())
-    return len(name.rpartition("/")[2].encode()) + longest <= NAME_MAX
+    return suffixes_fit(name, (suffix for suffix, _ in IMAGE_VARIANTS.values()))
 
 
 def remove_all_variants(

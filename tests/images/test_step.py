@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from assetpipe.blobs import HEADER
 from assetpipe.digests import md5_bytes
 from assetpipe.files import BuiltFile, OutputRecords, scan_tree
 from assetpipe.images import encode
-from assetpipe.images.cache import HEADER
 from assetpipe.images.settings import ImageSettings
 from assetpipe.images.step import ImageStats, ImageStep
 from assetpipe.state import ImageRecord, ImageState
