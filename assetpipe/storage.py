@@ -49,8 +49,6 @@ from assetpipe.hashing import (
     compile_rules,
     strict_error,
 )
-from assetpipe.images.manifest import manifest_images
-from assetpipe.images.step import remove_all_variants
 from assetpipe.integrity import compute_integrity
 from assetpipe.lock import BuildLock, LockTimeout
 from assetpipe.manifest import manifest_bytes, manifest_extras, save_to_storage
@@ -470,6 +468,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         """AVIF/WebP variants; with the option off, only the removal of earlier ones."""
         if self.images is None:
             if state.images:
+                from assetpipe.images.step import remove_all_variants
+
                 collected = {*sources, *hashed.names.values()}
                 remove_all_variants(state.images, existing, collected)
             return None
@@ -493,6 +493,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         """``staticfiles.json``'s ``images`` key for ``{% static_picture %}``; none when off."""
         if self.images is None:
             return {}
+        # Imported here, like the step: a project without images never loads them.
+        from assetpipe.images.manifest import manifest_images
+
         names = ((name, source.digest) for name, source in sources.items())
         return {
             "images": manifest_images(
