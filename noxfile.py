@@ -1,9 +1,13 @@
 """CI sessions: lint, the package build, the suite on every declared Django release, the docs.
 
-``./dev ci`` runs them all (``.ci/run`` calls it); ``./dev ci -s lint`` runs one.
+``./dev ci`` runs them all (``.ci/run`` calls it); ``./dev ci -s lint`` runs one. Each session
+installs exactly what uv.lock pins; ``./dev ci --latest`` (``ASSETPIPE_LATEST`` set) installs the
+newest releases the declared ranges allow instead, in virtualenvs of their own.
 """
 
 from __future__ import annotations
+
+import os
 
 import nox
 
@@ -11,24 +15,63 @@ import nox
 nox.options.default_venv_backend = "uv|venv"
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_venv = "yes"
-nox.options.envdir = ".venv-nox"  # beside ./dev's .venv, ignored by git alike
 nox.options.sessions = ["lint", "package", "tests", "docs"]
 
+LATEST = bool(os.environ.get("ASSETPIPE_LATEST"))
+# Beside ./dev's .venv, ignored by git alike; the newest releases never share the locked ones'.
+nox.options.envdir = ".venv-nox-latest" if LATEST else ".venv-nox"
+
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-EXTRAS = ".[s3,media,whitenoise,servestatic,images]"
+EXTRAS = ["s3", "media", "whitenoise", "servestatic", "images"]
 
 # Each declared Django release on the oldest Python it supports.
 DJANGO_PYTHONS = [("5.2", "3.11"), ("6.0", "3.12"), ("6.1", "3.13")]
 
 
-def install(session: nox.Session, *groups: str, django: str | None = None) -> None:
-    """The package with every extra, editable, the given dependency groups and Django release."""
-    requirements = [
-        req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
-    ]
-    if django:
-        requirements.append(f"django=={django}.*")
-    session.install("-e", EXTRAS, *requirements)
+def install(session: nox.Session, *groups: str, django: str = "5.2") -> None:
+    """The package with every extra, editable, the given dependency groups and Django release:
+    as uv.lock pins them, or with ``--latest`` the newest the declared ranges allow."""
+    if LATEST:
+        requirements = [
+            req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
+        ]
+        extras = ",".join(EXTRAS)
+        session.install("--upgrade", "-e", f".[{extras}]", *requirements, f"django=={django}.*")
+        return
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        *(f"--extra={extra}" for extra in EXTRAS),
+        *(f"--group={group}" for group in (*groups, lock_group(django))),
+        # The session's own interpreter, so that uv never replaces its virtualenv.
+        f"--python={os.path.join(session.bin, 'python')}",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
+
+
+def lock_group(django: str) -> str:
+    """The dependency group that holds a Django release line: "5.2" -> "django52"."""
+    return "django" + django.replace(".", "")
+
+
+def lock_constraints(session: nox.Session, *groups: str, django: str = "5.2") -> str:
+    """A pip constraints file of uv.lock's versions, for what a test installs with pip."""
+    path = os.path.join(session.create_tmp(), "constraints.txt")
+    session.run_install(
+        "uv",
+        "export",
+        "--locked",
+        "--quiet",
+        "--no-emit-project",
+        "--no-hashes",
+        "--all-extras",
+        *(f"--group={group}" for group in (*groups, lock_group(django))),
+        f"--output-file={path}",
+        external=True,
+    )
+    return path
 
 
 @nox.session(python="3.11")
@@ -43,8 +86,18 @@ def lint(session: nox.Session) -> None:
 def package(session: nox.Session) -> None:
     """The wheel from the lowest declared setuptools, and an install without extras."""
     install(session, "test")
+    # The wheel's own dependencies, installed by pip into fresh virtualenvs, at the lock's
+    # versions too (with --latest, the newest).
+    env = {} if LATEST else {"PIP_CONSTRAINT": lock_constraints(session, "test")}
     session.run(
-        "python", "-m", "pytest", "-m", "packaging", "tests/test_packaging.py", *session.posargs
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "packaging",
+        "tests/test_packaging.py",
+        *session.posargs,
+        env=env,
     )
 
 
