@@ -64,6 +64,13 @@ def signed_in(request: HttpRequest) -> HttpResponse:
     return HttpResponse(html(STYLESHEET + f"<!-- {user} -->", request))
 
 
+def turns_private(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(html(STYLESHEET, request))
+    if request.GET.get("private"):
+        response["Cache-Control"] = "private"
+    return response
+
+
 def sets_cookie(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(html(STYLESHEET, request))
     response.set_cookie("seen", "1")
@@ -78,6 +85,7 @@ urlpatterns = [
     path("vary-cookie/", signed_in),
     path("vary-language/", page(Vary="Accept-Language")),
     path("sets-cookie/", sets_cookie),
+    path("turns-private/", turns_private),
     path("own-link/", page(Link=f"<{SIGNED_MEDIA}>; rel=preload; as=image")),
     path(
         "replaced-src/",
@@ -271,18 +279,26 @@ def test_no_links_from_another_host(server: Server) -> None:
     assert not get(server, "/plain/", "a.example:8443").early
 
 
-def test_only_the_builds_files_are_hinted(server: Server, site: Any) -> None:
-    # A Link header of the view's own (a signed media URL), a tag whose src the template
-    # replaced with a query URL or a media URL: none of them is the build's file.
-    for page_path in ("/own-link/", "/replaced-src/", "/media/"):
-        first = get(server, page_path)
-        assert first.status == 200
-        again = get(server, page_path)
-        assert all("?" not in url and "media" not in url for url in hinted(again)), page_path
-    assert hinted(get(server, "/own-link/")) == [static_url(site, "app/site.css")]
-    assert SIGNED_MEDIA in get(server, "/own-link/").headers["link"]  # the view's header stays
-    assert not get(server, "/replaced-src/").early
-    assert not get(server, "/media/").early
+@pytest.mark.parametrize(
+    ("page_path", "expected"),
+    [
+        # The view's own Link header (a signed media URL) beside the tags' links.
+        ("/own-link/", ["app/site.css"]),
+        # A tag whose src the template replaced: a query URL, a media URL.
+        ("/replaced-src/", []),
+        ("/media/", []),
+    ],
+)
+def test_only_the_builds_files_are_hinted(
+    server: Server, site: Any, page_path: str, expected: list[str]
+) -> None:
+    first = get(server, page_path)
+    assert first.status == 200
+    assert hinted(get(server, page_path)) == [static_url(site, name) for name in expected]
+    if page_path == "/own-link/":
+        assert SIGNED_MEDIA in first.headers["link"]  # the view's header is left as it was
+    else:
+        assert "link" not in first.headers  # nor does the page's own header preload them
 
 
 @pytest.mark.parametrize("page_path", ["/private/", "/no-store/", "/vary-cookie/", "/sets-cookie/"])
@@ -295,10 +311,18 @@ def test_nothing_from_a_response_that_is_not_everyones(server: Server, page_path
     assert server.hints.links == {}
 
 
-def test_a_page_that_turns_private_is_forgotten(server: Server) -> None:
-    get(server, "/vary-cookie/")  # no session cookie: the session is read all the same
+def test_a_page_that_reads_the_session_is_never_hinted(server: Server) -> None:
+    # Even to visitors without a session: Django marks the page Vary: Cookie all the same.
+    get(server, "/vary-cookie/")
     assert get(server, "/vary-cookie/").headers["vary"] == "Cookie"
     assert server.hints.links == {}
+
+
+def test_a_page_that_turns_private_is_forgotten(server: Server) -> None:
+    get(server, "/turns-private/")
+    # The query is not part of the page: this request is hinted, and its answer is private.
+    assert get(server, "/turns-private/?private=1").early
+    assert not get(server, "/turns-private/").early
 
 
 def test_nothing_for_a_request_with_authorization(server: Server) -> None:
