@@ -7,6 +7,7 @@ import base64
 import hashlib
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,21 @@ def trusting(chromium: Any, certificate: tuple[Path, Path]) -> Iterator[Any]:
         browser.close()
 
 
-def visit_twice(browser: Any, server: Server, context_options: dict[str, Any]) -> list[Any]:
-    """Two first visits (fresh contexts): the first teaches the page's links, the second gets
-    them in a 103. The requests the server saw during the second, and how the page got each."""
+@dataclass(frozen=True)
+class Hinted:
+    """A visit that got a 103: what the server saw of it, and how the page timed each file."""
+
+    requests: list[tuple[str, dict[str, str]]]
+    initiators: dict[str, str]
+
+    def of(self, url: str) -> list[dict[str, str]]:
+        """The headers of each request the server saw for ``url``."""
+        return [headers for path, headers in self.requests if path == url]
+
+
+def visit_twice(browser: Any, server: Server, **context_options: Any) -> Hinted:
+    """Two first visits (fresh contexts, empty caches): the first teaches the page's links, the
+    second gets them in a 103."""
     for _ in range(2):
         context = browser.new_context(**context_options)
         try:
@@ -78,34 +91,33 @@ def visit_twice(browser: Any, server: Server, context_options: dict[str, Any]) -
             )
         finally:
             context.close()
-    return [server.seen.requests[before:], initiators]
+    return Hinted(server.seen.requests[before:], initiators)
+
+
+def hinted_urls(server: Server) -> list[str]:
+    return [link.target for link in parse_links([get(server, "/").headers["link"]])]
 
 
 def test_chromium_fetches_each_hinted_file_once(trusting: Any, server: Server, site: Any) -> None:
-    requests, initiators = visit_twice(trusting, server, {})
-    link = get(server, "/").headers["link"]
-    urls = [entry.target for entry in parse_links([link])]
+    visit = visit_twice(trusting, server)
+    urls = hinted_urls(server)
     modules = [static_url(site, f"app/mod/{name}.mjs") for name in ("shared", "a", "main")]
-    assert urls[:3] == modules
-    paths = [path for path, _ in requests]
+    assert urls[:3] == modules  # the modulepreloads, then the stylesheets and classic script
     for url in urls:
-        assert paths.count(url) == 1, (url, paths)
-        # The page's elements were given the 103's fetch: it has no Origin header (the page's
-        # own CORS requests have one), and the page times the file as an early hint's.
-        (headers,) = [h for p, h in requests if p == url]
-        assert "origin" not in headers, (url, headers)
-        assert initiators[url] == "early-hints", (url, initiators)
+        assert len(visit.of(url)) == 1, (url, visit.requests)
+        # The page was handed the 103's fetch, and says so.
+        assert visit.initiators[url] == "early-hints", (url, visit.initiators)
 
 
 def test_with_a_certificate_error_each_hinted_file_is_fetched_twice(
     chromium: Any, server: Server
 ) -> None:
-    # The measurement above can see a duplicate: chromium does not cache a response of a host
-    # whose certificate it rejected, so the page fetches each hinted file again, with Origin.
-    requests, _ = visit_twice(chromium, server, {"ignore_https_errors": True})
-    urls = [entry.target for entry in parse_links([get(server, "/").headers["link"]])]
-    for url in urls:
-        seen = [h for p, h in requests if p == url]
-        assert len(seen) == 2, (url, [p for p, _ in requests])
-        assert ["origin" in h for h in seen] == [False, True], (url, seen)
-        assert {h["sec-fetch-mode"] for h in seen} == {"cors"}
+    # The measurement above can see a duplicate. With a certificate error chromium caches
+    # nothing of the host, so the page fetches each hinted file again: the 103's fetch without
+    # Origin, then the page's own with it, both in CORS mode.
+    visit = visit_twice(chromium, server, ignore_https_errors=True)
+    for url in hinted_urls(server):
+        seen = visit.of(url)
+        assert ["origin" in headers for headers in seen] == [False, True], (url, seen)
+        assert {headers["sec-fetch-mode"] for headers in seen} == {"cors"}
+        assert visit.initiators[url] != "early-hints"
