@@ -360,3 +360,12 @@ def test_a_crafted_quoted_value_is_no_link_of_its_own(server: Server, site: Any)
     (parsed,) = parse_links([link])
     assert parsed.target == static_url(site, "app/site.css")
     assert parsed.param("media") == 'a", </static/evil.js>; rel=preload; as=script; x="'
+
+
+def test_pages_are_capped(server: Server) -> None:
+    server.hints.max_paths = 2
+    for page_path in ("/plain/", "/print/", "/own-link/", "/print/"):
+        get(server, page_path)
+    # The least recently requested page is dropped first.
+    assert [key[3] for key in server.hints.links] == ["/own-link/", "/print/"]
+    assert all(key[:3] == ("https", "a.example", "") for key in server.hints.links)
