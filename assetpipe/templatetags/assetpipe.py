@@ -128,10 +128,13 @@ def render_attrs(attrs: Mapping[str, object]) -> str:
     return "".join(f" {part}" for part in parts)
 
 
-def _asset_attrs(url_attr: str, path: str, attrs: dict[str, object]) -> dict[str, object]:
+def _asset_attrs(
+    url_attr: str, path: str, attrs: dict[str, object]
+) -> tuple[str, dict[str, object]]:
+    """The build's URL for ``path`` and the element's attributes (``attrs`` replace defaults)."""
     url, integrity = current_build().asset(path)
     crossorigin = "anonymous" if integrity else None
-    return {url_attr: url, "integrity": integrity, "crossorigin": crossorigin, **attrs}
+    return url, {url_attr: url, "integrity": integrity, "crossorigin": crossorigin, **attrs}
 
 
 @register.simple_tag
@@ -144,8 +147,8 @@ def static_integrity(path: str) -> str:
 def static_script(context: template.Context, path: str, **attrs: object) -> SafeString:
     """``<script src integrity crossorigin ...></script>``; other attributes pass through."""
     attrs["nonce"] = _nonce(context, attrs.pop("nonce", None))
-    rendered = _asset_attrs("src", path, attrs)
-    record_tag("src", rendered, "script")
+    url, rendered = _asset_attrs("src", path, attrs)
+    record_tag("src", rendered, "script", url)
     html = f"<script{render_attrs(rendered)}></script>"
     return mark_safe(html)  # every value escaped by render_attrs
 
@@ -154,8 +157,8 @@ def static_script(context: template.Context, path: str, **attrs: object) -> Safe
 def static_stylesheet(context: template.Context, path: str, **attrs: object) -> SafeString:
     """``<link rel="stylesheet" href integrity crossorigin ...>``; other attributes pass through."""
     attrs["nonce"] = _nonce(context, attrs.pop("nonce", None))
-    rendered = _asset_attrs("href", path, attrs)
-    record_tag("href", rendered, "style")
+    url, rendered = _asset_attrs("href", path, attrs)
+    record_tag("href", rendered, "style", url)
     html = f'<link rel="stylesheet"{render_attrs(rendered)}>'
     return mark_safe(html)  # every value escaped by render_attrs
 

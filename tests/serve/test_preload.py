@@ -1,5 +1,6 @@
-"""Preload ``Link`` headers from the tags: what they list, in what order, within the caps; and the
-page in chromium under uvicorn and ServeStatic, each preloaded file fetched once."""
+"""Preload ``Link`` headers from the tags: what they list, in what order, within the caps, written
+and read as RFC 8288 says; and the page in chromium under uvicorn and ServeStatic, each preloaded
+file fetched once."""
 
 from __future__ import annotations
 
@@ -14,9 +15,20 @@ from urllib.parse import quote
 import pytest
 from django.core.asgi import get_asgi_application
 from django.test import AsyncClient, Client, override_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from assetpipe.early_hints import EarlyHints
-from assetpipe.preload import Preload, PreloadMiddleware, link_header, recording
+from assetpipe.preload import (
+    Link,
+    Preload,
+    PreloadMiddleware,
+    header_list,
+    link_header,
+    parse_links,
+    record,
+    recording,
+)
 from assetpipe.serve.servestatic import servestatic_mimetypes
 from tests.serve import test_integrity_browser as integrity
 from tests.serve.conftest import running_asgi
@@ -29,11 +41,11 @@ TAG_URL = re.compile(r'<(?:script|link)\b[^>]*?\b(?:src|href)="(/static/[^"]+)"'
 
 
 def links(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(", ") if part.strip()]
+    return [str(link) for link in parse_links([value or ""])]
 
 
 def link_urls(value: str | None) -> list[str]:
-    return [link.split(">", 1)[0].removeprefix("<") for link in links(value)]
+    return [link.target for link in parse_links([value or ""])]
 
 
 def expected_links(site: Any) -> list[str]:
@@ -137,6 +149,100 @@ def test_default_caps() -> None:
 )
 def test_link_values(preload: Preload, link: str) -> None:
     assert preload.link() == link
+
+
+def test_values_that_cannot_be_in_a_header_are_left_out() -> None:
+    broken = Preload("/s/a.css", "preload", "style", media="screen\r\nSet-Cookie: a=b")
+    with pytest.raises(ValueError, match="not a Link parameter value"):
+        broken.link()
+    kept = Preload("/s/b.css", "preload", "style")
+    assert link_header([broken, kept], 20, 2048) == "</s/b.css>; rel=preload; as=style"
+
+
+# --- RFC 8288: one reader and one writer ------------------------------------------------------
+
+
+def test_quoted_values_keep_their_commas_semicolons_and_quotes() -> None:
+    value = (
+        '</a.css>; rel=preload; as=style; media="screen, print; x", '
+        '</b.js> ; rel="modulepreload" ;integrity = "sha384-x\\"y, </c.js>; rel=preload", ,'
+        "<https://e.example/d,e;f.js>;rel=preload;crossorigin"
+    )
+    assert parse_links([value, "</f.js>; rel=preload"]) == [
+        Link("/a.css", (("rel", "preload"), ("as", "style"), ("media", "screen, print; x"))),
+        Link(
+            "/b.js",
+            (("rel", "modulepreload"), ("integrity", 'sha384-x"y, </c.js>; rel=preload')),
+        ),
+        Link("https://e.example/d,e;f.js", (("rel", "preload"), ("crossorigin", None))),
+        Link("/f.js", (("rel", "preload"),)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '</a.css>; rel=preload; media="screen',  # unterminated quoted-string
+        "</a.css; rel=preload",  # unterminated target
+        "/a.css; rel=preload",  # no target
+        "</a.css> rel=preload",  # no ";"
+        '</a.css>; rel=preload"x"',  # junk after a token
+        "</a.css>; =preload",  # no name
+        "</a.css>; rel=",  # no value
+    ],
+)
+def test_malformed_links_are_an_error_not_a_guess(value: str) -> None:
+    with pytest.raises(ValueError):
+        parse_links([value])
+
+
+def test_rel_names_and_repeats() -> None:
+    (link,) = parse_links(['</a.js>; REL="Preload Prefetch"; rel=stylesheet'])
+    assert link.rels == {"preload", "prefetch"}  # the first rel counts (RFC 8288 section 3.3)
+
+
+def test_header_lists_respect_quotes_and_targets() -> None:
+    assert header_list('private="Set-Cookie, X", max-age=60') == [
+        'private="Set-Cookie, X"',
+        "max-age=60",
+    ]
+    assert header_list(" , Cookie,Accept-Language ,") == ["Cookie", "Accept-Language"]
+
+
+_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+_names = st.from_regex(r"[a-z][a-z0-9*-]{0,10}", fullmatch=True)
+
+
+@given(
+    target=st.from_regex(r"/[!#-;=?-~]{0,40}", fullmatch=True),
+    params=st.lists(st.tuples(_names, st.none() | _values), max_size=6),
+)
+def test_what_is_written_reads_back_the_same(
+    target: str, params: list[tuple[str, str | None]]
+) -> None:
+    link = Link(target, tuple(params))
+    assert parse_links([str(link)]) == [link]
+    assert parse_links([f"{link}, {link}"]) == [link, link]
+
+
+# --- what the tags record ---------------------------------------------------------------------
+
+
+def test_only_the_builds_files_are_recorded(site: Any, settings: Any) -> None:
+    from django.template import engines
+
+    settings.MEDIA_URL = "/media/"
+    template = engines["django"].from_string(
+        '{% load assetpipe %}{% static_script "app/classic.js" %}'
+        '{% static_script "app/classic.js" src="/static/app/classic.js?sig=1" %}'
+        '{% static_stylesheet "app/site.css" href="/media/u/7/site.css" %}'
+    )
+    with recording() as rendered:
+        html = template.render({})
+        for url in ("/media/a.js", "/static/a.js?v=1", "/static/a.js#x", "https://e.example/a.js"):
+            record(Preload(url, "preload", "script"))
+    assert "sig=1" in html and "/media/u/7/site.css" in html
+    assert [p.url for p in rendered] == ["/static/" + quote(site.hashed("app/classic.js"))]
 
 
 def test_scripts_as_their_tags_load_them(site: Any, settings: Any) -> None:
