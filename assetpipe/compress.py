@@ -7,10 +7,14 @@ persisted state copy them back instead of compressing again. Output is determini
 encoder settings, gzip with no name and mtime 0; a file over ``LARGE_FILE`` bytes is streamed
 through the same encoders in chunks, which gives the same bytes without holding it in memory.
 
-The cache is trusted nowhere it can be wrong: each blob starts with a header holding the MD5 of
-its payload, checked while the blob is copied; a bad blob is discarded and its content compressed
-again, with a warning. The cache is an optimisation, so failing to read or write it is a warning,
-never a failed build.
+The cache is trusted nowhere it can be wrong: each blob starts with a header naming the content
+it encodes and the MD5 of its payload, and is decoded while it is copied, so a blob is placed only
+when it decodes to exactly the content it is filed under (a cache restored from another job cannot
+put foreign bytes into STATIC_ROOT); a bad blob is discarded and its content compressed again,
+with a warning. Every decode, of a cached blob or of a variant fetched from the bucket, stops as
+soon as its output exceeds the original's size, so a small "bomb" costs a chunk of memory at
+most. The cache is an optimisation, so failing to read or write it is a warning, never a failed
+build.
 
 Each project (STATIC_ROOT) has its own cache directory beside its own state file, and prunes only
 that directory against only its own state: one shared ``state_dir`` never lets one project's
@@ -19,11 +23,12 @@ pruning remove blobs another project's state references.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +38,7 @@ import brotli
 
 from assetpipe.allocator import release_large_blocks
 from assetpipe.blobs import HEADER, Corrupt, copy_blob, copy_stream, write_blob
-from assetpipe.digests import CHUNK_SIZE, md5_bytes
+from assetpipe.digests import CHUNK_SIZE
 from assetpipe.files import (
     LARGE_FILE,
     BuiltFile,
@@ -51,9 +56,9 @@ MIN_SAVING = 0.05
 # Cache marker beside where a blob would be, for content whose variant was not worth keeping.
 NOT_WORTH_IT = ".none"
 # Names the cache directory; a change to the encoder settings or the blob format must change it.
-CACHE_VERSION = 4
-# A cached blob: this, the MD5 of the payload (16 bytes), the payload.
-BLOB_MAGIC = b"APB2"
+CACHE_VERSION = 5
+# A cached blob: this, the MD5 of the content it encodes, the MD5 of the payload, the payload.
+BLOB_MAGIC = b"APB3"
 BLOB_HEADER = HEADER
 
 DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
@@ -127,6 +132,71 @@ def _brotli_stream() -> StreamEncoder:
     return encoder
 
 
+# Output piece of a decoder: a decode stops within one piece of its limit. brotli's output
+# buffer grows in blocks, so its pieces may be up to about twice this.
+DECODE_PIECE = 64 * 1024
+
+
+class StreamDecoder(Protocol):
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The output of ``data``, in pieces of at most about ``DECODE_PIECE`` bytes."""
+        ...
+
+    def finish(self) -> None:
+        """Raise :class:`BadEncoding` unless the input was one whole encoding."""
+        ...
+
+
+class BadEncoding(ValueError):
+    """Bytes that are not one whole, valid encoding."""
+
+
+class TooLarge(BadEncoding):
+    """A decode whose output passed the size it had to have: stopped there."""
+
+    def __init__(self, produced: int, limit: int) -> None:
+        super().__init__(f"decodes to more than {limit:,} bytes")
+        self.produced = produced  # output bytes made before stopping
+        self.limit = limit
+
+
+class _BrotliDecoder:
+    def __init__(self) -> None:
+        self._decoder = brotli.Decompressor()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._decoder.is_finished():
+            if data:
+                raise BadEncoding("data after the end of the brotli stream")
+            return
+        # The output buffer stops growing at the limit; the rest comes from empty calls.
+        yield self._decoder.process(data, output_buffer_limit=DECODE_PIECE)
+        while not self._decoder.can_accept_more_data():
+            yield self._decoder.process(b"", output_buffer_limit=DECODE_PIECE)
+
+    def finish(self) -> None:
+        if not self._decoder.is_finished():
+            raise BadEncoding("truncated brotli stream")
+
+
+class _GzipDecoder:
+    def __init__(self) -> None:
+        self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)  # a gzip member, CRC checked
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data:
+            if self._decoder.eof:
+                raise BadEncoding("data after the end of the gzip member")
+            yield self._decoder.decompress(data, DECODE_PIECE)
+            data = self._decoder.unconsumed_tail
+        while not self._decoder.eof and (out := self._decoder.decompress(b"", DECODE_PIECE)):
+            yield out
+
+    def finish(self) -> None:
+        if not self._decoder.eof or self._decoder.unused_data:
+            raise BadEncoding("truncated gzip stream or data after it")
+
+
 @dataclass(frozen=True)
 class Encoding:
     name: str  # the Content-Encoding
@@ -136,23 +206,70 @@ class Encoding:
     # The encoder and its settings, as published variants record them (``encoder`` metadata):
     # a variant made otherwise is not this build's, whatever it decodes to.
     tag: str
-    # Set where fetching a published variant beats encoding it here (raising on anything but
-    # a complete, valid encoding): brotli 11 costs about 2 ms even for a 1 KiB file and 1.5 s
-    # per MiB, more than a GET; gzip 9 is 20 to 40 times faster, so it is made here.
-    decode: Callable[[bytes], bytes] | None = None
+    decoder: Callable[[], StreamDecoder]  # to verify bytes from outside the build, bounded
+    # Whether fetching a published variant beats encoding it here: brotli 11 costs about 2 ms
+    # even for a 1 KiB file and 1.5 s per MiB, more than a GET; gzip 9 is 20 to 40 times
+    # faster, so it is made here.
+    fetch: bool = False
 
 
 ENCODINGS: dict[str, Encoding] = {
     "br": Encoding(
         "br", VARIANT_SUFFIXES["br"], _brotli, _brotli_stream, "brotli quality=11 lgblock=16",
-        brotli.decompress,
+        _BrotliDecoder, fetch=True,
     ),
     "gzip": Encoding(
-        "gzip", VARIANT_SUFFIXES["gzip"], _gzip, _Gzip, "deflate level=9 mtime=0 os=255"
+        "gzip", VARIANT_SUFFIXES["gzip"], _gzip, _Gzip, "deflate level=9 mtime=0 os=255",
+        _GzipDecoder,
     ),
 }  # fmt: skip
 # What decoding may raise on bytes that are not a valid encoding.
-DECODE_ERRORS = (brotli.error,)
+DECODE_ERRORS = (brotli.error, zlib.error, BadEncoding)
+
+
+def decode_bounded(encoding: Encoding, data: bytes, limit: int) -> bytes:
+    """What ``data`` decodes to; raises :class:`TooLarge` as soon as the output passes
+    ``limit`` bytes (having made at most ``limit`` plus one piece), or another of
+    ``DECODE_ERRORS`` if it is not one whole encoding."""
+    decoder = encoding.decoder()
+    out = bytearray()
+    for piece in decoder.feed(data):
+        out += piece
+        if len(out) > limit:
+            raise TooLarge(len(out), limit)
+    decoder.finish()
+    return bytes(out)
+
+
+class ContentCheck:
+    """Checks, as a blob is copied, that it decodes to exactly the content (size and MD5) it is
+    filed under; raises :class:`Corrupt` as soon as it cannot (``blobs.PayloadCheck``)."""
+
+    def __init__(self, encoding: Encoding, size: int, digest: str) -> None:
+        self._decoder = encoding.decoder()
+        self._size = size
+        self._digest = digest
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self.produced = 0
+
+    def update(self, chunk: bytes) -> None:
+        try:
+            for piece in self._decoder.feed(chunk):
+                self.produced += len(piece)
+                if self.produced > self._size:
+                    raise Corrupt
+                self._md5.update(piece)
+        except DECODE_ERRORS as exc:
+            raise Corrupt from exc
+
+    def finish(self) -> None:
+        try:
+            self._decoder.finish()
+        except DECODE_ERRORS as exc:
+            raise Corrupt from exc
+        if self.produced != self._size or self._md5.hexdigest() != self._digest:
+            raise Corrupt
+
 
 # encoding -> the variant's size, or None when it was not worth keeping
 Sizes = dict[str, int | None]
@@ -335,7 +452,7 @@ class Compressor:
         key that holds that content, if any does). A fetched variant is used only when it
         decodes to exactly the content's bytes (by MD5), is worth keeping by this build's rule
         and was made with this build's encoder settings; anything else is encoded here."""
-        fetched = [e for e in self.encodings if e.decode is not None]
+        fetched = [e for e in self.encodings if e.fetch]
         if not fetched:
             return pending
         by_name = {_fetch_name(servables): digest for digest, servables in pending.items()}
@@ -379,7 +496,7 @@ class Compressor:
         blobs: Blobs = {variant.encoding: variant.data}
         if encoding is first:
             for made_here in self.encodings:
-                if made_here.decode is None:
+                if not made_here.fetch:
                     blobs[made_here.name] = self._encode(servable, made_here, content)
         return variant, blobs
 
@@ -421,15 +538,15 @@ class Compressor:
         """The content ``variant`` decodes to, if it is this build's variant of ``servable``."""
         if variant.tag is not None and variant.tag != encoding.tag:
             return None  # another encoder's bytes: correct, perhaps, but not this build's
-        assert encoding.decode is not None  # only such encodings are fetched
         try:
-            decoded: bytes | None = encoding.decode(variant.data)
+            # Bounded: an object of a few KB may decode to gigabytes.
+            decoded: bytes | None = decode_bounded(encoding, variant.data, servable.size)
         except DECODE_ERRORS:
             decoded = None
         if (
             decoded is not None
             and len(decoded) == servable.size
-            and md5_bytes(decoded) == servable.digest
+            and hashlib.md5(decoded, usedforsecurity=False).hexdigest() == servable.digest
         ):
             limit = float("inf") if self.every_variant else servable.size * (1 - MIN_SAVING)
             return decoded if len(variant.data) <= limit else None
@@ -646,7 +763,14 @@ class Compressor:
             return False
         variant = servable.name + encoding.suffix
         try:
-            copy_blob(blob, self.root / variant, size, BLOB_MAGIC)
+            copy_blob(
+                blob,
+                self.root / variant,
+                size,
+                BLOB_MAGIC,
+                servable.digest,
+                ContentCheck(encoding, servable.size, servable.digest),
+            )
         except Corrupt:
             self._discard_blob(blob)
             return False
@@ -674,7 +798,7 @@ class Compressor:
                     # Remember that this content does not compress well, without its bytes.
                     write_atomic(path.with_name(path.name + NOT_WORTH_IT), b"")
                 else:
-                    write_blob(path, blob, BLOB_MAGIC)
+                    write_blob(path, blob, BLOB_MAGIC, digest)
         except OSError as exc:
             # Best effort: the build goes on without the cache for the rest of the run.
             self.stats.warnings.append(f"could not write the compressed cache: {exc}")

@@ -35,6 +35,23 @@ def multipart_etag(path: str | os.PathLike[str], size: int, part_size: int) -> s
     return f"{hashlib.md5(b''.join(parts), usedforsecurity=False).hexdigest()}-{len(parts)}"
 
 
+MAX_PARTS = 10_000  # S3's limit per multipart upload
+
+
+def part_size(size: int, threshold: int) -> int:
+    """The parts a publish uploads ``size`` bytes in: ``threshold`` bytes, larger only where
+    S3's limit of 10,000 parts requires."""
+    return max(threshold, -(-size // MAX_PARTS))
+
+
+def upload_etag(path: str | os.PathLike[str], size: int, threshold: int) -> str:
+    """The ETag S3 gives ``path`` (of ``size`` bytes) uploaded as a publish uploads it: its MD5,
+    or from ``threshold`` bytes on, the ETag of its parts."""
+    if size < threshold:
+        return md5_file(path)
+    return multipart_etag(path, size, part_size(size, threshold))
+
+
 def _md5_of_file(path: str | os.PathLike[str], start: int, length: int | None) -> hashlib._Hash:
     digest = hashlib.md5(usedforsecurity=False)
     remaining = length

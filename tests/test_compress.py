@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from pathlib import Path
 
 import brotli
+import pytest
 
 from assetpipe.compress import BLOB_HEADER, ENCODINGS, Compressor, should_compress
 from assetpipe.digests import md5_bytes
@@ -177,3 +179,55 @@ def test_gzip_bytes_are_the_same_on_every_python() -> None:
     stream = ENCODINGS["gzip"].stream()
     chunks = [stream.process(data[i : i + 1000]) for i in range(0, len(data), 1000)]
     assert b"".join(chunks) + stream.finish() == encoded
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_a_decode_stops_within_a_piece_of_the_expected_size(encoding: str) -> None:
+    # Imported here: on a version without bounded decoding only this test fails.
+    from assetpipe.compress import DECODE_PIECE, TooLarge, decode_bounded
+
+    expected = 4096
+    bomb = ENCODINGS[encoding].encode(bytes(64 << 20))  # 64 MiB of zeros: tens of KB at most
+    assert len(bomb) < 100_000
+    with pytest.raises(TooLarge) as raised:
+        decode_bounded(ENCODINGS[encoding], bomb, expected)
+    # brotli's buffer grows in blocks: up to two pieces past the limit, never the whole.
+    assert expected < raised.value.produced <= expected + 2 * DECODE_PIECE
+    content = b"body { color: red }\n" * 200
+    assert decode_bounded(ENCODINGS[encoding], ENCODINGS[encoding].encode(content), 4000) == (
+        content
+    )
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_a_truncated_or_padded_encoding_is_refused(encoding: str) -> None:
+    from assetpipe.compress import DECODE_ERRORS, decode_bounded
+
+    encoded = ENCODINGS[encoding].encode(b"body { color: red }\n" * 200)
+    for bad in (encoded[:-4], encoded + b"\0junk"):
+        with pytest.raises(DECODE_ERRORS):
+            decode_bounded(ENCODINGS[encoding], bad, 4000)
+
+
+def test_a_cached_bomb_is_discarded_having_made_at_most_a_piece(tmp_path: Path) -> None:
+    """A cache blob filed under a content, of its size, that decodes to far more: copying it
+    stops decoding past the content's size."""
+    root, cache = tmp_path / "root", tmp_path / "cache"
+    content = "".join(f".c{i} {{ color: #{i * 7919 % 4096:03x} }}\n" for i in range(2000)).encode()
+    a = servable(root, "a.css", content)
+    state = CompressState()
+    compressor(root, state, cache).run([a])
+    good = (root / "a.css.br").read_bytes()
+    (blob,) = cache.rglob("*.br")
+    raw = blob.read_bytes()
+    header = raw[: len(raw) - len(good)]
+    bomb = ENCODINGS["br"].encode(bytes(64 << 20))
+    assert len(bomb) <= len(good)
+    bomb += bytes(len(good) - len(bomb))  # padded to the size the state records
+    blob.write_bytes(header[:-16] + hashlib.md5(bomb).digest() + bomb)
+    (root / "a.css.br").unlink()
+
+    stats = compressor(root, CompressState(), cache).run([a])
+
+    assert any("corrupt cached blob" in warning for warning in stats.warnings)
+    assert brotli.decompress((root / "a.css.br").read_bytes()) == content

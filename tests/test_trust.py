@@ -525,3 +525,37 @@ def test_a_fresh_checkout_settles_in_one_run(project: StaticProject) -> None:
     out, _ = project.collect()
     assert "0 hashed (" in out and "0 files compressed (" in out, out
     assert_tree_correct(project)
+
+
+def numbers(seed: int) -> bytes:
+    return "".join(f"var v{i} = {i * seed % 10007};\n" for i in range(300)).encode()
+
+
+def test_a_foreign_blob_in_a_restored_cache_is_never_placed(project: StaticProject) -> None:
+    """A cache directory restored from another job: under data.js's content, a blob of the right
+    size with a valid checksum of its own that encodes other JavaScript. Only decoding it shows
+    that; the checksum covers whatever bytes it was given."""
+    from assetpipe.compress import ENCODINGS
+
+    make_site(project)
+    project.write("js/data.js", numbers(7919))
+    project.collect()
+    hashed = project.manifest()["js/data.js"]
+    good = project.read(hashed + ".br")
+    (blob,) = state_dir(project).rglob(f"{hashlib.md5(numbers(7919)).hexdigest()}.br")
+    raw = blob.read_bytes()
+    header = raw[: len(raw) - len(good)]
+    # Other code, encoded as this build would, to exactly the variant's size.
+    foreign = next(
+        encoded
+        for seed in range(1, 10007)
+        if seed != 7919 and len(encoded := ENCODINGS["br"].encode(numbers(seed))) == len(good)
+    )
+    # The header as it was, only the payload's checksum (its last 16 bytes) redone.
+    blob.write_bytes(header[:-16] + hashlib.md5(foreign).digest() + foreign)
+
+    _, err = project.collect("--clear")
+
+    assert "corrupt cached blob" in err
+    assert project.read(hashed + ".br") == good
+    assert_tree_correct(project)

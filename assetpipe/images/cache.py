@@ -1,9 +1,12 @@
 """The image variants' cache outside STATIC_ROOT: encoded bytes and what was decided, by content.
 
-Like the compressed-bytes cache (``assetpipe.compress``): a blob is ``MAGIC``, the MD5 of its
-payload and the payload, checked while it is copied into place, so a damaged blob is re-encoded
-rather than served. Beside the blobs, one small record per content (its size, the formats kept,
-or why none) lets a build whose state is gone place every variant without decoding an image.
+Like the compressed-bytes cache (``assetpipe.compress``): a blob is ``MAGIC``, the MD5 of the
+image it encodes, the MD5 of its payload and the payload (``assetpipe.blobs``), checked while it is
+copied into place, so a damaged blob, or one filed under another image's digest, is re-encoded
+rather than served. A lossy encode cannot be decoded back to its source to prove it, so only a
+build that is trusted to publish may write this cache (see docs/how-to/ci.md). Beside the blobs,
+one small record per content (its size, the formats kept, or why none) lets a build whose state
+is gone place every variant without decoding an image.
 The directory's name carries the step's key (settings and encoder library versions), so bytes
 made under other settings are never reused. Failing to read or write the cache is a warning.
 """
@@ -11,6 +14,7 @@ made under other settings are never reused. Failing to read or write the cache i
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
@@ -19,13 +23,16 @@ from assetpipe.blobs import Corrupt, copy_blob, write_blob
 from assetpipe.files import WriteError, write_atomic
 from assetpipe.state import ImageRecord
 
-MAGIC = b"API1"
+MAGIC = b"API2"
+# Blobs of another format live in a directory of their own, so an upgrade is a cold cache, not
+# a warning per image.
+FORMAT = 2
 RECORD = ".json"
 
 
 class ImageCache:
     def __init__(self, directory: Path | None) -> None:
-        self.directory = directory
+        self.directory = None if directory is None else directory / f"v{FORMAT}"
         self.warnings: list[str] = []
 
     def _path(self, digest: str, suffix: str) -> Path | None:
@@ -53,7 +60,7 @@ class ImageCache:
                 if path is None:
                     return
                 if blob is not None:
-                    write_blob(path, blob, MAGIC)
+                    write_blob(path, blob, MAGIC, digest)
             path = self._path(digest, RECORD)
             if path is not None:
                 write_atomic(path, json.dumps(list(record), sort_keys=True).encode())
@@ -67,7 +74,7 @@ class ImageCache:
         if blob is None:
             return False
         try:
-            copy_blob(blob, target, size, MAGIC)
+            copy_blob(blob, target, size, MAGIC, digest)
         except Corrupt:
             self.warnings.append(f"corrupt cached image {blob} discarded; encoding again")
             with suppress(OSError):
@@ -87,6 +94,10 @@ class ImageCache:
         if self.directory is None or not self.directory.is_dir():
             return
         keep = set(live)
+        for other in self.directory.parent.iterdir():
+            if other != self.directory and other.is_dir():
+                # Blobs of an earlier format, never read again.
+                shutil.rmtree(other, ignore_errors=True)
         for bucket in self.directory.iterdir():
             if bucket.is_dir():
                 for entry in bucket.iterdir():

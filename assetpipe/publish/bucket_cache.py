@@ -121,7 +121,10 @@ class BucketVariants:
         try:
             if response.get("ContentLength", 0) > LARGE_FILE:
                 return None
-            data: bytes = body.read()
+            # Read no more than that whatever the header said: the object is not trusted yet.
+            data: bytes = body.read(LARGE_FILE + 1)
+            if len(data) > LARGE_FILE:
+                return None
         except S3_ERRORS as exc:
             self.problems.append(f"{s3.error(exc, 'reading', key)}; compressing instead")
             return None

@@ -18,7 +18,7 @@ from django.core.files.storage import Storage
 
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import SETTING, PublishError, S3Config
-from assetpipe.publish.history import build_id, find_build, newest_builds, remote_history
+from assetpipe.publish.history import HistoryEntry, find_build, newest_builds, remote_history
 
 
 class BucketManifestStorage(Storage):
@@ -72,6 +72,7 @@ class PinnedManifestStorage(BucketManifestStorage):
     def __init__(self, config: S3Config) -> None:
         super().__init__(config)
         self._pinned_key: str | None = None
+        self._pinned: HistoryEntry | None = None
 
     def _key(self, name: str) -> str:
         if self._pinned_key is None:
@@ -92,12 +93,14 @@ class PinnedManifestStorage(BucketManifestStorage):
                 f"such build (no {self.config.key('manifests/')}<time>-{digest}.json); newest "
                 f"builds there: {newest_builds(history)}"
             )
+        self._pinned = entry
         return self.config.key(entry.name)
 
     def _open(self, name: str, mode: str = "rb") -> File[Any]:
         manifest = super()._open(name, mode)
         data = manifest.read()
-        if build_id(data) != self.config.manifest_digest:
+        # By the SHA-256 its name records: 12 hex digits of MD5 could be matched by made-up bytes.
+        if self._pinned is None or not self._pinned.holds(data):
             raise PublishError(
                 f"s3://{self.config.bucket_name}/{self._key(name)} does not hold build "
                 f"{self.config.manifest_digest}: its content was changed after publishing"

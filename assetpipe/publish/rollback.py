@@ -19,7 +19,6 @@ from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import BUILD_ID, PublishError, S3Config
 from assetpipe.publish.history import (
     HistoryEntry,
-    build_id,
     find_build,
     history_entries,
     history_name,
@@ -82,7 +81,9 @@ def rollback(
         if changed:
             _make_live(s3, manifest, manifest_name)
     if dry_run and stdout is not None and target.digest != current:
-        stdout.write(f"upload {config.key('manifests/')}<time>-{target.digest}.json (history)\n")
+        stdout.write(
+            f"upload {config.key('manifests/')}<time>-{target.digest}-<sha256>.json (history)\n"
+        )
         stdout.write(f"upload {config.key(manifest_name)} (build {target.digest}; after it)\n")
     return RollbackResult(
         where=config.where,
@@ -122,7 +123,7 @@ def _read_build(s3: S3Client, entry: HistoryEntry) -> bytes:
         data: bytes = s3.client.get_object(Bucket=s3.config.bucket_name, Key=key)["Body"].read()
     except S3_ERRORS as exc:
         raise s3.error(exc, "reading", key) from exc
-    if build_id(data) != entry.digest:
+    if not entry.holds(data):
         raise PublishError(
             f"s3://{s3.config.bucket_name}/{key} does not hold build {entry.digest}: it was "
             "changed after publishing; nothing was changed"
@@ -152,7 +153,7 @@ def _make_live(s3: S3Client, manifest: bytes, manifest_name: str) -> None:
     md5 = md5_bytes(manifest)
     try:
         # History first, as a publish does: prune then keeps the build before it is live.
-        put_manifest(s3, s3.config.key(history_name(md5)), manifest, md5)
+        put_manifest(s3, s3.config.key(history_name(manifest)), manifest, md5)
         put_manifest(s3, s3.config.key(manifest_name), manifest, md5)
     except PublishError as exc:
         raise PublishError(

@@ -3,7 +3,8 @@
 0. when the build is the one the last completed publish made live (``record``), one
    conditional request (``live_check``) asks whether it is live still; if so, that is all;
 1. list the bucket under ``location`` (one request per 1,000 keys, never a HEAD per file);
-2. plan: hashed names the bucket lacks, and unhashed names whose MD5 differs;
+2. plan: hashed names the bucket lacks or holds other bytes under (its listing's ETags say so),
+   and unhashed names whose MD5 differs;
 3. upload the plan in parallel;
 4. only then upload the manifest, after a copy under ``manifests/`` that keeps deploys known.
 """
@@ -57,6 +58,9 @@ class PublishResult:
     dry_run: bool = False
     build: str = ""  # the build id: 12 hex digits of the manifest's MD5
     listed: bool = True  # False: one request showed the last publish's manifest still live
+    # Content-addressed objects the bucket held other bytes under, uploaded again (among
+    # ``uploaded``): planted or altered there, or corrupt.
+    repaired: tuple[str, ...] = ()
 
     @property
     def request_count(self) -> int:
@@ -77,8 +81,15 @@ class PublishResult:
             manifest = ", manifest unchanged"
         elif self.dry_run:
             manifest = ", manifest to update"
+        repaired = ""
+        if self.repaired:
+            verb = "to repair" if self.dry_run else "repaired"
+            repaired = (
+                f", {len(self.repaired):,} {verb}: the bucket held other bytes than this build's, "
+                f"e.g. {self.repaired[0]}"
+            )
         return (
-            f"{head} ({self.present:,} present), {format_bytes(self.uploaded_bytes)}"
+            f"{head} ({self.present:,} present{repaired}), {format_bytes(self.uploaded_bytes)}"
             f"{manifest}; {requests}"
         )
 
@@ -219,6 +230,7 @@ def _publish_listed(
         requests=dict(s3.requests),
         dry_run=dry_run,
         build=build_id(build.manifest),
+        repaired=plan.altered,
     )
     return result, live_etag
 
@@ -239,7 +251,7 @@ def _upload(s3: S3Client, build: Build, plan: Plan, stdout: TextIO | None) -> st
     md5 = build.manifest_md5
     try:
         if plan.write_history:
-            put_manifest(s3, config.key(history_name(md5)), build.manifest, md5)
+            put_manifest(s3, config.key(history_name(build.manifest)), build.manifest, md5)
         if plan.manifest_reason is not None:
             return put_manifest(s3, config.key(build.manifest_name), build.manifest, md5)
     except PublishError as exc:

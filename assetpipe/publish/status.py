@@ -83,6 +83,13 @@ class Status:
                 f"to upload: {len(self.plan.uploads):,} files, "
                 f"{format_bytes(self.plan.upload_bytes)}"
             )
+        altered = self.plan.altered
+        if altered:
+            lines.append(
+                f"altered in the bucket: {len(altered):,} content-addressed objects do not hold "
+                f"this build's bytes (planted, changed or corrupt), e.g. s3://"
+                f"{self.config.bucket_name}/{altered[0]}; sync uploads the build's over them"
+            )
         lines.extend(self.kept_lines())
         if self.cors is not None:
             lines.append(f"bucket CORS rule: {self.cors.explanation()}")

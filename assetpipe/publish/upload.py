@@ -8,14 +8,15 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from assetpipe.digests import content_md5, md5_bytes, md5_file
+from assetpipe.digests import content_md5, md5_bytes, md5_file, part_size
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.config import PublishError
 from assetpipe.publish.headers import manifest_args, upload_args
 from assetpipe.publish.plan import Upload
 from assetpipe.report import Progress
 
-MAX_PARTS = 10_000  # S3's limit per multipart upload
+# part_size is the digests module's; named here, where the multipart upload is.
+__all__ = ["part_size", "put_manifest", "upload_file", "upload_files", "upload_in_parts"]
 
 
 def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | None) -> None:
@@ -75,11 +76,6 @@ def upload_file(s3: S3Client, upload: Upload) -> None:
         raise s3.error(exc, "uploading", upload.key) from exc
     except OSError as exc:
         raise PublishError(f"cannot read {file.path} to upload it: {exc}") from exc
-
-
-def part_size(size: int, threshold: int) -> int:
-    """Parts of ``threshold`` bytes, larger only where S3's limit of 10,000 parts requires."""
-    return max(threshold, -(-size // MAX_PARTS))
 
 
 def upload_in_parts(s3: S3Client, upload: Upload, args: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -331,3 +332,39 @@ def test_an_edge_build_without_local_variants_completes_the_bucket(
     assert "2 files compressed" in output
     assert f"static/{hashed}.gz" in proxy.puts()
     assert f"static/{hashed}.gz" in bucket_keys(s3_client, config().bucket_name)
+
+
+def test_a_brotli_bomb_in_the_bucket_is_refused_with_bounded_memory(
+    runners: Callable[[str], Runner], s3_client: Any, config: Callable[..., S3Config]
+) -> None:
+    """A few hundred bytes that decode to 256 MiB, under a variant's key with this build's
+    encoder tag: decoding stops past the original's size, so the run's peak stays far below."""
+    deploy = runners("deploy")
+    deploy.collect()
+    hashed = deploy.hashed("css/part3.css")
+    key = f"static/{hashed}.br"
+    bucket = config().bucket_name
+    expanded = 256 << 20
+    bomb = brotli.compress(bytes(expanded), quality=5)
+    assert len(bomb) < 1000
+    s3_client.put_object(
+        Bucket=bucket, Key=key, Body=bomb, Metadata={"encoder": ENCODINGS["br"].tag}
+    )
+
+    fresh = runners("fresh")
+    tracemalloc.start()
+    try:
+        output = fresh.collect()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert f"s3://{bucket}/{key} is not a br encoding of {hashed}" in output
+    assert peak < expanded // 8
+    original = (fresh.root / hashed).read_bytes()
+    assert brotli.decompress((fresh.root / f"{hashed}.br").read_bytes()) == original
+    # Publishing from the fresh runner put this build's bytes back over the bomb.
+    assert (
+        s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        == (fresh.root / f"{hashed}.br").read_bytes()
+    )

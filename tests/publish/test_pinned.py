@@ -17,6 +17,7 @@ from assetpipe.publish.history import build_id
 from assetpipe.publish.prune import prune
 from assetpipe.publish.s3 import PublishError, S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, bucket_keys, build_static
+from tests.publish.md5_prefix import FORGED, LEGIT, LEGIT_JS, legit_build
 
 STATIC = Template("{% load static %}{% static 'js/app.js' %}")
 
@@ -164,3 +165,43 @@ def test_prune_keeps_builds_published_within_min_age(
     assert result.deleted == ()
     assert len(result.builds) == 3
     assert result.too_young == 1
+
+
+def test_a_copy_that_only_shares_the_build_ids_digits_is_refused(
+    tmp_path: Path, config: Callable[..., S3Config], settings: Settings, s3_client: Any
+) -> None:
+    assert build_id(FORGED) == build_id(LEGIT) and FORGED != LEGIT
+    cfg = config()
+    publish(legit_build(tmp_path / "static"), "staticfiles.json", cfg)
+    (key,) = bucket_keys(s3_client, cfg.bucket_name, "static/manifests/")
+    s3_client.put_object(Bucket=cfg.bucket_name, Key=key, Body=FORGED)
+    pin(settings, cfg, build_id(LEGIT))
+
+    with pytest.raises(PublishError, match=f"does not hold build {build_id(LEGIT)}"):
+        storages["staticfiles"]  # builds the storage, which reads the manifest
+
+
+def test_a_copy_named_the_old_way_does_not_stand_in_for_a_verifiable_one(
+    tmp_path: Path, config: Callable[..., S3Config], settings: Settings, s3_client: Any
+) -> None:
+    """A newer copy named as before the SHA-256 was recorded, planted with bytes that match
+    the build id: the copy that records the SHA-256 is the one read."""
+    cfg = config()
+    publish(legit_build(tmp_path / "static"), "staticfiles.json", cfg)
+    planted = f"static/manifests/29991231T000000000000Z-{build_id(LEGIT)}.json"
+    s3_client.put_object(Bucket=cfg.bucket_name, Key=planted, Body=FORGED)
+    pin(settings, cfg, build_id(LEGIT))
+
+    assert STATIC.render(Context()) == f"https://cdn.example.com/static/{LEGIT_JS}"
+
+
+def test_a_build_with_only_a_copy_named_the_old_way_is_still_read(
+    tmp_path: Path, config: Callable[..., S3Config], settings: Settings, s3_client: Any
+) -> None:
+    """History written before this format: its copies are read, checked by the build id."""
+    cfg = config()
+    old = f"static/manifests/20260101T000000000000Z-{build_id(LEGIT)}.json"
+    s3_client.put_object(Bucket=cfg.bucket_name, Key=old, Body=LEGIT)
+    pin(settings, cfg, build_id(LEGIT))
+
+    assert STATIC.render(Context()) == f"https://cdn.example.com/static/{LEGIT_JS}"

@@ -57,7 +57,7 @@ def test_cold_publish_uploads_each_file_once_then_the_manifest(
         == (static_root / "staticfiles.json").read_bytes()
     )
     assert result.summary().startswith(
-        f"published build {history_key[-17:-5]} to s3://{cfg.bucket_name}/static: "
+        f"published build {history_key.split('-')[1]} to s3://{cfg.bucket_name}/static: "
         f"{files} uploaded (0 present), "
     )
 

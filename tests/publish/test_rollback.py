@@ -16,6 +16,7 @@ from assetpipe.publish.prune import prune
 from assetpipe.publish.rollback import rollback
 from assetpipe.publish.s3 import PublishError, S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, Reset, Respond, Rule, bucket_keys, build_static
+from tests.publish.md5_prefix import FORGED, FORGED_JS, LEGIT, legit_build
 from tests.publish.test_faults import INTERNAL, SLOW_DOWN, V2, assert_manifest_complete
 from tests.publish.test_faults import live_manifest as live
 
@@ -212,3 +213,19 @@ def test_the_command_needs_a_target(settings: Settings, config: Callable[..., S3
         call_command("assetpipe", "rollback")
     with pytest.raises(CommandError, match="not allowed with argument"):
         call_command("assetpipe", "rollback", "--previous", "--to", "0123456789ab")
+
+
+def test_a_copy_that_only_shares_the_build_ids_digits_is_not_made_live(
+    tmp_path: Path, config: Callable[..., S3Config], s3_client: Any
+) -> None:
+    cfg = config()
+    publish(legit_build(tmp_path / "legit"), "staticfiles.json", cfg)
+    (key,) = bucket_keys(s3_client, cfg.bucket_name, "static/manifests/")
+    v2 = release(tmp_path / "v2" / "static", cfg, V2)
+    # The forged copy and what it references, all in place: only its bytes give it away.
+    s3_client.put_object(Bucket=cfg.bucket_name, Key=key, Body=FORGED)
+    s3_client.put_object(Bucket=cfg.bucket_name, Key=f"static/{FORGED_JS}", Body=b"evil()")
+
+    with pytest.raises(PublishError, match=f"does not hold build {build_id(LEGIT)}"):
+        rollback(cfg, to=build_id(LEGIT))
+    assert live(s3_client, cfg.bucket_name) == v2
