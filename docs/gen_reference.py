@@ -648,8 +648,9 @@ def render_manifest() -> str:
             BANNER,
             "`collectstatic` writes `staticfiles.json` into STATIC_ROOT (or Django's "
             "`manifest_storage`), and publishing uploads it to the bucket after every file it "
-            "names, with a copy under `<location>/manifests/<UTC time>-<build id>.json`. A "
-            "build's id is the first 12 hex digits of the MD5 of this file. Without bundler "
+            "names, with a copy under `<location>/manifests/<UTC time>-<build id>-<SHA-256>.json`. "
+            "A build's id is the first 12 hex digits of the MD5 of this file; rollbacks and "
+            "pinned app servers check a copy by the SHA-256 its name records. Without bundler "
             "output, `integrity` and `images`, the file is byte for byte the one Django's "
             "`ManifestStaticFilesStorage` writes; assetpipe's keys follow Django's, which "
             "Django ignores.\n\n",
