@@ -31,6 +31,7 @@ from django.urls import path
 
 from assetpipe.headers import IMMUTABLE_CACHE_CONTROL, short_cache_control
 from assetpipe.serve import servestatic_mimetypes, whitenoise_mimetypes
+from assetpipe.serve.nginx import render_server, static_site
 from assetpipe.serve.whitenoise import immutable_file_test
 from tests.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
 from tests.serve.conftest import REPO, BuiltStatic, build_static, running_asgi, running_nginx
@@ -286,3 +287,54 @@ def test_nginx_serves_the_prefixed_urls(
         assert response.decoded() == (built.root / hashed).read_bytes()
         # The location is the prefixed path alone: the document root does not serve the build.
         assert fetch(nginx.url, f"/static/{hashed}").status == 404
+
+
+@pytest.mark.nginx
+def test_nginx_in_front_of_the_app_below_the_script_name(
+    built: BuiltStatic, tmp_path: Path
+) -> None:
+    # The page from the app, proxied without the script name; the files its tags and preload
+    # links name, from disk with nginx's own caching (not a middleware's: there is none).
+    site = static_site(SUBPATH["STATIC_URL"], built.root)
+    settings = {**built.settings, "MIDDLEWARE": ["assetpipe.preload.PreloadMiddleware"]}
+    with (
+        override_settings(**settings),
+        running_wsgi_server(get_wsgi_application()) as app,
+        running_nginx(
+            tmp_path / "nginx",
+            lambda listen: render_server(
+                site, listen=listen, upstream=app, script_name=SCRIPT_NAME
+            ),
+        ) as nginx,
+    ):
+        response = fetch(nginx.url, f"{SCRIPT_NAME}/")
+        assert response.status == 200
+        references = set(STATIC_REFERENCE.findall(response.body.decode()))
+        preloads = STATIC_REFERENCE.findall(response.header("Link") or "")
+        assert len(preloads) >= 5
+        assert all(p.startswith(f"{SCRIPT_NAME}/static/") for p in references), references
+        for reference in preloads:
+            served = fetch(nginx.url, reference, {"Accept-Encoding": "br"})
+            assert served.status == 200, reference
+            assert served.header("Cache-Control") == IMMUTABLE_CACHE_CONTROL, reference
+            assert served.header("Content-Encoding") == "br", reference
+        # The app's location is the script name with a slash: nginx sends /prefix there.
+        redirect = fetch(nginx.url, SCRIPT_NAME)
+        assert redirect.status == 301
+        assert (redirect.header("Location") or "").endswith(f"{SCRIPT_NAME}/")
+
+
+@pytest.mark.parametrize("script_name", ["prefix", "/a b", "/a;b", "/a{b", '/a"b'])
+def test_a_script_name_nginx_would_misread_is_refused(tmp_path: Path, script_name: str) -> None:
+    site = static_site("/a/static/", tmp_path)
+    with pytest.raises(ValueError, match="script name"):
+        render_server(site, listen="80", upstream="http://app:8000", script_name=script_name)
+
+
+@pytest.mark.parametrize("script_name", [None, "", "/"])
+def test_without_a_script_name_the_whole_site_is_proxied(
+    tmp_path: Path, script_name: str | None
+) -> None:
+    site = static_site("/static/", tmp_path)
+    text = render_server(site, listen="80", upstream="http://app:8000", script_name=script_name)
+    assert "    location / {\n        proxy_pass http://app:8000;\n" in text
