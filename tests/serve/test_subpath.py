@@ -338,3 +338,38 @@ def test_without_a_script_name_the_whole_site_is_proxied(
     site = static_site("/static/", tmp_path)
     text = render_server(site, listen="80", upstream="http://app:8000", script_name=script_name)
     assert "    location / {\n        proxy_pass http://app:8000;\n" in text
+
+
+# --- publishing: keys come from the location, never from the script name ---------------------
+
+
+def test_publishing_with_a_location_is_not_moved_by_the_script_name(
+    tmp_path: Path, s3_endpoint: str, make_bucket: Callable[[], str]
+) -> None:
+    bucket = make_bucket()
+    s3 = {
+        "bucket_name": bucket,
+        "location": "site/static",
+        "endpoint_url": s3_endpoint,
+        "default_acl": "public-read",  # read over HTTP below, as a CDN would
+    }
+    built = build_static(tmp_path, options={"s3": s3}, overrides=SUBPATH)
+    manifest = built.manifest()
+    hashed = manifest["app/css/site.css"]
+    # The bucket over HTTP, as a CDN in front of it reads it.
+    for name, cache_control in (
+        (hashed, IMMUTABLE_CACHE_CONTROL),
+        ("app/css/site.css", short_cache_control(60)),
+    ):
+        response = fetch(s3_endpoint, f"/{bucket}/site/static/{quote(name)}")
+        assert response.status == 200, name
+        assert response.body == (built.root / name).read_bytes()
+        assert response.header("Cache-Control") == cache_control, name
+    assert fetch(s3_endpoint, f"/{bucket}/site/static/staticfiles.json").status == 200
+    for key in (f"prefix/static/{hashed}", f"site/prefix/static/{hashed}"):
+        assert fetch(s3_endpoint, f"/{bucket}/{quote(key)}").status == 404
+    # The pages name the files by STATIC_URL, the script name included.
+    with override_settings(**built.settings):
+        from django.contrib.staticfiles.storage import staticfiles_storage
+
+        assert staticfiles_storage.url("app/css/site.css") == f"/prefix/static/{hashed}"
