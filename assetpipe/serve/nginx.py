@@ -502,21 +502,41 @@ def _quoted(text: str) -> str:
 
 
 def render_server(
-    site: StaticSite, *, listen: str, upstream: str, server_name: str | None = None
+    site: StaticSite,
+    *,
+    listen: str,
+    upstream: str,
+    server_name: str | None = None,
+    script_name: str | None = None,
 ) -> str:
-    """Return a complete ``server {}`` block: static files from disk, everything else proxied."""
+    """Return a complete ``server {}`` block: static files from disk, everything else proxied.
+
+    ``script_name`` (Django's ``FORCE_SCRIPT_NAME``, e.g. ``/shop``): the app lives below it.
+    Only requests below it are proxied, without it, as Django expects its requests under WSGI
+    and ASGI alike (it builds its URLs with ``FORCE_SCRIPT_NAME``); STATIC_URL is then usually
+    below it too (``/shop/static/``), and its location, the longer prefix, is nginx's choice.
+    """
     if not urlsplit(upstream).scheme.startswith("http"):
         raise ValueError(f"upstream must be an http:// or https:// URL: {upstream!r}")
+    mount = _mount(script_name)
     body = render_snippet(site).rstrip("\n").splitlines()
     lines = ["server {", f"    listen {listen};"]
     if server_name:
         lines.append(f"    server_name {server_name};")
     lines.append("")
     lines += [f"    {line}" if line else "" for line in body]
+    lines.append("")
+    if mount is None:
+        lines += ["    location / {", f"        proxy_pass {upstream};"]
+    else:
+        # A URI on proxy_pass replaces the location's prefix: the app sees /x for /shop/x.
+        # nginx redirects /shop to /shop/ itself.
+        lines += [
+            f"    # The app below {mount} (FORCE_SCRIPT_NAME), proxied without it.",
+            f"    location {mount}/ {{",
+            f"        proxy_pass {upstream.rstrip('/')}/;",
+        ]
     lines += [
-        "",
-        "    location / {",
-        f"        proxy_pass {upstream};",
         "        proxy_set_header Host $http_host;  # with the port, as the browser sent it",
         "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "        proxy_set_header X-Forwarded-Proto $scheme;",
@@ -524,3 +544,17 @@ def render_server(
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _mount(script_name: str | None) -> str | None:
+    """``script_name`` without its trailing slash; None for the site's root."""
+    mount = (script_name or "").rstrip("/")
+    if not mount:
+        return None
+    if not mount.startswith("/"):
+        raise ValueError(f"the script name must start with '/': {script_name!r}")
+    if any(c in mount for c in ";{}\"'\\$#") or any(c.isspace() for c in mount):
+        raise ValueError(
+            f"the script name contains characters nginx would misread: {script_name!r}"
+        )
+    return mount

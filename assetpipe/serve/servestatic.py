@@ -14,8 +14,10 @@ subclass in ``MIDDLEWARE`` instead, and give it assetpipe's media types::
 
 Every hashed and prehashed name the build recorded in its manifest is then served with
 ``max-age=315360000, public, immutable``, read from the manifest as for WhiteNoise
-(:func:`assetpipe.serve.whitenoise.immutable_file_test`). A ``SERVESTATIC_IMMUTABLE_FILE_TEST``
-of your own takes precedence. Everything else is ServeStatic's.
+(:func:`assetpipe.serve.whitenoise.immutable_file_test`), under a script name as well
+(``FORCE_SCRIPT_NAME``, STATIC_URL ``"/prefix/static/"``): the name is what follows the
+middleware's own static prefix. A ``SERVESTATIC_IMMUTABLE_FILE_TEST`` of your own takes
+precedence. Everything else is ServeStatic's.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from assetpipe.extras import require
 from assetpipe.serve import servestatic_mimetypes
-from assetpipe.serve.whitenoise import immutable_file_test
+from assetpipe.serve.whitenoise import content_named
 
 require("servestatic")
 
@@ -37,10 +39,14 @@ __all__ = ["ServeStaticMiddleware", "servestatic_mimetypes"]
 
 class ServeStaticMiddleware(_ServeStaticMiddleware):  # type: ignore[misc]
     user_immutable_file_test: Any
+    static_prefix: str
 
     def immutable_file_test(self, path: str, url: str) -> bool:
         if self.user_immutable_file_test is not None:
             if callable(self.user_immutable_file_test):
                 return bool(self.user_immutable_file_test(path, url))
             return bool(self.user_immutable_file_test.search(url))
-        return immutable_file_test(path, url)
+        # The prefix this middleware serves STATIC_ROOT under: STATIC_URL's path without the
+        # script name (FORCE_SCRIPT_NAME), or SERVESTATIC_STATIC_PREFIX.
+        prefix = self.static_prefix
+        return url.startswith(prefix) and content_named(url[len(prefix) :])

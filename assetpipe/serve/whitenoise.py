@@ -12,7 +12,9 @@ WhiteNoise's own test only knows Django's ``name.<12 hex>.ext``; a bundler's nam
 hashed and prehashed name the build recorded in its manifest is served with
 ``max-age=315360000, public, immutable``. Whether a name is content-named is read from the
 manifest, never guessed from its spelling: an unhashed ``lib.deadbeefcafe.css`` keeps a short
-``max-age``.
+``max-age``. Under a script name (``FORCE_SCRIPT_NAME = "/prefix"``, STATIC_URL
+``"/prefix/static/"``) the test takes the URLs as the middleware presents them, without the
+prefix.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import ImproperlyConfigured
 
 from assetpipe.manifest import immutable_names
 from assetpipe.naming import split_image_variant
@@ -30,7 +34,7 @@ from assetpipe.naming import split_image_variant
 if TYPE_CHECKING:
     from assetpipe.serve.whitenoise_middleware import WhiteNoiseMiddleware
 
-__all__ = ["WhiteNoiseMiddleware", "immutable_file_test"]
+__all__ = ["WhiteNoiseMiddleware", "content_named", "immutable_file_test", "static_prefixes"]
 
 
 def __getattr__(name: str) -> Any:
@@ -44,32 +48,73 @@ def __getattr__(name: str) -> Any:
 
 
 def immutable_file_test(path: str, url: str) -> bool:
-    """Whether WhiteNoise may tell browsers to cache ``url`` (file ``path``) for ever."""
-    static_prefix = _static_prefix()
-    if not url.startswith(static_prefix):
-        return False
-    name = url[len(static_prefix) :]
+    """Whether WhiteNoise may tell browsers to cache ``url`` (file ``path``) for ever.
+
+    ``url`` is the path WhiteNoise matches requests against, which under a script name
+    (``FORCE_SCRIPT_NAME``) lacks it: STATIC_URL ``/prefix/static/`` serves ``/static/...``.
+    Either spelling is understood, and ``WHITENOISE_STATIC_PREFIX`` too.
+    """
+    return any(
+        url.startswith(prefix) and content_named(url[len(prefix) :]) for prefix in static_prefixes()
+    )
+
+
+def content_named(name: str) -> bool:
+    """Whether the build's manifest records ``name`` (relative to STATIC_ROOT) as content-named:
+    a hashed or prehashed name, or an image variant of one."""
+    immutable = _immutable()
+    if name in immutable:
+        return True
     # An image variant (hero.<hash>.jpg.avif, asked for by <picture>) is its own URL, unlike
     # the .br/.gz ones WhiteNoise picks for the original's: immutable with its original.
     original, image_format = split_image_variant(name)
-    immutable = _immutable()
-    return name in immutable or (image_format is not None and original in immutable)
+    return image_format is not None and original in immutable
 
 
-def _static_prefix() -> str:
-    # As WhiteNoise derives it: the path of STATIC_URL, with slashes on both sides.
-    from urllib.parse import urlsplit
+def static_prefixes() -> tuple[str, ...]:
+    """The URL paths a server may present STATIC_ROOT's files under, slashes on both sides:
+    STATIC_URL's path; that path without ``FORCE_SCRIPT_NAME``, as WhiteNoise's and
+    ServeStatic's middlewares strip it (Django routes requests on the path below the script
+    name); and ``WHITENOISE_STATIC_PREFIX`` or ``SERVESTATIC_STATIC_PREFIX`` where set."""
+    return _static_prefixes(
+        _text(settings.STATIC_URL),
+        _text(getattr(settings, "FORCE_SCRIPT_NAME", None)),
+        _text(getattr(settings, "WHITENOISE_STATIC_PREFIX", None)),
+        _text(getattr(settings, "SERVESTATIC_STATIC_PREFIX", None)),
+    )
 
-    prefix = urlsplit(settings.STATIC_URL or "").path
-    return "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+
+@lru_cache(maxsize=8)
+def _static_prefixes(
+    static_url: str | None, script_name: str | None, *configured: str | None
+) -> tuple[str, ...]:
+    # Called once per file at start-up: worked out once per combination of settings.
+    path = urlsplit(static_url or "").path
+    prefixes = [path]
+    script = (script_name or "").rstrip("/")
+    if script and path.startswith(script):  # as both middlewares strip it
+        prefixes.append(path[len(script) :])
+    prefixes += [prefix for prefix in configured if prefix is not None]
+    return tuple(dict.fromkeys(_slashed(prefix) for prefix in prefixes))
+
+
+def _slashed(path: str) -> str:
+    # As WhiteNoise's ensure_leading_trailing_slash: "/" alone, or slashes on both sides.
+    path = path.strip("/")
+    return f"/{path}/" if path else "/"
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _immutable() -> frozenset[str]:
-    manifest_name = getattr(staticfiles_storage, "manifest_name", "staticfiles.json")
     try:
+        manifest_name = getattr(staticfiles_storage, "manifest_name", "staticfiles.json")
         path = staticfiles_storage.path(manifest_name)
         stat = os.stat(path)
-    except (NotImplementedError, OSError):
+    except (ImproperlyConfigured, NotImplementedError, OSError):
+        # No STATIC_ROOT (development with finders), a remote storage, or not built yet.
         return frozenset()
     # WhiteNoise asks once per file at start-up (and per request with autorefresh): read the
     # manifest again only when another build replaced it.

@@ -138,10 +138,11 @@ def build_static(
     base: Path,
     extra: Mapping[str, bytes] | None = None,
     options: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> BuiltStatic:
     """Collect the test tree (and ``extra`` files) with every app's static files (Django admin's)
-    into ``base/site/static`` (with the storage's ``options``), and plant files that must stay
-    private.
+    into ``base/site/static`` (with the storage's ``options`` and the settings ``overrides``, e.g.
+    a script name), and plant files that must stay private.
 
     ``base/site`` stands for a project directory that a server block might use as its ``root``;
     ``base/secret.txt`` lies outside it, reachable only by escaping.
@@ -158,6 +159,7 @@ def build_static(
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
             "staticfiles": {"BACKEND": STATIC_BACKEND, **({"OPTIONS": options} if options else {})},
         },
+        **(overrides or {}),
     }
     with override_settings(**settings):
         call_command("collectstatic", interactive=False, verbosity=0)

@@ -129,3 +129,22 @@ def test_any_origin_may_read_originals_and_variants(
             assert response.header("Access-Control-Allow-Origin") is None
             assert response.header("ETag") == etag
             assert response.header("Vary") == "Accept-Encoding"
+
+
+@pytest.mark.parametrize("autorefresh", [False, True])
+def test_immutable_test_without_static_root(built_static: BuiltStatic, autorefresh: bool) -> None:
+    # Development with finders and no STATIC_ROOT: there is no build, so nothing is immutable,
+    # and asking the storage for its manifest must not fail the start-up or the request.
+    settings = {
+        **built_static.settings,
+        "STATIC_ROOT": None,
+        "MIDDLEWARE": ["assetpipe.serve.whitenoise.WhiteNoiseMiddleware"],
+        "WHITENOISE_USE_FINDERS": True,
+        "WHITENOISE_AUTOREFRESH": autorefresh,
+        "WHITENOISE_IMMUTABLE_FILE_TEST": immutable_file_test,
+    }
+    with override_settings(**settings), running_wsgi(get_wsgi_application()) as url:
+        response = fetch(url, "/static/app/css/site.css")
+    assert response.status == 200
+    assert response.body == (built_static.source / "app/css/site.css").read_bytes()
+    assert response.header("Cache-Control") == "max-age=60, public"

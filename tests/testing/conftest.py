@@ -16,6 +16,7 @@ import pytest
 collect_ignore = ["shop_project"]
 
 SHOP = Path(__file__).with_name("shop_project")
+REPO = Path(__file__).resolve().parents[2]
 RUNNER = "assetpipe.testing.runner.StaticBuildRunner"
 # What this suite's own run puts in the environment and a project's run must not see.
 INHERITED = ("DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "ASSETPIPE_TEST_")
@@ -34,7 +35,9 @@ class Shop:
             for name, value in os.environ.items()
             if not name.startswith(INHERITED) and not name.startswith("PYTEST_XDIST")
         }
-        return {**env, **extra}
+        # This checkout's assetpipe, whichever one is installed in the environment.
+        pythonpath = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        return {**env, "PYTHONPATH": pythonpath, **extra}
 
     def pytest(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         # Hypothesis is this suite's, not the shop's: its plugin would only slow every run.
