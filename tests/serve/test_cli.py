@@ -74,6 +74,16 @@ def test_server_block(static_root: Path) -> None:
     assert text.endswith("}\n")
 
 
+def test_server_block_below_the_script_name(static_root: Path) -> None:
+    settings = {"STATIC_ROOT": str(static_root), "FORCE_SCRIPT_NAME": "/shop"}
+    with override_settings(STATIC_URL="/shop/static/", **settings):
+        text = nginx_command("--server", "--listen", "8080", "--upstream", "http://app:9000")
+    assert "    location ^~ /shop/static/ {" in text
+    # The app's own paths, proxied without the script name Django adds back to its URLs.
+    assert "    location /shop/ {\n        proxy_pass http://app:9000/;" in text
+    assert "    location / {" not in text
+
+
 @pytest.mark.parametrize("cors", [{"origins": ["*"]}, LISTED])
 def test_cors_follows_the_option(static_root: Path, cors: dict[str, object]) -> None:
     with override_settings(STATIC_ROOT=str(static_root), STORAGES=with_cors(cors)):

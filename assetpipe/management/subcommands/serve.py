@@ -97,6 +97,8 @@ class Nginx:
                     listen=options["listen"],
                     upstream=options["upstream"],
                     server_name=options["server_name"],
+                    # A site below a script name: only its path is the app's, proxied without it.
+                    script_name=settings.FORCE_SCRIPT_NAME,
                 )
             else:
                 text = render_snippet(site)
