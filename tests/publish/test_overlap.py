@@ -24,6 +24,7 @@ from tests.conftest import StaticProject
 from tests.publish.conftest import FaultProxy, bucket_keys
 
 UPLOADS = "storages.backends.s3.S3Storage"
+UPLOAD = "media/uploads/avatar.3f2a9c1b7d4e.png"
 
 
 def share_bucket(settings: Settings, config: S3Config, uploads_location: str) -> None:
@@ -83,12 +84,13 @@ def test_prune_refuses_to_delete_uploads(
     config: Callable[..., S3Config],
     s3_client: Any,
 ) -> None:
-    """Static files under media/, uploads under media/uploads/: prune counts an upload named
-    like a compressed variant (logs.tar.gz) as an orphan of some build and deletes it."""
+    """Static files under media/, uploads under media/uploads/: prune counts an upload whose
+    name looks content-hashed (as uploads named by their digest are) as an orphan of some build
+    and deletes it."""
     static_config = config(location="media")
     bucket = static_config.bucket_name
     publish(static_root, "staticfiles.json", static_config)
-    s3_client.put_object(Bucket=bucket, Key="media/uploads/logs.tar.gz", Body=b"\x1f\x8b")
+    s3_client.put_object(Bucket=bucket, Key=UPLOAD, Body=b"\x89PNG")
     share_bucket(settings, static_config, "media/uploads")
     before = bucket_keys(s3_client, bucket)
 
@@ -100,7 +102,7 @@ def test_prune_refuses_to_delete_uploads(
     assert f'STORAGES["default"] ({UPLOADS}) keeps files in s3://{bucket}/media/uploads/' in message
     assert "inside the static prefix" in message
     assert bucket_keys(s3_client, bucket) == before
-    assert "media/uploads/logs.tar.gz" in before
+    assert UPLOAD in before
 
 
 def test_collectstatic_stops_at_the_system_check(
