@@ -121,8 +121,15 @@ def s3_storages() -> Iterator[tuple[str, StoredPrefix | ImproperlyConfigured]]:
         ):
             continue
         options: object = config.get("OPTIONS", {})
+        kwargs = dict(options) if isinstance(options, Mapping) else {}
+        tenants = hasattr(backend, "tenant_prefix")
+        if tenants:
+            # The tenant does not move the location that holds every tenant's files: read it
+            # whatever the tenant options say (a missing tenant is assetpipe.E002's to report,
+            # and a static build often runs without one).
+            kwargs.update(tenant="any", tenant_resolver=None)
         try:
-            storage = backend(**(options if isinstance(options, Mapping) else {}))
+            storage = backend(**kwargs)
         except (ImproperlyConfigured, TypeError, ValueError) as error:
             yield alias, ImproperlyConfigured(str(error))
             continue
@@ -135,7 +142,6 @@ def s3_storages() -> Iterator[tuple[str, StoredPrefix | ImproperlyConfigured]]:
                 ),
             )
             continue
-        tenants = hasattr(storage, "tenant_prefix")
         yield alias, StoredPrefix(alias, path, bucket, f"{location}/" if location else "", tenants)
 
 

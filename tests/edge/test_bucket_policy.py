@@ -180,6 +180,15 @@ def test_media_from_the_aws_settings_counts(settings: Settings) -> None:
         policy_command("--public")
 
 
+def test_a_tenant_storage_without_its_tenant_still_counts(settings: Settings) -> None:
+    """A static build often runs without the tenant (CUSTOMER unset): the media location holds
+    every tenant's files whatever the tenant, so the overlap is still found."""
+    configure(settings, "acme", location="media/static", media={"tenant": None})
+
+    with pytest.raises(CommandError, match=r"s3://acme/media/static/, inside s3://acme/media/"):
+        policy_command("--public")
+
+
 def test_media_in_another_bucket_does_not_matter(settings: Settings) -> None:
     configure(settings, "acme-static", location="")
     settings.STORAGES["default"] = {
