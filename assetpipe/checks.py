@@ -3,8 +3,8 @@
 =================  =======  ===========================================================
 id                 level    problem
 =================  =======  ===========================================================
-assetpipe.E001     error    static publishing and a media storage share a bucket and
-                            their key prefixes overlap
+assetpipe.E001     error    static publishing and another S3 storage (media, any alias)
+                            share a bucket and their key prefixes overlap
 assetpipe.E002     error    a media storage's tenant is missing or invalid
 assetpipe.E003     error    a media storage cannot be created from its OPTIONS
 assetpipe.E004     error    an AssetPipeStorage option is unknown, of the wrong type or out
@@ -39,8 +39,8 @@ from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from assetpipe.edge.access import MediaLocation
 from assetpipe.options import SETTING, configured_options, storage_option_problems
+from assetpipe.publish.overlap import overlap, s3_storages, static_prefix
 
 if TYPE_CHECKING:
     from assetpipe.media import TenantMediaStorage
@@ -82,18 +82,6 @@ def _media_storages() -> Iterator[tuple[str, TenantMediaStorage | ImproperlyConf
 
 def _obj(alias: str) -> str:
     return f'STORAGES["{alias}"]'
-
-
-def media_locations() -> list[MediaLocation]:
-    """Where each media storage in ``STORAGES`` keeps its files: its whole location, every
-    tenant's. ImproperlyConfigured, naming the storage, when one cannot be created."""
-    locations: list[MediaLocation] = []
-    for alias, storage in _media_storages():
-        if isinstance(storage, ImproperlyConfigured):
-            raise ImproperlyConfigured(f"{_obj(alias)}: {storage}")
-        prefix = f"{storage.location}/" if storage.location else ""
-        locations.append(MediaLocation(alias, storage.bucket_name, prefix))
-    return locations
 
 
 @register(Tags.files, TAG)
@@ -155,41 +143,27 @@ def check_media_privacy(
     return messages
 
 
-def _static_publishing() -> tuple[str, str] | None:
-    """``(bucket, prefix)`` static files are published to, if they are."""
-    s3 = configured_options(settings.STORAGES.get("staticfiles")).get("s3")
-    if not isinstance(s3, dict) or not s3.get("bucket_name"):
-        return None
-    location = str(s3.get("location") or "").strip("/")
-    return s3["bucket_name"], f"{location}/" if location else ""
-
-
 @register(Tags.files, Tags.staticfiles, TAG)
 def check_media_static_overlap(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    static = _static_publishing()
+    static = static_prefix()
     if static is None:
         return []
-    static_bucket, static_prefix = static
     messages: list[CheckMessage] = []
-    for alias, storage in _media_storages():
-        if isinstance(storage, ImproperlyConfigured) or storage.bucket_name != static_bucket:
-            continue
-        if storage.tenant_resolver is None:
-            media_prefix = shown = storage.tenant_prefix()
-        else:
-            # Any tenant: the whole location.
-            media_prefix = f"{storage.location}/" if storage.location else ""
-            shown = f"{media_prefix}<tenant>/"
-        if static_prefix.startswith(media_prefix) or media_prefix.startswith(static_prefix):
+    for alias, where in s3_storages():
+        # A storage that cannot be created is reported by Django where it is used, or by
+        # assetpipe.E002/E003 for a TenantMediaStorage.
+        found = None if isinstance(where, ImproperlyConfigured) else overlap(static, where)
+        if found is not None:
             messages.append(
                 Error(
-                    f"Media in s3://{static_bucket}/{shown} overlaps the static files "
-                    f"published to s3://{static_bucket}/{static_prefix}: pruning static files "
-                    "would delete media, and media names could shadow static files.",
-                    hint="Give static files and media disjoint locations in the bucket (for "
-                    "example 'static' and 'media'), or separate buckets.",
+                    f"{found}: pruning static files would delete those files, publishing "
+                    "could overwrite them, and a bucket or runner policy for the static "
+                    "files would let others read them.",
+                    # The words of overlap.FIX, written out for the reference page's generator.
+                    hint="Give static files and media disjoint locations in the bucket (e.g. "
+                    '"static" and "media"), or separate buckets.',
                     obj=_obj(alias),
                     id="assetpipe.E001",
                 )

@@ -9,10 +9,16 @@ import pytest
 from django.core.checks import CheckMessage, Tags, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from storages.backends.s3 import S3Storage
 
 from assetpipe.checks import TAG
 from assetpipe.options import SETTING
 from assetpipe.storage import AssetPipeStorage
+
+
+class UploadsStorage(S3Storage):  # type: ignore[misc]
+    location = "uploads"
+
 
 MEDIA_IDS = {f"assetpipe.E00{n}" for n in (1, 2, 3)} | {f"assetpipe.W00{n}" for n in (1, 2)}
 
@@ -60,6 +66,11 @@ def test_the_classic_setup_passes(settings: Any) -> None:
         ({}, "/media/acme/"),
         ({}, "media/acme/static"),
         ({"location": ""}, "acme"),  # a tenant named like the static location
+        # The media location's every tenant counts, not only this deploy's: other deploys
+        # keep theirs beside it.
+        ({}, "media/globex"),
+        ({}, "media/acme-static"),
+        ({"location": ""}, "acmes"),
         ({"location": "", "tenant": "static"}, "static"),
         ({"location": "media/acme"}, "media"),
         ({"tenant": None, "tenant_resolver": "tests.media.tenants.current_tenant"}, "media/x"),
@@ -80,17 +91,18 @@ def test_overlapping_prefixes_in_one_bucket_are_an_error(
 
     [(message_id, message)] = media_messages()
     assert message_id == "assetpipe.E001"
-    assert "s3://acme/" in message and "overlaps the static files" in message
+    assert 'STORAGES["staticfiles"] (assetpipe.storage.AssetPipeStorage) publishes' in message
+    assert 'STORAGES["default"] (assetpipe.media.TenantMediaStorage) keeps files in' in message
+    assert "pruning static files would delete those files" in message
 
 
 @pytest.mark.parametrize(
     ("media", "static"),
     [
         ({}, {"bucket_name": "acme", "location": "static"}),
-        ({}, {"bucket_name": "acme", "location": "media/globex"}),
-        ({}, {"bucket_name": "acme", "location": "media/acme-static"}),
+        ({}, {"bucket_name": "acme", "location": "medias"}),
+        ({}, {"bucket_name": "acme", "location": "media-static"}),
         ({}, {"bucket_name": "other", "location": ""}),
-        ({"location": ""}, {"bucket_name": "acme", "location": "acmes"}),
     ],
 )
 def test_disjoint_prefixes_or_buckets_pass(
@@ -99,6 +111,71 @@ def test_disjoint_prefixes_or_buckets_pass(
     configure(settings, media=media, static=static)
 
     assert media_ids() == []
+
+
+S3_STORAGE = "storages.backends.s3.S3Storage"
+
+
+@pytest.mark.parametrize(
+    ("backend", "options", "aws", "static_location", "media_url"),
+    [
+        # The reproduced case: a plain S3Storage for uploads, static files at the root.
+        (S3_STORAGE, {"bucket_name": "acme", "location": "media"}, {}, "", "s3://acme/media/"),
+        (S3_STORAGE, {"bucket_name": "acme"}, {}, "static", "s3://acme/"),
+        # Read as django-storages reads them: from the AWS_* settings it falls back to.
+        (
+            S3_STORAGE,
+            {},
+            {"AWS_STORAGE_BUCKET_NAME": "acme", "AWS_LOCATION": "static/u"},
+            "static",
+            "s3://acme/static/u/",
+        ),
+        (
+            "storages.backends.s3boto3.S3Boto3Storage",
+            {"bucket_name": "acme", "location": "media"},
+            {},
+            "media",
+            "s3://acme/media/",
+        ),
+        # A subclass whose location is a class attribute.
+        (
+            "tests.test_checks.UploadsStorage",
+            {"bucket_name": "acme"},
+            {},
+            "uploads/static",
+            "s3://acme/uploads/",
+        ),
+    ],
+)
+def test_any_s3_storage_under_any_alias_counts(
+    settings: Any,
+    backend: str,
+    options: dict[str, Any],
+    aws: dict[str, str],
+    static_location: str,
+    media_url: str,
+) -> None:
+    configure(settings, static={"bucket_name": "acme", "location": static_location})
+    for name, value in aws.items():
+        setattr(settings, name, value)
+    settings.STORAGES["uploads"] = {"BACKEND": backend, "OPTIONS": options}
+
+    [error] = [m for m in run_checks() if m.id == "assetpipe.E001"]
+
+    assert error.obj == 'STORAGES["uploads"]'
+    assert f'STORAGES["uploads"] ({backend}) keeps files in {media_url}' in error.msg
+    assert "s3://acme/" in error.msg
+
+
+def test_s3_storages_elsewhere_pass(settings: Any) -> None:
+    configure(settings, static={"bucket_name": "acme", "location": "static"})
+    settings.STORAGES["uploads"] = {
+        "BACKEND": S3_STORAGE,
+        "OPTIONS": {"bucket_name": "acme", "location": "media"},
+    }
+    settings.STORAGES["archive"] = {"BACKEND": S3_STORAGE, "OPTIONS": {"bucket_name": "other"}}
+
+    assert [m for m in run_checks() if m.id == "assetpipe.E001"] == []
 
 
 def test_manage_py_check_fails_on_an_overlap(settings: Any) -> None:

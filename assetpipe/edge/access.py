@@ -4,15 +4,14 @@ and the identity policies of the runners that build: read-only, or the deploying
 A browser's request for a static file carries no credentials, so S3 answers it only if the
 bucket's policy lets anyone read the key (a public prefix), or if the request comes from a
 CDN that signs it (CloudFront's Origin Access Control, allowed by a policy naming the
-distribution). Either policy covers the static prefix alone: never a media bucket or prefix,
-so a policy that would reach media is refused (:func:`media_overlap`).
+distribution). Either policy covers the static prefix alone: never a media bucket or prefix.
+The commands that print them refuse a static prefix that overlaps another storage's
+(:mod:`assetpipe.publish.overlap`), so these functions take the prefix as already checked.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 # S3's naming rules for general purpose buckets: nothing in a name may widen the resource.
@@ -26,15 +25,6 @@ CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
 
 class PolicyError(ValueError):
     """A bucket policy assetpipe will not print; the message says why and what to change."""
-
-
-@dataclass(frozen=True)
-class MediaLocation:
-    """Where a media storage keeps every tenant's files."""
-
-    alias: str  # its STORAGES alias
-    bucket: str
-    prefix: str  # "media/", or "" when its tenants' prefixes start at the bucket's root
 
 
 def public_read_policy(bucket: str, prefix: str) -> dict[str, Any]:
@@ -91,6 +81,11 @@ def runner_policy(bucket: str, prefix: str, *, read_only: bool) -> dict[str, Any
         "Resource": f"arn:aws:s3:::{bucket}",
     }
     if prefix:
+        # ListBucket is granted on the bucket, so the prefix a listing asks for is what
+        # confines it: every listing a build makes (the bucket as its cache, publish, prune,
+        # status, the manifest history) asks for the static prefix or a prefix inside it.
+        # Without a location the static files own the bucket (the overlap rule refuses one
+        # that media shares), so there is nothing to confine.
         listing["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
     statements: list[dict[str, Any]] = [
         listing,
@@ -117,38 +112,6 @@ def runner_policy(bucket: str, prefix: str, *, read_only: bool) -> dict[str, Any
             },
         ]
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-def media_overlap(bucket: str, prefix: str, media: Iterable[MediaLocation]) -> str | None:
-    """Why a read policy for ``s3://bucket/prefix`` would reach media; None if it would not.
-
-    The whole location of a media storage counts, whatever tenant this deploy serves: other
-    deploys keep their tenants' files beside it.
-    """
-    for location in media:
-        if location.bucket != bucket:
-            continue
-        static = f"s3://{bucket}/{prefix}"
-        stored = f'STORAGES["{location.alias}"] keeps media in s3://{bucket}/{location.prefix}'
-        if not prefix:
-            return (
-                f'the static files are published to the whole bucket s3://{bucket}/ (the "s3" '
-                f"option has no location), and {stored}: the policy would let anyone read it. "
-                'Publish the static files under a location of their own (e.g. "static") or '
-                "to a bucket of their own"
-            )
-        if location.prefix.startswith(prefix):
-            return (
-                f"{stored}, inside the static prefix {static}: the policy would let anyone "
-                "read it. Give static files and media disjoint locations"
-            )
-        if prefix.startswith(location.prefix):
-            return (
-                f"{stored}, and the static prefix {static} lies inside it, where a tenant of "
-                "that name would keep its media: the policy would let anyone read them. Give "
-                "static files and media disjoint locations"
-            )
-    return None
 
 
 def how_to_apply(bucket: str, *, public: bool) -> list[str]:

@@ -1,13 +1,19 @@
 """A Cloudflare Worker in front of the bucket that serves each request its ``.br``/``.gz`` variant.
 
 ``edge_files`` renders three files for ``manage.py assetpipe edge``: ``worker.js`` (an ES module
-Worker: the negotiation description, ``negotiate.js``, the CORS rule, ``cors.js``, and the
-handler below), ``wrangler.toml`` and a ``README.md`` with the deploy steps. The text depends on
-the :class:`~assetpipe.edge.negotiation.Negotiation` and :class:`~assetpipe.edge.config.
-CorsConfig` alone, so the same settings always give the same files.
+Worker: the negotiation description, ``negotiate.js``, the CORS rule, ``cors.js``, ``path.js``
+and the handler below), ``wrangler.toml`` and a ``README.md`` with the deploy steps. The text
+depends on the :class:`~assetpipe.edge.negotiation.Negotiation` and
+:class:`~assetpipe.edge.config.CorsConfig` alone, so the same settings always give the same
+files.
 
-Two runtime facts shape the handler (docs/cdn-cloudflare.md has the sources):
+Three runtime facts shape the handler (docs/cdn-cloudflare.md has the sources):
 
+- ``request.url`` is the URL as the client sent it, but ``new URL()`` and ``fetch()`` resolve
+  ``..``, ``%2e%2e`` and ``\\`` in its path: a path under the Worker's route could name a key
+  outside the prefix. The handler reads the key from the path as sent (``path.js``), answers
+  404 without asking the bucket for any path that leaves the prefix or could be read as another
+  key, and asks the bucket for the key it checked, encoded again segment by segment;
 - on Cloudflare's network the ``Accept-Encoding`` header a Worker sees is rewritten; the
   client's own value is ``request.cf.clientAcceptEncoding``;
 - a body fetched with ``Content-Encoding: br`` or ``gzip`` is decoded by the runtime when the
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from importlib.resources import files
 
 from assetpipe.edge import cors as cors_rule
 from assetpipe.edge.config import CorsConfig
@@ -107,7 +114,16 @@ export default {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response(null, { status: 405, headers: { Allow: ALLOW } });
     }
-    var path = new URL(request.url).pathname;
+    // The path as received: new URL() would resolve "..", "%2e%2e" and "\\" first, so a path
+    // under the route could name a key outside the prefix.
+    var key = staticKey(rawPath(request.url), CONFIG.prefix);
+    if (key === null) {
+      // Never sent to the bucket: the Worker reads its prefix alone.
+      var refused = new Headers({ "Content-Type": "text/plain; charset=utf-8" });
+      addHeaders(refused, corsHeaders(origin, CORS));
+      return new Response("Not Found\\n", { status: 404, headers: refused });
+    }
+    var path = keyPath(key);
     var picked = negotiatePath(path, clientAcceptEncoding(request), CONFIG);
     // The coding the object is stored in, so that no cache on the way transforms it.
     var forwarded = new Headers({ "Accept-Encoding": picked.encoding || "identity" });
@@ -170,6 +186,11 @@ def _handler(images: bool) -> str:
     return _HANDLER.replace(_PICK, _IMAGE_PICK).replace(_VARY, _IMAGE_VARY)
 
 
+def path_js() -> str:
+    """``path.js``: the request path's key, read without a URL parser's normalisation."""
+    return files("assetpipe.edge").joinpath("path.js").read_text(encoding="utf-8")
+
+
 def worker_js(negotiation: Negotiation, cors: CorsConfig | None) -> str:
     """The ES module Worker for this negotiation and CORS rule."""
     constants = "\n".join(
@@ -187,6 +208,7 @@ def worker_js(negotiation: Negotiation, cors: CorsConfig | None) -> str:
             _HEADER + constants,
             negotiate_js().rstrip(),
             *([negotiate_image_js().rstrip()] if images else []),
+            path_js().rstrip(),
             cors_rule.cors_js().rstrip(),
             _handler(images),
         ]

@@ -30,6 +30,7 @@ class Action(Enum):
     SAME = "same"  # already in the bucket with the same content
     CONFLICT = "conflict"  # in the bucket with other content; left as it is
     REFUSED = "refused"  # the local name is not a valid media name
+    SKIPPED = "skipped"  # a symbolic link out of the directory uploaded; not read
     FAILED = "failed"  # S3 or the file system refused the upload
 
 
@@ -61,15 +62,57 @@ class UploadReport:
         ]
 
 
-def local_files(root: Path) -> list[tuple[str, Path]]:
-    """``(media name, path)`` of every file under ``root``, in name order."""
-    found: list[tuple[str, Path]] = []
-    for directory, _, files in os.walk(root):
-        for file_name in files:
-            path = Path(directory, file_name)
-            if path.is_file():
-                found.append((path.relative_to(root).as_posix(), path))
-    return sorted(found)
+@dataclass(frozen=True)
+class LocalFiles:
+    """What :func:`local_files` found under a root."""
+
+    files: list[tuple[str, Path]]  # (media name, the file to read), in name order
+    # Symbolic links that leave the root or loop (SKIPPED), directories that cannot be read
+    # (FAILED).
+    skipped: list[Outcome]
+
+
+def local_files(root: Path) -> LocalFiles:
+    """Every file under ``root``, following symbolic links (to files and directories) only
+    where they resolve inside ``root``.
+
+    A link that resolves outside it (``secret -> ../../.env``, ``shared -> /etc``) is skipped
+    and reported, never read: uploading it would copy a file from elsewhere on the machine into
+    the tenant's prefix. A file is read through its resolved path, the one that was checked.
+    """
+    top = root.resolve()
+    files: list[tuple[str, Path]] = []
+    skipped: list[Outcome] = []
+
+    def inside(target: Path) -> bool:
+        return target == top or top in target.parents
+
+    def skip(name: str, path: Path, target: Path, why: str) -> None:
+        detail = f"{path} is a symbolic link to {target}, {why}; not uploaded"
+        skipped.append(Outcome(name, Action.SKIPPED, 0, detail))
+
+    def walk(directory: Path, name: str, ancestors: frozenset[Path]) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError as error:
+            skipped.append(Outcome(name or ".", Action.FAILED, 0, str(error)))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            entry_name = f"{name}/{entry.name}" if name else entry.name
+            target = path.resolve()
+            if entry.is_symlink() and not inside(target):
+                skip(entry_name, path, target, f"outside {root}")
+            elif target.is_dir():
+                if target in ancestors:
+                    skip(entry_name, path, target, "a directory that contains it (a loop)")
+                else:
+                    walk(path, entry_name, ancestors | {target})
+            elif target.is_file():
+                files.append((entry_name, target))
+
+    walk(top, "", frozenset({top}))
+    return LocalFiles(sorted(files), sorted(skipped, key=lambda outcome: outcome.name))
 
 
 def same_content(path: Path, size: int, etag: str, part_sizes: tuple[int, ...]) -> bool:
@@ -147,7 +190,9 @@ def _keyed(
     """``(name, path, key)`` of the files under ``root``; names the storage refuses are
     reported as such."""
     work: list[tuple[str, Path, str]] = []
-    for name, path in local_files(root):
+    found = local_files(root)
+    report.outcomes += found.skipped
+    for name, path in found.files:
         try:
             # Keys are made here, on the calling thread, where a tenant resolver has its
             # context; the workers only hash and upload.

@@ -119,12 +119,12 @@ def test_an_arn_that_is_not_a_distribution_s_is_refused(settings: Settings, arn:
     ("location", "media", "why"),
     [
         # Static files own the whole bucket that media shares.
-        ("", {}, r"published to the whole bucket s3://acme-static/ .*keeps media in"),
+        ("", {}, r"publishes to s3://acme-static/, the whole bucket .*keeps files in"),
         # Media inside the static prefix.
         ("static", {"location": "static/uploads"}, r"inside the static prefix"),
         # The static prefix inside the media location (a tenant named "static").
-        ("static", {"location": ""}, r"the static prefix s3://acme-static/static/ lies inside"),
-        ("media/static", {}, r"the static prefix s3://acme-static/media/static/ lies inside"),
+        ("static", {"location": ""}, r"s3://acme-static/static/, inside s3://acme-static/, "),
+        ("media/static", {}, r"s3://acme-static/media/static/, inside s3://acme-static/media/"),
     ],
 )
 @pytest.mark.parametrize("access", [["--public"], ["--cloudfront", DISTRIBUTION]])
@@ -136,9 +136,57 @@ def test_a_policy_that_would_reach_media_is_refused(
 
     with pytest.raises(CommandError, match=why) as refused:
         call_command("assetpipe", "bucket-policy", *access, stdout=out)
-    assert str(refused.value).startswith("no bucket policy for the static files: ")
-    assert 'STORAGES["default"]' in str(refused.value)
+    assert str(refused.value).startswith(
+        "refusing to print a bucket policy that lets others read s3://acme-static/"
+    )
+    assert 'STORAGES["default"] (assetpipe.media.TenantMediaStorage)' in str(refused.value)
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("access", [["--public"], ["--cloudfront", DISTRIBUTION]])
+def test_a_plain_s3_storage_for_uploads_is_media_too(settings: Settings, access: list[str]) -> None:
+    """The reproduced case: django-storages' S3Storage on bucket acme, location media, and
+    static files at acme's root; the policy would have opened arn:aws:s3:::acme/*."""
+    configure(settings, "acme", location="")
+    settings.STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": "acme", "location": "media"},
+    }
+    out = io.StringIO()
+
+    with pytest.raises(CommandError) as refused:
+        call_command("assetpipe", "bucket-policy", *access, stdout=out)
+    assert str(refused.value) == (
+        "refusing to print a bucket policy that lets others read s3://acme/: "
+        'STORAGES["staticfiles"] (assetpipe.storage.AssetPipeStorage) publishes to s3://acme/, '
+        'the whole bucket (the "s3" option has no location), and STORAGES["default"] '
+        "(storages.backends.s3.S3Storage) keeps files in s3://acme/media/. Give static files "
+        'and media disjoint locations in the bucket (e.g. "static" and "media"), or separate '
+        "buckets."
+    )
+    assert out.getvalue() == ""
+
+
+def test_media_from_the_aws_settings_counts(settings: Settings) -> None:
+    configure(settings, "acme", location="static")
+    settings.AWS_STORAGE_BUCKET_NAME = "acme"
+    settings.AWS_LOCATION = "static/uploads"
+    settings.STORAGES["uploads"] = {"BACKEND": "storages.backends.s3boto3.S3Boto3Storage"}
+
+    with pytest.raises(
+        CommandError,
+        match=r'STORAGES\["uploads"\] .* in s3://acme/static/uploads/, inside the static prefix',
+    ):
+        policy_command("--public")
+
+
+def test_a_tenant_storage_without_its_tenant_still_counts(settings: Settings) -> None:
+    """A static build often runs without the tenant (CUSTOMER unset): the media location holds
+    every tenant's files whatever the tenant, so the overlap is still found."""
+    configure(settings, "acme", location="media/static", media={"tenant": None})
+
+    with pytest.raises(CommandError, match=r"s3://acme/media/static/, inside s3://acme/media/"):
+        policy_command("--public")
 
 
 def test_media_in_another_bucket_does_not_matter(settings: Settings) -> None:

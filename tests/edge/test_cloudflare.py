@@ -424,11 +424,62 @@ def test_errors_from_the_bucket_pass_through(client: Client, published: Publishe
     assert b"NoSuchKey" in missing.body
     assert missing.header("Content-Encoding") is None
     assert missing.cors() == STAR
-    # Outside the prefix the bucket policy grants nothing.
-    private = client.get("/" + PRIVATE_KEY, CHROME)
-    assert private.status == 403
-    assert b"not for browsers" not in private.body
-    assert private.cors() == STAR
+
+
+# Request paths that are under the Worker's route but would name a key outside its prefix, or
+# could be read as another key by a parser on the way, sent as raw bytes (http.client sends
+# the path as given; a browser or an HTTP library would resolve most of them first).
+ESCAPES = [
+    "/static/../private/notes.txt",
+    "/static/%2e%2e/private/notes.txt",
+    "/static/%2E%2e/private/notes.txt",
+    "/static/.%2e/private/notes.txt",
+    "/static/acme/../../private/notes.txt",
+    "/static/..%2fprivate%2fnotes.txt",
+    "/static/%2e%2e%2fprivate%2fnotes.txt",
+    "/static/..\\private\\notes.txt",
+    "/static/%5c..%5cprivate/notes.txt",
+    "/static/%252e%252e/private/notes.txt",  # decoded twice by a proxy: still ".."
+    "/static//private/notes.txt",
+    "/static/./acme/css/base.css",
+    "/static/acme/css/%00base.css",
+    "/static/%E0%A4%A",  # not UTF-8: names no key
+    "/static/",
+    "/static",
+    "/" + PRIVATE_KEY,
+]
+
+
+@pytest.mark.parametrize("path", ESCAPES)
+def test_a_path_that_leaves_the_prefix_is_refused_without_asking_the_bucket(
+    published: Published, client: Client, s3_front: S3CorsFront, path: str
+) -> None:
+    asked = len(s3_front.seen)
+
+    refused = client.get(path, CHROME, Origin=SHOP)
+
+    assert refused.status == 404
+    assert refused.body == b"Not Found\n"
+    assert refused.cors() == STAR
+    assert s3_front.seen[asked:] == []
+    # The same connection, a path inside the prefix: the bucket is asked.
+    key = PREFIX + published.manifest["acme/css/site.css"]
+    assert client.get("/" + key, CHROME).status == 200
+    assert [seen.path for seen in s3_front.seen[asked:]] == [f"/{published.bucket}/{key}.br"]
+
+
+def test_names_that_need_encoding_reach_their_key(
+    published: Published, client: Client, s3_client: Any
+) -> None:
+    """The Worker asks the bucket for the key it decoded, encoded again segment by segment."""
+    key = PREFIX + "acme/caf\u00e9 menu+(1).txt"
+    s3_client.put_object(Bucket=published.bucket, Key=key, Body=b"served\n")
+    for path in (
+        "/static/acme/caf%C3%A9%20menu%2B%281%29.txt",
+        "/static/acme/caf%c3%a9%20menu+(1).txt",
+    ):
+        reply = client.get(path)
+        assert (reply.status, reply.body) == (200, b"served\n"), path
 
 
 def test_any_origin_gets_a_star_on_every_response(published: Published, client: Client) -> None:

@@ -202,6 +202,32 @@ def test_a_name_is_rewritten_only_when_it_has_every_variant(table: Any, name: Na
         assert_rewritten(table[name.id, header.id], expected_uri(name, header))
 
 
+# Paths that a URL parser would resolve to a key outside the prefix. CloudFront hands the
+# function the URI as received; the function never parses it, only appends a variant's suffix,
+# and S3 reads the key it is asked for literally ("static/../media/x" is a key under static/).
+# So the function asks for nothing outside the prefix; it must stay that way (the Worker, which
+# builds a URL and so would resolve them, refuses them instead).
+TRAVERSALS = [
+    "/static/../media/acme/app.css",
+    "/static/%2e%2e/media/acme/app.css",
+    "/static/.%2E/media/acme/app.css",
+    "/static/..%2fmedia%2facme%2fapp.css",
+    "/static/..\\media\\acme\\app.css",
+    "/static//media/acme/app.css",
+]
+
+
+def test_a_traversal_is_passed_on_as_received(run_function: RunFunction) -> None:
+    pairs = [(uri, header) for uri in TRAVERSALS for header in HEADERS]
+    results = run_function(default_function(), [event(u, h.event_header()) for u, h in pairs])
+    suffixes: dict[str, set[str]] = {uri: set() for uri in TRAVERSALS}
+    for (uri, _), result in zip(pairs, results, strict=True):
+        asked = result["request"]["uri"]
+        assert asked.startswith(uri), (uri, asked)
+        suffixes[uri].add(asked[len(uri) :])
+    assert all(found <= {"", ".br", ".gz"} for found in suffixes.values()), suffixes
+
+
 def test_odd_input_passes_through_without_throwing(run_function: RunFunction) -> None:
     request = event("/static/css/app.css", None)["request"]
     odd = [

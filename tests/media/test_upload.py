@@ -260,3 +260,76 @@ def test_the_command_closes_its_connections(
         assert len(storages) == 2
         left = opened_since(before)
     assert not left, f"{len(left)} descriptors left open: {sorted(left.values())}"
+
+
+# --- symbolic links: followed inside the directory uploaded, never out of it ------------------
+
+
+def test_a_link_out_of_media_root_is_skipped_and_named(
+    media_settings: dict[str, Any], media_root: Path, s3_client: Any, media_bucket: str
+) -> None:
+    """The reproduced case: a link to the project's .env was uploaded into the tenant's prefix."""
+    secret = media_root.parent / ".env"
+    secret.write_bytes(b"SECRET_KEY=not-for-tenants\n")
+    (media_root / "settings.txt").symlink_to("../.env")
+    elsewhere = write_tree(media_root.parent / "elsewhere", {"id_rsa": b"-----BEGIN"})
+    (media_root / "keys").symlink_to(elsewhere, target_is_directory=True)
+
+    out, err = upload()
+
+    stored = bucket_objects(s3_client, media_bucket)
+    assert stored == {f"media/acme/{name}": content for name, content in TREE.items()}
+    keys, settings_link = media_root / "keys", media_root / "settings.txt"
+    assert err.splitlines() == [
+        f"skipped: keys: {keys} is a symbolic link to {elsewhere.resolve()}, outside "
+        f"{media_root}; not uploaded",
+        f"skipped: settings.txt: {settings_link} is a symbolic link to {secret.resolve()}, "
+        f"outside {media_root}; not uploaded",
+    ]
+    assert out.strip().endswith("0 refused, 0 failed, 2 link(s) skipped.")
+
+
+def test_links_inside_media_root_are_followed(
+    make_storage: MakeStorage, media_root: Path, s3_client: Any, media_bucket: str
+) -> None:
+    (media_root / "latest.png").symlink_to("avatars/ada.png")
+    (media_root / "current").symlink_to("docs", target_is_directory=True)
+    # Out and back in: the resolved target is what counts.
+    (media_root / "docs/readme-link.txt").symlink_to(f"../../{media_root.name}/readme.txt")
+
+    report = upload_media(make_storage(), media_root)
+
+    assert report.of(Action.SKIPPED) == []
+    assert bucket_objects(s3_client, media_bucket) == {
+        **{f"media/acme/{name}": content for name, content in TREE.items()},
+        "media/acme/latest.png": TREE["avatars/ada.png"],
+        "media/acme/current/terms.pdf": TREE["docs/terms.pdf"],
+        "media/acme/current/readme-link.txt": TREE["readme.txt"],
+        "media/acme/docs/readme-link.txt": TREE["readme.txt"],
+    }
+
+
+def test_a_link_loop_is_skipped(
+    make_storage: MakeStorage, media_root: Path, s3_client: Any, media_bucket: str
+) -> None:
+    (media_root / "docs/up").symlink_to("..", target_is_directory=True)
+
+    report = upload_media(make_storage(), media_root)
+
+    [loop] = report.of(Action.SKIPPED)
+    assert loop.name == "docs/up"
+    assert "a directory that contains it (a loop)" in loop.detail
+    assert set(bucket_objects(s3_client, media_bucket)) == {f"media/acme/{n}" for n in TREE}
+
+
+def test_media_root_itself_may_be_a_link(
+    make_storage: MakeStorage, media_root: Path, tmp_path: Path, s3_client: Any, media_bucket: str
+) -> None:
+    linked_root = tmp_path / "media-link"
+    linked_root.symlink_to(media_root, target_is_directory=True)
+    (media_root / "latest.png").symlink_to(media_root / "avatars/bob.png")
+
+    report = upload_media(make_storage(), linked_root)
+
+    assert report.of(Action.SKIPPED) == []
+    assert bucket_objects(s3_client, media_bucket)["media/acme/latest.png"] == b"\x89PNG bob"

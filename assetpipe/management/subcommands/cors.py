@@ -7,22 +7,20 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from assetpipe.checks import media_locations
 from assetpipe.edge.access import (
     PolicyError,
     cloudfront_read_policy,
     how_to_apply,
-    media_overlap,
     public_read_policy,
     runner_policy,
 )
 from assetpipe.edge.bucket import bucket_cors
 from assetpipe.edge.config import OPTIONS
 from assetpipe.management.subcommands.publish import s3_config, storage_options
-from assetpipe.publish.config import PublishError
+from assetpipe.publish.config import PublishError, S3Config
+from assetpipe.publish.overlap import refuse_media_overlap
 
 
 class Cors:
@@ -73,15 +71,13 @@ class BucketPolicy:
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
         config = s3_config()
         bucket, prefix = config.bucket_name, config.prefix
+        _refuse_overlap(config, "print a bucket policy that lets others read")
         try:
-            overlap = media_overlap(bucket, prefix, media_locations())
-            if overlap is not None:
-                raise PolicyError(f"no bucket policy for the static files: {overlap}")
             if options["cloudfront"] is not None:
                 policy = cloudfront_read_policy(bucket, prefix, options["cloudfront"])
             else:
                 policy = public_read_policy(bucket, prefix)
-        except (PolicyError, ImproperlyConfigured) as exc:
+        except PolicyError as exc:
             raise CommandError(str(exc)) from exc
         command.stdout.write(json.dumps(policy, indent=2))
         for line in how_to_apply(bucket, public=options["public"]):
@@ -99,6 +95,7 @@ class RunnerPolicy:
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
         config = s3_config()
+        _refuse_overlap(config, "print a runner policy for")
         try:
             policy = runner_policy(
                 config.bucket_name, config.prefix, read_only=options["read_only"]
@@ -106,3 +103,11 @@ class RunnerPolicy:
         except PolicyError as exc:
             raise CommandError(str(exc)) from exc
         command.stdout.write(json.dumps(policy, indent=2))
+
+
+def _refuse_overlap(config: S3Config, action: str) -> None:
+    """A policy for a static prefix that overlaps another storage's would open those files."""
+    try:
+        refuse_media_overlap(config.bucket_name, config.prefix, action)
+    except PublishError as exc:
+        raise CommandError(str(exc)) from exc

@@ -136,12 +136,13 @@ class UploadMedia:
 def _print_report(command: BaseCommand, report: UploadReport, verbosity: int) -> None:
     upload_verb = "would upload" if report.dry_run else "uploaded"
     for outcome in report.outcomes:
-        if outcome.action in (Action.CONFLICT, Action.REFUSED, Action.FAILED):
+        if outcome.action in (Action.CONFLICT, Action.REFUSED, Action.FAILED, Action.SKIPPED):
             command.stderr.write(f"{outcome.action.value}: {outcome.name}: {outcome.detail}")
         elif verbosity >= 2:
             verb = upload_verb if outcome.action is Action.UPLOAD else "already there"
             command.stdout.write(f"{verb}: {outcome.name}")
     uploads = report.of(Action.UPLOAD)
+    skipped = report.of(Action.SKIPPED)
     command.stdout.write(
         f"{upload_verb.capitalize()} {len(uploads)} file(s) "
         f"({sum(outcome.size for outcome in uploads):,} bytes) "
@@ -149,5 +150,7 @@ def _print_report(command: BaseCommand, report: UploadReport, verbosity: int) ->
         f"{len(report.of(Action.SAME))} already there, "
         f"{len(report.of(Action.CONFLICT))} conflict(s), "
         f"{len(report.of(Action.REFUSED))} refused, "
-        f"{len(report.of(Action.FAILED))} failed."
+        f"{len(report.of(Action.FAILED))} failed"
+        # Only when there are any: the line stays as it was for trees without such links.
+        + (f", {len(skipped)} link(s) skipped." if skipped else ".")
     )

@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from assetpipe.options import StorageOptions, configured_options, parse_storage_options
 from assetpipe.publish.config import SETTING, PublishError, S3Config
+from assetpipe.publish.overlap import refuse_media_overlap
 from assetpipe.publish.prune import prune
 from assetpipe.publish.rollback import rollback
 from assetpipe.publish.s3 import publish
@@ -38,11 +39,13 @@ class Sync:
         )
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        config = s3_config()
         with _user_errors():
+            refuse_media_overlap(config.bucket_name, config.prefix, "publish to")
             result = publish(
                 _static_root(),
                 manifest_name(),
-                s3_config(),
+                config,
                 dry_run=options["dry_run"],
                 verify=options["verify"],
                 state_dir=_state_dir(),
@@ -82,9 +85,11 @@ class Prune:
         )
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        config = s3_config()
         with _user_errors():
+            refuse_media_overlap(config.bucket_name, config.prefix, "prune")
             result = prune(
-                s3_config(),
+                config,
                 keep=options["keep"],
                 min_age=options["min_age"],
                 keep_builds=options["keep_build"],
