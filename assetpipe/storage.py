@@ -521,10 +521,13 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
             return None
         if not self.s3_config.publish:
             return f"not published to {self.s3_config.where} (s3 option publish is False)"
+        from assetpipe.publish.overlap import refuse_media_overlap
         from assetpipe.publish.s3 import PublishError, publish
 
         stdout = cast(TextIO, console.stdout)
         try:
+            # Also when the system checks were skipped: never into another storage's prefix.
+            refuse_media_overlap(self.s3_config.bucket_name, self.s3_config.prefix, "publish to")
             result = publish(
                 root,
                 self.manifest_name,

@@ -281,9 +281,10 @@ SUBCOMMAND_GUIDES: dict[str, str] = {
 
 CHECKS: dict[str, str] = {
     "assetpipe.E001": (
-        'Static publishing (`STORAGES["staticfiles"]["OPTIONS"]["s3"]`) and a media storage '
-        "use the same bucket and their prefixes overlap, e.g. static files at the bucket's root, "
-        "or a tenant named like the static location."
+        'Static publishing (`STORAGES["staticfiles"]["OPTIONS"]["s3"]`) and another S3 storage '
+        "(a TenantMediaStorage, or django-storages' `S3Storage` under any alias) use the same "
+        "bucket and their prefixes overlap, e.g. static files at the bucket's root, or inside "
+        "the media location (where a tenant of that name would keep its files)."
     ),
     "assetpipe.E002": (
         "A media storage's tenant is missing or invalid, both `tenant` and `tenant_resolver` "

@@ -128,3 +128,26 @@ def test_collectstatic_stops_at_the_system_check(
         stopped.value
     )
     assert bucket_keys(s3_client, bucket) == {"media/acme/invoice.pdf"}
+
+
+def test_collectstatic_with_checks_skipped_refuses_to_publish(
+    project: StaticProject,
+    settings: Settings,
+    make_bucket: Callable[[], str],
+    s3_client: Any,
+    s3_endpoint: str,
+) -> None:
+    bucket = make_bucket()
+    s3_client.put_object(Bucket=bucket, Key="media/acme/invoice.pdf", Body=b"%PDF-1")
+    project.write("css/app.css", "body { color: red }\n")
+    project.configure(s3={"bucket_name": bucket, "endpoint_url": s3_endpoint})
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": UPLOADS, "OPTIONS": {"bucket_name": bucket, "location": "media"}},
+    }
+
+    # call_command skips the system checks: the publish itself refuses.
+    with pytest.raises(CommandError, match=rf"refusing to publish to s3://{bucket}/"):
+        project.collect()
+
+    assert bucket_keys(s3_client, bucket) == {"media/acme/invoice.pdf"}
