@@ -39,7 +39,7 @@ from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from assetpipe.options import SETTING, configured_options, storage_option_problems
+from assetpipe.conf.options import SETTING, configured_options, storage_option_problems
 from assetpipe.publish.overlap import overlap, s3_storages, static_prefix
 
 if TYPE_CHECKING:

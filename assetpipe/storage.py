@@ -29,19 +29,9 @@ from django.core.files.storage import Storage
 from django.core.management.base import CommandError
 
 import assetpipe
-from assetpipe import bundlers
-from assetpipe.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
-from assetpipe.debug_names import DebugNames
-from assetpipe.digests import md5_bytes
-from assetpipe.files import (
-    Outputs,
-    WriteError,
-    save_through_temp,
-    scan_tree,
-    stamp_mtime,
-    write_if_changed,
-)
-from assetpipe.hashing import (
+from assetpipe.build.bundlers import prehashed as bundlers
+from assetpipe.build.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
+from assetpipe.build.hashing import (
     JS_MODULE_PATTERNS,
     Hasher,
     HashResult,
@@ -49,20 +39,30 @@ from assetpipe.hashing import (
     compile_rules,
     strict_error,
 )
-from assetpipe.integrity import compute_integrity
-from assetpipe.lock import BuildLock, LockTimeout
-from assetpipe.manifest import manifest_bytes, manifest_extras, save_to_storage
-from assetpipe.modules import module_graph
-from assetpipe.options import parse_storage_options
-from assetpipe.report import WARNING_LINES, BuildReport, Console, current_console
-from assetpipe.sources import Source, check_originals, digest_sources, loaders
-from assetpipe.state import BuildState, IntegrityState, state_path
+from assetpipe.build.integrity import compute_integrity
+from assetpipe.build.lock import BuildLock, LockTimeout
+from assetpipe.build.modules import module_graph
+from assetpipe.build.outputs import (
+    Outputs,
+    WriteError,
+    save_through_temp,
+    scan_tree,
+    stamp_mtime,
+    write_if_changed,
+)
+from assetpipe.build.report import WARNING_LINES, BuildReport, Console, current_console
+from assetpipe.build.sources import Source, check_originals, digest_sources, loaders
+from assetpipe.build.state import BuildState, IntegrityState, state_path
+from assetpipe.build.staticfiles_json import manifest_bytes, manifest_extras, save_to_storage
+from assetpipe.conf.options import parse_storage_options
+from assetpipe.digests import md5_bytes
+from assetpipe.serve.debug_names import DebugNames
 
 if TYPE_CHECKING:
-    from assetpipe.images.step import ImageStep
+    from assetpipe.build.images.step import ImageStep
+    from assetpipe.conf.s3 import S3Config
     from assetpipe.publish.bucket_cache import BucketVariants
-    from assetpipe.publish.config import S3Config
-    from assetpipe.s3_listing import RemoteObject
+    from assetpipe.publish.listing import RemoteObject
 
 STATE_DIRNAME = ".assetpipe"
 
@@ -468,12 +468,12 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         """AVIF/WebP variants; with the option off, only the removal of earlier ones."""
         if self.images is None:
             if state.images:
-                from assetpipe.images.step import remove_all_variants
+                from assetpipe.build.images.step import remove_all_variants
 
                 collected = {*sources, *hashed.names.values()}
                 remove_all_variants(state.images, existing, collected)
             return None
-        from assetpipe.images.step import ImageStep
+        from assetpipe.build.images.step import ImageStep
 
         root = Path(self.path(""))
         step = ImageStep(
@@ -494,7 +494,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         if self.images is None:
             return {}
         # Imported here, like the step: a project without images never loads them.
-        from assetpipe.images.manifest import manifest_images
+        from assetpipe.build.images.picture_entries import manifest_images
 
         names = ((name, source.digest) for name, source in sources.items())
         return {

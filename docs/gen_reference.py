@@ -4,7 +4,7 @@
     python -m docs.gen_reference --check  # exit 1 naming each page that is out of date
 
 Names, defaults, accepted values, command arguments, check levels and hints come from the code:
-the options from the validators that check them (``assetpipe.options._VALIDATORS``,
+the options from the validators that check them (``assetpipe.conf.options._VALIDATORS``,
 ``StorageOptions``, ``S3Config``, ``CorsConfig``, ``EdgeConfig``, ``TenantMediaStorage``), each
 value's "accepts" from the validator's own error message, the commands from their parsers, the
 check ids, levels, tags and hints from ``assetpipe/checks.py``. Descriptions come from
@@ -103,8 +103,8 @@ def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 
 def constants() -> dict[str, str]:
     """The values descriptions may name as ``${name}``."""
-    from assetpipe.edge.config import CDNS
-    from assetpipe.publish.config import CANNED_ACLS
+    from assetpipe.conf.edge import CDNS
+    from assetpipe.conf.s3 import CANNED_ACLS
     from assetpipe.storage import STATE_DIRNAME
 
     return {
@@ -188,17 +188,17 @@ def option_rows(
 
 
 def render_options() -> str:
-    from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
-    from assetpipe.edge.config import CorsConfig, EdgeConfig
-    from assetpipe.images.settings import ImageSettings
-    from assetpipe.options import _VALIDATORS, DJANGO_OPTIONS, SETTING, StorageOptions
-    from assetpipe.publish.config import S3Config
+    from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
+    from assetpipe.conf.edge import CorsConfig, EdgeConfig
+    from assetpipe.conf.images import ImageSettings
+    from assetpipe.conf.options import _VALIDATORS, DJANGO_OPTIONS, SETTING, StorageOptions
+    from assetpipe.conf.s3 import S3Config
     from docs import reference_text as text
 
     static_fields = {f.name: f for f in dataclasses.fields(StorageOptions)}
     if set(static_fields) != set(_VALIDATORS):
         raise Undocumented(
-            "StorageOptions and assetpipe.options._VALIDATORS name different options: "
+            "StorageOptions and assetpipe.conf.options._VALIDATORS name different options: "
             f"{sorted(set(static_fields) ^ set(_VALIDATORS))}"
         )
     described("AssetPipeStorage option", _VALIDATORS, text.STATIC_OPTIONS)
@@ -636,7 +636,7 @@ def render_checks() -> str:
 
 
 def render_manifest() -> str:
-    from assetpipe.bundlers import MANIFEST_KEY
+    from assetpipe.build.bundlers.prehashed import MANIFEST_KEY
     from docs import reference_text as text
 
     if MANIFEST_KEY not in text.MANIFEST_KEYS:
@@ -676,7 +676,8 @@ def render_manifest() -> str:
 
 
 def render_headers() -> str:
-    from assetpipe.edge.config import CorsConfig
+    from assetpipe.conf.edge import CorsConfig
+    from assetpipe.conf.s3 import S3Config
     from assetpipe.edge.cors import response_headers
     from assetpipe.headers import (
         CHARSET,
@@ -687,7 +688,6 @@ def render_headers() -> str:
         content_type,
         short_cache_control,
     )
-    from assetpipe.publish.config import S3Config
 
     s3 = {f.name: f.default for f in dataclasses.fields(S3Config)}
     whitenoise_immutable = "max-age=315360000, public, immutable"

@@ -12,7 +12,7 @@ from django.core.management.base import SystemCheckError
 from storages.backends.s3 import S3Storage
 
 from assetpipe.checks import TAG
-from assetpipe.options import SETTING
+from assetpipe.conf.options import SETTING
 from assetpipe.storage import AssetPipeStorage
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import brotli
 import pytest
 
-from assetpipe.files import TEMP_SUFFIX
+from assetpipe.build.outputs import TEMP_SUFFIX
 from tests.conftest import StaticProject, post_processing_error
 
 pytestmark = pytest.mark.django_db(databases=[])

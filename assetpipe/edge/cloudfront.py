@@ -1,7 +1,7 @@
 """CloudFront: a viewer-request function that picks the ``.br``/``.gz`` key, and its two policies.
 
 :func:`edge_files` renders, from the build's :class:`~assetpipe.edge.negotiation.Negotiation` and
-:class:`~assetpipe.edge.config.CorsConfig`:
+:class:`~assetpipe.conf.edge.CorsConfig`:
 
 - ``cloudfront-function.js``: ``negotiate.js`` with the negotiation embedded, and a handler that
   rewrites ``request.uri`` to the variant's key (``/static/app.css`` to ``/static/app.css.br``).
@@ -39,8 +39,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from assetpipe.conf.edge import OPTIONS, CorsConfig
 from assetpipe.edge import cors as cors_rule
-from assetpipe.edge.config import OPTIONS, CorsConfig
 from assetpipe.edge.negotiation import Negotiation, config_js, negotiate_image_js, negotiate_js
 
 # CloudFront's limit on a function's code, 10 KB ("Quotas", those on CloudFront Functions).

@@ -23,7 +23,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from assetpipe.publish.config import AccessDenied, PublishError, S3Config
+from assetpipe.conf.s3 import AccessDenied, PublishError, S3Config
 
 # The parsed service models, shared by every client in the process: loading them costs more
 # than a whole no-change publish. Each client still resolves its own credentials.

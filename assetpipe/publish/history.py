@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from assetpipe.digests import md5_bytes
-from assetpipe.s3_listing import RemoteObject
+from assetpipe.publish.listing import RemoteObject
 
 if TYPE_CHECKING:  # botocore is imported only by the runs that talk to the bucket through it
     from assetpipe.publish.client import S3Client

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from assetpipe.conf.s3 import PublishError
 from assetpipe.digests import md5_bytes
 from assetpipe.naming import (
     IMAGE_VARIANTS,
@@ -15,7 +16,6 @@ from assetpipe.naming import (
     is_raster_image,
     variant_name,
 )
-from assetpipe.publish.config import PublishError
 
 
 @dataclass(frozen=True)

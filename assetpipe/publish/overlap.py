@@ -28,7 +28,7 @@ from django.conf import STATICFILES_STORAGE_ALIAS, settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from assetpipe.publish.config import PublishError
+from assetpipe.conf.s3 import PublishError
 
 # What to do about an overlap, for every message that reports one.
 FIX = (

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from assetpipe.manifest import immutable_names, read_paths
+from assetpipe.build.report import format_bytes
+from assetpipe.build.staticfiles_json import immutable_names, read_paths
+from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.naming import (
     IMAGE_VARIANTS,
     VARIANT_SUFFIXES,
@@ -18,12 +20,10 @@ from assetpipe.naming import (
     variant_original,
 )
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
 from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.listing import RemoteObject
 from assetpipe.publish.local import read_manifest_paths
-from assetpipe.report import format_bytes
-from assetpipe.s3_listing import RemoteObject
 
 DELETE_BATCH = 1000  # DeleteObjects' limit per request
 

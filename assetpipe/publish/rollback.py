@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
+from assetpipe.conf.s3 import BUILD_ID, PublishError, S3Config
 from assetpipe.digests import md5_bytes
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.publish.config import BUILD_ID, PublishError, S3Config
 from assetpipe.publish.history import (
     HistoryEntry,
     find_build,
@@ -26,9 +26,9 @@ from assetpipe.publish.history import (
     newest_builds,
 )
 from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.listing import RemoteObject
 from assetpipe.publish.local import read_manifest_paths
 from assetpipe.publish.upload import put_manifest
-from assetpipe.s3_listing import RemoteObject
 
 MISSING_SHOWN = 5  # missing objects named in the refusal; the count says how many in all
 

@@ -17,26 +17,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from assetpipe.publish.config import PublishError, S3Config
+from assetpipe.build.report import Progress, format_bytes, unwrapped
+from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.publish.history import build_id, history_name, is_history
-from assetpipe.publish.live_check import live_etag_is
-from assetpipe.publish.local import Build, read_build
-from assetpipe.publish.record import (
+from assetpipe.publish.last_publish import (
     expected,
     forget_record,
     matching_etag,
     record_path,
     save_record,
 )
-from assetpipe.report import Progress, format_bytes, unwrapped
+from assetpipe.publish.live_check import live_etag_is
+from assetpipe.publish.local import Build, read_build
 
 if TYPE_CHECKING:
     from django.core.files.storage import Storage
 
     from assetpipe.edge.negotiation import Negotiation
     from assetpipe.publish.client import S3Client
+    from assetpipe.publish.listing import RemoteObject
     from assetpipe.publish.plan import Plan
-    from assetpipe.s3_listing import RemoteObject
 
 __all__ = [
     "PublishError",
@@ -278,6 +278,6 @@ def remote_manifest_storage(config: S3Config) -> Storage:
     """A read-only Storage reading the published manifest: Django's ``manifest_storage``.
 
     With ``manifest_digest`` set, it reads that build's history copy instead of the live one."""
-    from assetpipe.publish.manifest_storage import manifest_storage_for
+    from assetpipe.publish.bucket_manifest_storage import manifest_storage_for
 
     return manifest_storage_for(config)

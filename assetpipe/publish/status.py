@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from assetpipe.edge.bucket import APPLY, READING, BucketCors, read_bucket_cors
-from assetpipe.edge.config import CorsConfig
+from assetpipe.build.report import format_bytes
+from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.s3 import AccessDenied, S3Config
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.publish.client import PERMISSIONS, S3Client
-from assetpipe.publish.config import AccessDenied, S3Config
+from assetpipe.publish.cors_rule import APPLY, READING, BucketCors, read_bucket_cors
 from assetpipe.publish.history import is_history, live_build
 from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.listing import RemoteObject
 from assetpipe.publish.local import Build, read_build
 from assetpipe.publish.plan import Plan, make_plan
 from assetpipe.publish.prune import kept_builds
-from assetpipe.report import format_bytes
-from assetpipe.s3_listing import RemoteObject
 
 # prune's defaults, under which status says which builds are kept.
 PRUNE_KEEP = 3

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from assetpipe.bundlers import nginx_safe, read_prehashed
-from assetpipe.edge.config import CorsConfig
+from assetpipe.build.bundlers.prehashed import nginx_safe, read_prehashed
+from assetpipe.build.staticfiles_json import immutable_names, read_paths
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge.cors import methods_pattern, origins_pattern, preflight_headers, stated_headers
 from assetpipe.headers import (
     CHARSET,
@@ -31,7 +32,6 @@ from assetpipe.headers import (
     short_cache_control,
 )
 from assetpipe.headers import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE  # the CLI's --max-age default
-from assetpipe.manifest import immutable_names, read_paths
 from assetpipe.naming import (
     HASH_LENGTH,
     HASHED_NAME_PATTERN,

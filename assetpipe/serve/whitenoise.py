@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.manifest import immutable_names
+from assetpipe.build.staticfiles_json import immutable_names
 from assetpipe.naming import split_image_variant
 
 if TYPE_CHECKING:

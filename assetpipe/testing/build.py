@@ -128,7 +128,7 @@ class SessionBuild:
         from django.core.management import call_command
         from django.core.management.base import OutputWrapper
 
-        from assetpipe.report import Console, reporting_to
+        from assetpipe.build.report import Console, reporting_to
 
         self.activate()
         self._prepare()

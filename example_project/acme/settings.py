@@ -44,7 +44,7 @@ MIDDLEWARE = [
     *(
         [
             "assetpipe.serve.servestatic.ServeStaticMiddleware",
-            "assetpipe.preload.PreloadMiddleware",
+            "assetpipe.serve.preload.PreloadMiddleware",
         ]
         if SERVER == "servestatic"
         else ["whitenoise.middleware.WhiteNoiseMiddleware"]

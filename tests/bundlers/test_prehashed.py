@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.bundlers import (
+from assetpipe.build.bundlers.prehashed import (
     bundle_root,
     compile_patterns,
     parse_vite_manifest,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.core.management.base import CommandError
 
-from assetpipe.content_names import covering_pattern, looks_content_named, undeclared
-from assetpipe.records import Tree, esbuild_metafile, webpack_manifest, webpack_stats
+from assetpipe.build.bundlers.content_names import covering_pattern, looks_content_named, undeclared
+from assetpipe.build.bundlers.records import Tree, esbuild_metafile, webpack_manifest, webpack_stats
 from tests.conftest import StaticProject, post_processing_error
 
 TREE = Tree(
@@ -334,7 +334,7 @@ def test_listed_files_without_a_hash_are_hashed_by_django(project: StaticProject
 
 
 def test_only_files_named_like_records_are_read() -> None:
-    from assetpipe.bundlers import detect
+    from assetpipe.build.bundlers.prehashed import detect
 
     read: list[str] = []
 

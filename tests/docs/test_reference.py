@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from assetpipe.edge.config import CorsConfig, EdgeConfig
+from assetpipe.conf.edge import CorsConfig, EdgeConfig
+from assetpipe.conf.options import _VALIDATORS
+from assetpipe.conf.s3 import S3Config
 from assetpipe.management.commands.assetpipe import SUBCOMMANDS
-from assetpipe.options import _VALIDATORS
-from assetpipe.publish.config import S3Config
 from docs import gen_reference, reference_text
 from tests.conftest import StaticProject
 from tests.docs.pages import REPO, text

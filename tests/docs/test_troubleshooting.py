@@ -29,21 +29,22 @@ from django.template import engines
 from pytest_django.fixtures import Settings
 
 from assetpipe import checks, extras
-from assetpipe.compress import ENCODINGS, Compressor, FetchedVariant
+from assetpipe.build.compress import ENCODINGS, Compressor, FetchedVariant
+from assetpipe.build.lock import BuildLock, lock_path
+from assetpipe.build.outputs import BuiltFile, WriteError, scan_tree
+from assetpipe.build.report import BuildReport
+from assetpipe.build.state import CompressState
+from assetpipe.conf import images as image_settings
+from assetpipe.conf.options import parse_storage_options
+from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.digests import md5_file
-from assetpipe.files import BuiltFile, WriteError, scan_tree
-from assetpipe.images import settings as image_settings
-from assetpipe.lock import BuildLock, lock_path
-from assetpipe.options import parse_storage_options
-from assetpipe.publish import manifest_storage, prune, s3, upload
+from assetpipe.publish import bucket_manifest_storage as manifest_storage
+from assetpipe.publish import prune, s3, upload
 from assetpipe.publish.client import S3Client
-from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import HistoryEntry
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import LocalFile
 from assetpipe.publish.plan import Upload
-from assetpipe.report import BuildReport
-from assetpipe.state import CompressState
 from assetpipe.storage import AssetPipeStorage
 from tests.conftest import StaticProject, post_processing_error
 from tests.docs.pages import text
@@ -219,7 +220,7 @@ def test_the_build_lock(
     other = BuildLock(state, root)
     other.acquire(0, print)
     clock = iter([0.0, 0.0, 601.0])
-    monkeypatch.setattr("assetpipe.lock.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("assetpipe.build.lock.time.monotonic", lambda: next(clock))
     storage = AssetPipeStorage(location=str(root), state_dir=str(state), lock_timeout=600)
     try:
         with pytest.raises(CommandError) as failure:

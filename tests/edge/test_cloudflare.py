@@ -24,10 +24,10 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.options import parse_storage_options
 from assetpipe.edge.cloudflare import COMPATIBILITY_DATE, edge_files
-from assetpipe.edge.config import CorsConfig
 from assetpipe.edge.negotiation import Negotiation, preferred_encoding
-from assetpipe.options import parse_storage_options
 from tests.conftest import StaticProject, free_port
 from tests.edge.s3_cors import S3CorsFront
 from tests.edge.shop import build_shop, load_shop, public_read_policy, serving_pages

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.edge.config import CorsConfig, EdgeConfig
+from assetpipe.conf.edge import CorsConfig, EdgeConfig
+from assetpipe.conf.options import parse_storage_options, storage_option_problems
 from assetpipe.edge.cors import merged_s3_rules, response_headers, rule_is_current, s3_rule
-from assetpipe.options import parse_storage_options, storage_option_problems
 
 S3 = {"bucket_name": "static-bucket", "location": "static"}
 

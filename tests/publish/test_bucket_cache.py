@@ -20,7 +20,7 @@ import pytest
 from django.core.management import call_command
 from pytest_django.fixtures import Settings
 
-from assetpipe.compress import ENCODINGS
+from assetpipe.build.compress import ENCODINGS
 from assetpipe.publish.bucket_cache import DIRECT_GETS
 from assetpipe.publish.s3 import S3Config
 from tests.publish.conftest import FaultProxy, Respond, bucket_keys

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 from pytest_django.fixtures import Settings
 
-from assetpipe.publish.config import S3Config
+from assetpipe.conf.s3 import S3Config
 from assetpipe.publish.s3 import publish
 from tests.conftest import StaticProject
 from tests.publish.conftest import FaultProxy, bucket_keys

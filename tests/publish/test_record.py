@@ -18,8 +18,8 @@ from botocore.credentials import Credentials as BotocoreCredentials
 from django.core.management import call_command
 from pytest_django.fixtures import Settings
 
+from assetpipe.publish.last_publish import load_record, record_path
 from assetpipe.publish.live_check import Credentials, signed_headers
-from assetpipe.publish.record import load_record, record_path
 from assetpipe.publish.s3 import S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, Reset, Respond, build_static
 from tests.publish.test_collectstatic import STORAGE, s3_options, use_source_tree

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from assetpipe.preload import parse_links
+from assetpipe.serve.preload import parse_links
 from tests.serve import test_integrity_browser as integrity
 from tests.serve.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.test_early_hints import Server, certificate, get, server, static_url
+from tests.serve.test_early_hints import Server, certificate, get, server, static_url
 
 __all__ = ["certificate", "server"]  # fixtures, used by name
 

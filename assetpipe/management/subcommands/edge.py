@@ -10,8 +10,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from assetpipe.edge.config import OPTIONS
-from assetpipe.files import WriteError, write_atomic
+from assetpipe.build.outputs import WriteError, write_atomic
+from assetpipe.conf.edge import OPTIONS
 from assetpipe.management.subcommands.publish import manifest_name, storage_options
 
 

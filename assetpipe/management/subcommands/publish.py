@@ -13,8 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from assetpipe.options import StorageOptions, configured_options, parse_storage_options
-from assetpipe.publish.config import SETTING, PublishError, S3Config
+from assetpipe.conf.options import StorageOptions, configured_options, parse_storage_options
+from assetpipe.conf.s3 import SETTING, PublishError, S3Config
 from assetpipe.publish.overlap import refuse_media_overlap
 from assetpipe.publish.prune import prune
 from assetpipe.publish.rollback import rollback
