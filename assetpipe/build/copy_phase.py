@@ -20,10 +20,6 @@ from assetpipe.build.outputs import Outputs, scan_tree
 from assetpipe.build.report import current_console
 
 
-class LockError(CommandError):
-    """Another build of the same STATIC_ROOT held the lock for longer than ``lock_timeout``."""
-
-
 class CopyPhase:
     def __init__(self, root: Callable[[], Path], state_dir: Callable[[], Path], timeout: float):
         # Callables: the storage's location and state_dir are only read once a command runs.
@@ -44,7 +40,7 @@ class CopyPhase:
             self._lock.acquire(self.timeout, console.warn)
         except LockTimeout as exc:
             self._lock = None
-            raise LockError(f"assetpipe: {exc}") from exc
+            raise CommandError(f"assetpipe: {exc}") from exc
         except OSError as exc:
             # A read-only state_dir: the state cannot be saved either; build without the lock.
             console.warn(f"assetpipe: could not lock {self._lock.path}: {exc}")
