@@ -20,7 +20,9 @@ def test_an_old_path_names_the_new_one(old: str, new: str) -> None:
 
 
 def test_a_module_inside_a_moved_package_names_where_it_went() -> None:
-    with pytest.raises(ModuleNotFoundError, match=re.escape("its settings to assetpipe.conf.images")):
+    with pytest.raises(
+        ModuleNotFoundError, match=re.escape("its settings to assetpipe.conf.images")
+    ):
         importlib.import_module("assetpipe.images.settings")
     with pytest.raises(ModuleNotFoundError, match=re.escape("moved assetpipe.records to ")):
         importlib.import_module("assetpipe.records.webpack_stats")
