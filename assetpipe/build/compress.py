@@ -48,7 +48,7 @@ from assetpipe.build.outputs import (
     write_atomic,
 )
 from assetpipe.build.state import CompressState
-from assetpipe.digests import CHUNK_SIZE
+from assetpipe.digests import CHUNK_SIZE, md5_bytes
 from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed, suffixes_fit
 
 # A variant is kept only when it saves at least this fraction of the original's size.
@@ -546,7 +546,7 @@ class Compressor:
         if (
             decoded is not None
             and len(decoded) == servable.size
-            and hashlib.md5(decoded, usedforsecurity=False).hexdigest() == servable.digest
+            and md5_bytes(decoded) == servable.digest
         ):
             limit = float("inf") if self.every_variant else servable.size * (1 - MIN_SAVING)
             return decoded if len(variant.data) <= limit else None

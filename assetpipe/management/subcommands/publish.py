@@ -15,13 +15,12 @@ from django.utils.module_loading import import_string
 
 from assetpipe.conf.options import StorageOptions, configured_options, parse_storage_options
 from assetpipe.conf.s3 import SETTING, PublishError, S3Config
+from assetpipe.naming import MANIFEST_NAME
 from assetpipe.publish.overlap import refuse_media_overlap
 from assetpipe.publish.prune import prune
 from assetpipe.publish.rollback import rollback
 from assetpipe.publish.s3 import publish
 from assetpipe.publish.status import status
-
-DEFAULT_MANIFEST_NAME = "staticfiles.json"
 
 
 class Sync:
@@ -152,8 +151,8 @@ def manifest_name() -> str:
     """The manifest file name of the configured staticfiles backend (a class attribute)."""
     backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND")
     if not backend:
-        return DEFAULT_MANIFEST_NAME
-    return str(getattr(import_string(backend), "manifest_name", DEFAULT_MANIFEST_NAME))
+        return MANIFEST_NAME
+    return str(getattr(import_string(backend), "manifest_name", MANIFEST_NAME))
 
 
 def _state_dir() -> Path | None:
