@@ -27,6 +27,17 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.files.storage import FileSystemStorage
 
 from assetpipe.publish.s3 import S3Config
+from tests.conftest import on_both_backends
+
+# Modules run on moto alone. The rolling deploy starts app server processes for a minute of
+# renders: what it proves is theirs, and the S3 calls it makes are the publishing tests' own,
+# which run on both servers.
+MOTO_ONLY = frozenset({"test_rolling_deploy.py"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_both_backends(metafunc, MOTO_ONLY)
+
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
