@@ -54,12 +54,27 @@ def s3_backend(request: pytest.FixtureRequest) -> str:
 
 def on_both_backends(metafunc: pytest.Metafunc, moto_only: Collection[str] = ()) -> None:
     """For a ``pytest_generate_tests`` hook: run each test that uses the S3 server once per
-    backend, except in the modules named in ``moto_only`` (file names, e.g. "test_faults.py")."""
+    backend, except in the modules named in ``moto_only`` (file names, e.g. "test_faults.py").
+    A test (or module) marked ``s3_backends("seaweedfs")`` runs on the backends it names."""
     if "s3_backend" not in metafunc.fixturenames:
         return
-    if Path(str(metafunc.definition.fspath)).name in moto_only:
+    marker = metafunc.definition.get_closest_marker("s3_backends")
+    if marker is not None:
+        backends = tuple(marker.args)
+        assert set(backends) <= set(S3_BACKENDS), backends
+    elif Path(str(metafunc.definition.fspath)).name in moto_only:
         return
-    metafunc.parametrize("s3_backend", S3_BACKENDS, indirect=True, scope="session")
+    else:
+        backends = S3_BACKENDS
+    metafunc.parametrize("s3_backend", backends, indirect=True, scope="session")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "s3_backends(*names): the S3 servers (moto, seaweedfs) a test runs on, where its "
+        "directory runs tests on both",
+    )
 
 
 @pytest.fixture(scope="session")
