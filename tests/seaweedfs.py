@@ -192,6 +192,9 @@ def seaweedfs(
         "-s3.port.lance=0",
         f"-s3.config={config}",
         f"-s3.allowedOrigins={NO_ORIGIN}",
+        # As S3: an upload to a missing bucket is NoSuchBucket, a bucket with objects stays.
+        "-s3.autoCreateBucket=false",
+        "-s3.allowDeleteBucketNotEmpty=false",
     ]
     server = SeaweedServer(f"http://127.0.0.1:{s3_port}", directory)
     with (directory / "weed.log").open("wb") as log:

@@ -87,7 +87,13 @@ def check_function(
 # Tests of S3 behaviour that SeaweedFS, a real implementation, can show: bucket CORS rules, bucket
 # policies, and the shop loaded from the bucket in chromium. The rest use S3 as a store only.
 BOTH_BACKENDS = frozenset(
-    {"test_cors.py", "test_s3_cors.py", "test_bucket_policy.py", "test_bucket_browser.py"}
+    {
+        "test_cors.py",
+        "test_s3_cors.py",
+        "test_s3_servers.py",
+        "test_bucket_policy.py",
+        "test_bucket_browser.py",
+    }
 )
 
 
