@@ -80,9 +80,20 @@ def tenant_identity(tenant: str) -> Identity:
     )
 
 
+def reader_identity(tenant: str) -> Identity:
+    """Keys that may read ``media/<tenant>/`` of :data:`TENANT_BUCKET` and list nothing."""
+    return Identity(
+        name=f"reader-{tenant}",
+        key=f"reader-{tenant}",
+        secret=f"reader-{tenant}-secret",
+        actions=(f"Read:{TENANT_BUCKET}/media/{tenant}/*",),
+    )
+
+
 IDENTITIES: tuple[Identity, ...] = (
     Identity("admin", *ADMIN, ("Admin", "Read", "Write", "List", "Tagging")),
     *(tenant_identity(tenant) for tenant in TENANTS),
+    reader_identity(TENANTS[0]),
 )
 
 

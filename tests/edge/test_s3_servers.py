@@ -116,8 +116,8 @@ def test_a_missing_key_is_404_to_anonymous_readers_on_both(
     s3_endpoint: str, bucket: str, s3_client: Any
 ) -> None:
     # S3 answers 403 to a reader without s3:ListBucket (here: anyone, through the public
-    # policy), so that keys cannot be probed; both servers answer 404. SeaweedFS answers 403
-    # only to keys with no List action at all (tests/media/test_tenant_keys.py).
+    # policy), so that keys cannot be probed; both servers answer 404, SeaweedFS to any caller
+    # that may read the key (tests/media/test_tenant_keys.py).
     s3_client.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
 
     assert anonymous(s3_endpoint, "GET", bucket, "static/site.css").status == 200

@@ -4,10 +4,11 @@ SeaweedFS's identities can be confined to a key prefix of a bucket (tests/seawee
 each tenant read, write and list under ``media/<tenant>/`` of TENANT_BUCKET and nothing else):
 the keys assetpipe's names lead to are exactly the ones such keys reach.
 
-S3 answers a HEAD of a missing key with 403 to a caller whose s3:ListBucket is limited to a
-prefix (the condition does not hold for a HEAD); SeaweedFS answers 404 when the identity may
-list the key's prefix, 403 only without any List. The storage's listing fallback for the 403
-is proven on moto enforcing IAM (tests/media/test_iam.py); here the answer is pinned.
+S3 answers a HEAD of a missing key with 403 to a caller that may not list the whole bucket
+(a prefix condition on s3:ListBucket does not hold for a HEAD); SeaweedFS answers 404 to any
+identity that may read the key, whether it may list or not. The storage's listing fallback for
+S3's 403 is proven on moto enforcing IAM (tests/media/test_iam.py); here SeaweedFS's answer is
+pinned.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from botocore.exceptions import ClientError
 from django.core.files.base import ContentFile
 
 from assetpipe.media import TenantMediaStorage
-from tests.seaweedfs import TENANT_BUCKET, SeaweedServer, tenant_identity
+from tests.seaweedfs import TENANT_BUCKET, SeaweedServer, reader_identity, tenant_identity
 
 pytestmark = pytest.mark.s3_backends("seaweedfs")
 
@@ -97,3 +98,23 @@ def test_a_tenant_s_keys_reach_no_other_tenant(
     # Its own keys, the same storage: allowed.
     with tenant_storage("globex").open(name) as opened:
         assert opened.read() == b"globex"
+
+
+def test_keys_that_may_read_but_not_list_get_404_for_a_missing_key(
+    seaweedfs_server: SeaweedServer, folder: str
+) -> None:
+    seaweedfs_server.client().put_object(
+        Bucket=TENANT_BUCKET, Key=f"media/acme/{folder}/there.txt", Body=b"there"
+    )
+    reader = seaweedfs_server.client(reader_identity("acme"))
+
+    def head(key: str) -> int:
+        try:
+            reader.head_object(Bucket=TENANT_BUCKET, Key=key)
+        except ClientError as error:
+            return int(error.response["ResponseMetadata"]["HTTPStatusCode"])
+        return 200
+
+    assert head(f"media/acme/{folder}/there.txt") == 200
+    assert head(f"media/acme/{folder}/missing.txt") == 404  # S3: 403
+    assert head(f"media/globex/{folder}/there.txt") == 403  # another tenant's: denied
