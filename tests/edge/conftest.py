@@ -1,7 +1,8 @@
-"""Fixtures for edge tests: S3's CORS behaviour in front of the moto server, chromium, and edge
-code run as the CDN would run it: Debian's node, a restricted ``vm`` context, a batch of events a
-process (function_driver.js), and acorn (installed from tests/edge/acorn, as :mod:`tests.npm`
-installs packages) to hold it to ECMAScript 5."""
+"""Fixtures for edge tests: the S3 server as a browser sees it (SeaweedFS, or moto behind S3's
+CORS evaluation), chromium, and edge code run as the CDN would run it: Debian's node, a
+restricted ``vm`` context, a batch of events a process (function_driver.js), and acorn
+(installed from tests/edge/acorn, as :mod:`tests.npm` installs packages) to hold it to
+ECMAScript 5."""
 
 from __future__ import annotations
 

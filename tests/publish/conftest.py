@@ -1,6 +1,7 @@
-"""Fixtures for publishing: a fault-injecting proxy in front of moto, and built STATIC_ROOTs.
+"""Fixtures for publishing: a fault-injecting proxy in front of the S3 server, and built
+STATIC_ROOTs. The tests run once on moto and once on SeaweedFS (``s3_backend``).
 
-Every test talks to moto through its own :class:`FaultProxy`, which logs each HTTP request the
+Every test talks to the server through its own :class:`FaultProxy`, which logs each HTTP request the
 client really sent (retries included) and can answer chosen requests with an S3 error or a
 connection reset instead of forwarding them.
 """
@@ -227,7 +228,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def proxy(s3_endpoint: str) -> Iterator[FaultProxy]:
-    """A FaultProxy to the shared moto server, forwarding everything until given a rule."""
+    """A FaultProxy to the shared S3 server, forwarding everything until given a rule."""
     with running_proxy(s3_endpoint) as fault_proxy:
         yield fault_proxy
 
