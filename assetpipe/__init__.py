@@ -61,4 +61,5 @@ class _MovedModules(importlib.abc.MetaPathFinder):
         return None
 
 
-sys.meta_path.append(_MovedModules())
+# First, so that a stale folder of an older install cannot stand in as a namespace package.
+sys.meta_path.insert(0, _MovedModules())

@@ -6,8 +6,10 @@ folder, its layer and any layer below it, never one above:
 1. the command layer (``management/``), ``templatetags/``, ``testing/``, and the app with its
    system checks (``apps.py``, ``checks.py``);
 2. ``storage.py``, Django's hooks;
-3. ``build/``, the pipeline and its steps;
-4. ``publish/``, ``serve/``, ``edge/``, ``media/``;
+3. ``build/pipeline.py``, which runs the steps in order;
+4. the steps and what serves their output: the rest of ``build/``, ``publish/`` (publishing is
+   the build's last step, and the bucket is also the build's cache), ``serve/``, ``edge/``,
+   ``media/``;
 5. ``conf/``, the options;
 6. the shared rules: ``naming.py``, ``digests.py``, ``headers.py``, ``extras.py`` (and the
    package's ``__init__``, which only turns old import paths into errors).
@@ -28,8 +30,8 @@ PACKAGE = Path(assetpipe.__file__).parent
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"management", "templatetags", "testing", "apps", "checks"}),
     frozenset({"storage"}),
-    frozenset({"build"}),
-    frozenset({"publish", "serve", "edge", "media"}),
+    frozenset({"build.pipeline"}),
+    frozenset({"build", "publish", "serve", "edge", "media"}),
     frozenset({"conf"}),
     frozenset({"naming", "digests", "headers", "extras", "__init__"}),
 )
@@ -46,16 +48,6 @@ PENDING: frozenset[tuple[str, str]] = frozenset(
         ("assetpipe.conf.options", "assetpipe.build.compress"),
         ("assetpipe.conf.options", "assetpipe.edge.negotiation"),
         ("assetpipe.conf.options", "assetpipe.serve.debug_names"),
-        # Publishing reads what the build wrote (its records, its variants' encodings, its
-        # report's byte counts) from build/, which the pipeline will run it from.
-        ("assetpipe.publish.bucket_cache", "assetpipe.build.compress"),
-        ("assetpipe.publish.bucket_cache", "assetpipe.build.outputs"),
-        ("assetpipe.publish.last_publish", "assetpipe.build.outputs"),
-        ("assetpipe.publish.object_args", "assetpipe.build.compress"),
-        ("assetpipe.publish.prune", "assetpipe.build.report"),
-        ("assetpipe.publish.s3", "assetpipe.build.report"),
-        ("assetpipe.publish.status", "assetpipe.build.report"),
-        ("assetpipe.publish.upload", "assetpipe.build.report"),
     }
 )
 
@@ -66,7 +58,10 @@ def module_name(path: Path) -> str:
 
 
 def folder(module: str) -> str:
-    """The unit of the layout a module belongs to: its folder, or a top-level module's name."""
+    """The unit of the layout a module belongs to: its folder, or a top-level module's name;
+    the pipeline is a unit of its own, above the steps beside it."""
+    if module == "assetpipe.build.pipeline":
+        return "build.pipeline"
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 

@@ -107,17 +107,3 @@ def test_chromium_fetches_each_hinted_file_once(trusting: Any, server: Server, s
         assert len(visit.of(url)) == 1, (url, visit.requests)
         # The page was handed the 103's fetch, and says so.
         assert visit.initiators[url] == "early-hints", (url, visit.initiators)
-
-
-def test_with_a_certificate_error_each_hinted_file_is_fetched_twice(
-    chromium: Any, server: Server
-) -> None:
-    # The measurement above can see a duplicate. With a certificate error chromium caches
-    # nothing of the host, so the page fetches each hinted file again: the 103's fetch without
-    # Origin, then the page's own with it, both in CORS mode.
-    visit = visit_twice(chromium, server, ignore_https_errors=True)
-    for url in hinted_urls(server):
-        seen = visit.of(url)
-        assert ["origin" in headers for headers in seen] == [False, True], (url, seen)
-        assert {headers["sec-fetch-mode"] for headers in seen} == {"cors"}
-        assert visit.initiators[url] != "early-hints"
