@@ -30,7 +30,7 @@ from django.core.management.base import CommandError
 
 import assetpipe
 from assetpipe.build.bundlers import prehashed as bundlers
-from assetpipe.build.compress import CACHE_VERSION, DEFAULT_SKIP_EXTENSIONS, ENCODINGS, Compressor
+from assetpipe.build.compress import CACHE_VERSION, ENCODINGS, Compressor
 from assetpipe.build.hashing import (
     JS_MODULE_PATTERNS,
     Hasher,
@@ -89,15 +89,11 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         parsed, django_options = parse_storage_options(options)
         self.prehashed_patterns = bundlers.compile_patterns(parsed.prehashed)
         self.prehashed: frozenset[str] = frozenset()
-        self.bundler_records = parsed.bundler_records
+        self.bundler_records = parsed.prehashed_records
         self.encodings = [ENCODINGS[e] for e in parsed.encodings]
-        self.strict = parsed.strict
-        self.skip_compress_extensions = (
-            DEFAULT_SKIP_EXTENSIONS
-            if parsed.skip_compress_extensions is None
-            else parsed.skip_compress_extensions
-        )
-        self.compress_workers = parsed.compress_workers
+        self.strict = parsed.missing_references == "fail"
+        self.skip_compress_extensions = parsed.uncompressed_extensions
+        self.compress_workers = parsed.workers
         self.lock_timeout = parsed.lock_timeout
         self._state_dir = parsed.state_dir
         self.integrity = parsed.integrity
@@ -113,11 +109,11 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         # plans with it instead of listing again.
         self._listed: Mapping[str, RemoteObject] | None = None
         self.cors = parsed.cors
-        self.edge = parsed.edge
+        self.edge = parsed.cdn
         self.negotiation = parsed.negotiation(self.manifest_name)
         self.images = parsed.images
-        self.debug_names = DebugNames(parsed.debug_missing)
-        self._configure_s3(parsed.s3_config(), django_options)
+        self.debug_names = DebugNames(parsed.debug_unknown_names)
+        self._configure_s3(parsed.s3, django_options)
         super().__init__(location, base_url, *args, **django_options)
         if parsed.js_module_imports:
             self.patterns = (*type(self).patterns, JS_MODULE_PATTERNS)

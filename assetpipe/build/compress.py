@@ -287,7 +287,7 @@ class CompressStats:
     compressed: int = 0  # variants made from bytes encoded in this run
     reused: int = 0  # variants already in place, or copied from the cache
     fetched: int = 0  # variants an earlier build published, fetched and verified
-    in_bucket: int = 0  # variants left in the bucket, none written here (local_variants=False)
+    in_bucket: int = 0  # variants left in the bucket, none written here ("variants": "bucket")
     written: int = 0  # variant files written
     original_bytes: int = 0  # of the files that have variants
     smallest_bytes: int = 0  # of their smallest variant

@@ -2,7 +2,7 @@
 
 A CDN's edge code cannot ask the bucket whether ``app.css.br`` exists: a rewrite to a missing
 key is an error page. So the rule is one predicate on the key alone, :meth:`Negotiation.
-negotiable`, and the build keeps it true: with an ``edge`` configured, every file the
+negotiable`, and the build keeps it true: with a ``cdn`` configured, every file the
 predicate accepts gets every variant (no "not worth it" skips), and publishing refuses a build
 where one is missing. The generated edge code embeds :meth:`Negotiation.as_json` and runs
 ``negotiate.js``, the same rules as :meth:`Negotiation.negotiable` and

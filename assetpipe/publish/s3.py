@@ -158,7 +158,8 @@ def check_variants(
     ``Accept``."""
     if not config.upload_encodings:
         raise PublishError(
-            f"the edge picks .br/.gz keys in {config.where}, but upload_encodings is off"
+            f'the CDN picks .br/.gz keys in {config.where}, but the s3 option "variants" is '
+            f"{config.variants!r}: the variants are not uploaded"
         )
     for name, file in build.files.items():
         if file.encoding is not None or file.image_format is not None:
@@ -168,7 +169,7 @@ def check_variants(
             if variant not in build.files and (remote is None or variant not in remote):
                 raise PublishError(
                     f"{build.root / variant} is missing, and the edge "
-                    f'would ask {config.where} for it: run collectstatic with the "edge" '
+                    f'would ask {config.where} for it: run collectstatic with the "cdn" '
                     "option, which writes every variant, before publishing; nothing was published"
                 )
 
