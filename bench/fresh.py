@@ -72,7 +72,7 @@ def contenders(endpoint: str) -> dict[str, Contender]:
             "location": LOCATION,
             "endpoint_url": endpoint,
             "region_name": "us-east-1",
-            "upload_encodings": True,
+            "variants": "static_root_and_bucket",
             **options,
         }
         return Contender(

@@ -42,7 +42,7 @@ STATIC_OPTIONS: dict[str, str] = {
         'Extensions (`"jpg"` or `".jpg"`, any case) never compressed; a list replaces the '
         "default list, which is below."
     ),
-    "compress_workers": "Threads compressing in parallel.",
+    "workers": "Threads compressing in parallel.",
     "state_dir": (
         "Where the build state, the compressed-bytes cache, the publish record and the build "
         "lock live. Never inside STATIC_ROOT (`assetpipe.E004`); one directory can serve many "
@@ -62,7 +62,7 @@ STATIC_OPTIONS: dict[str, str] = {
         "webpack-bundle-tracker's stats (also at django-webpack-loader's `STATS_FILE`), "
         "webpack-manifest-plugin's manifest, esbuild's metafile."
     ),
-    "bundler_records": (
+    "prehashed_records": (
         "Bundler records outside the collected tree, read as those inside it are: an esbuild "
         "metafile, a webpack-manifest-plugin manifest or a webpack-bundle-tracker stats file "
         "that no `WEBPACK_LOADER` entry names ([bundlers](../how-to/bundlers.md)). Each file "
@@ -87,7 +87,7 @@ STATIC_OPTIONS: dict[str, str] = {
         "([images](../how-to/images.md)); adds the `images` key to `staticfiles.json`. "
         "[Its keys](#images-avif-and-webp-variants) are below."
     ),
-    "debug_missing": (
+    "debug_unknown_names": (
         "With `DEBUG = True`, what `{% static %}` does with a name no staticfiles finder finds "
         '(or one starting with `/`): `"raise"` production\'s `ValueError: Missing staticfiles '
         'manifest entry`, `"warn"` log one warning per name, `"ignore"` render the plain '
@@ -98,7 +98,7 @@ STATIC_OPTIONS: dict[str, str] = {
 # Defaults the code spells as None, in words.
 STATIC_DEFAULT_WORDS: dict[str, str] = {
     "skip_compress_extensions": "`None`: the list below",
-    "compress_workers": "`None`: one per core",
+    "workers": "`None`: one per core",
     "state_dir": "`None`: `${state_dirname}` beside STATIC_ROOT",
     "s3": "`None`: build only",
     "cors": "`None`: no CORS rule",
@@ -117,7 +117,7 @@ S3_KEYS: dict[str, str] = {
         "The host a CDN serves the bucket under, as in django-storages; STATIC_URL is then "
         "`https://<custom_domain>/<location>/`."
     ),
-    "max_workers": "Parallel uploads.",
+    "workers": "Parallel uploads.",
     "default_acl": (
         "A canned ACL (${canned_acls}) sent with every upload. `None` sends none, which is "
         "what buckets with ACLs disabled (the AWS default) require."

@@ -285,7 +285,7 @@ def static_messages(message_id: str, tags: list[str] | None = None) -> list[Chec
 )
 def test_each_invalid_option_is_an_error(settings: Any, backend: str) -> None:
     configure_static(
-        settings, {"encoding": ["br"], "compress_workers": "4", "strict": "no"}, backend
+        settings, {"encoding": ["br"], "workers": "4", "strict": "no"}, backend
     )
 
     messages = static_messages("assetpipe.E004")
@@ -307,7 +307,7 @@ def test_invalid_options_fail_manage_py_check(settings: Any) -> None:
 def test_option_checks_run_with_assetpipe_and_staticfiles_tags(
     settings: Any, tags: list[str]
 ) -> None:
-    configure_static(settings, {"compress_workers": 0})
+    configure_static(settings, {"workers": 0})
 
     assert len(static_messages("assetpipe.E004", tags)) == 1
 
@@ -317,8 +317,8 @@ def test_valid_options_pass(settings: Any, tmp_path: Path) -> None:
         settings,
         {
             "encodings": ["br"],
-            "strict": True,
-            "compress_workers": 2,
+            "missing_references": "fail",
+            "workers": 2,
             "state_dir": str(tmp_path / "state"),
             "location": str(tmp_path / "static"),
             "s3": {"bucket_name": "acme", "location": "static"},

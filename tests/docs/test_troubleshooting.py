@@ -159,7 +159,7 @@ def test_bundler_record_problems(project: StaticProject, settings: Settings) -> 
     warnings = err.split("assetpipe: ")[0].replace(str(stats), "/srv/app/webpack-stats.json")
     assert "2 bundler record problems" in warnings
     assert_on_page(warnings)
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     with pytest.raises((ValueError, CommandError)) as failure:
         project.collect()
     error = post_processing_error(failure, ValueError)
@@ -177,7 +177,7 @@ def test_undeclared_content_named_files(project: StaticProject) -> None:
 
 def test_strict_mode(project: StaticProject) -> None:
     project.write("js/lib.js", "var a = 1;\n//# sourceMappingURL=lib.js.map\n")
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     err = StringIO()
     with pytest.raises(Exception) as failure:
         call_command("collectstatic", interactive=False, stdout=StringIO(), stderr=err)
@@ -261,7 +261,7 @@ def test_a_full_or_read_only_disk(code: int) -> None:
         {"encoding": ["br"]},
         {"lock_timeout": -1},
         {"s3": {"bucket": "acme-static"}},
-        {"edge": {"cdn": "cloudfront"}},
+        {"cdn": "cloudfront"},
     ],
     ids=["unknown", "invalid", "s3-key", "edge-without-s3"],
 )
@@ -438,7 +438,7 @@ def test_prune_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_edge_would_ask_for_a_missing_variant() -> None:
-    options, _ = parse_storage_options({"s3": CONFIG, "edge": {"cdn": "cloudfront"}})
+    options, _ = parse_storage_options({"s3": CONFIG, "cdn": "cloudfront"})
     config = options.s3_config()
     negotiation = options.negotiation("staticfiles.json")
     assert config is not None and negotiation is not None

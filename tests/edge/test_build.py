@@ -115,7 +115,7 @@ def test_a_build_missing_a_variant_the_edge_needs_is_never_published(
     s3 = dict(tree.options.pop("s3"))  # type: ignore[call-overload]
     tree.configure()
     tree.collect()  # no edge: data/noise.txt has no variants
-    config = S3Config.from_options({**s3, "upload_encodings": True})
+    config = S3Config.from_options({**s3, "variants": "static_root_and_bucket"})
     negotiation = Negotiation("static/", ("br", "gzip"), frozenset({"png"}))
     with pytest.raises(PublishError) as raised:
         publish(tree.root, "staticfiles.json", config, negotiation=negotiation)
@@ -140,7 +140,7 @@ def test_status_names_the_variants_an_edge_would_miss_in_the_bucket(tree: Static
     tree.write("data/noise.txt", NOISE[::-1])
     tree.configure(edge={"cdn": "cloudfront"})
     tree.collect()  # every variant of this build; the old build's hashed noise lacks its own
-    config = S3Config.from_options({**s3, "upload_encodings": True})
+    config = S3Config.from_options({**s3, "variants": "static_root_and_bucket"})
     after = status(tree.root, "staticfiles.json", config, negotiation=negotiation)
     assert after.edge_missing == [f"{old}.br", f"{old}.gz"]
     assert not after.in_sync

@@ -142,7 +142,7 @@ def storage_options(front: S3CorsFront, bucket: str) -> dict[str, Any]:
             "endpoint_url": front.url,
             "region_name": "us-east-1",
         },
-        "edge": {"cdn": "cloudflare"},
+        "cdn": "cloudflare",
         "cors": {"origins": ["*"]},
     }
 

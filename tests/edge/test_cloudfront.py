@@ -494,7 +494,7 @@ def published(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "endpoint_url": s3_endpoint,
             "region_name": "us-east-1",
         },
-        "edge": {"cdn": "cloudfront"},
+        "cdn": "cloudfront",
     }
     with override_settings(
         STATIC_ROOT=str(root),

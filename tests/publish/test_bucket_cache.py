@@ -101,8 +101,8 @@ def runners(
         "bucket_name": cfg.bucket_name,
         "location": cfg.location,
         "endpoint_url": cfg.endpoint_url,
-        "max_workers": 4,
-        "upload_encodings": True,
+        "workers": 4,
+        "variants": "static_root_and_bucket",
     }
     return lambda name: Runner(tmp_path / name, source, settings, s3)
 

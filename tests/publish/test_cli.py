@@ -36,7 +36,7 @@ def configured(static_root: Path, config: Callable[..., S3Config], settings: Set
                     "bucket_name": cfg.bucket_name,
                     "location": "static",
                     "endpoint_url": cfg.endpoint_url,
-                    "max_workers": 2,
+                    "workers": 2,
                 }
             },
         },

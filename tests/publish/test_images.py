@@ -74,7 +74,7 @@ def test_an_edge_build_lacking_an_image_variant_is_never_published(
     static_root: Path, config: Callable[..., S3Config], s3_client: Any
 ) -> None:
     root = with_variants(static_root, webp=None)
-    cfg = config(upload_encodings=True)
+    cfg = config(variants="static_root_and_bucket")
     with pytest.raises(PublishError) as raised:
         publish(root, "staticfiles.json", cfg, negotiation=EDGE)
     assert ".png.webp is missing" in str(raised.value)
@@ -90,7 +90,7 @@ def test_an_edge_build_with_every_image_variant_is_published_and_status_agrees(
     static_root: Path, config: Callable[..., S3Config], s3_client: Any
 ) -> None:
     root = with_variants(static_root)
-    cfg = config(upload_encodings=True)
+    cfg = config(variants="static_root_and_bucket")
     publish(root, "staticfiles.json", cfg, negotiation=EDGE)
     keys = bucket_keys(s3_client, cfg.bucket_name)
     for name in (logo(root), "img/logo.png"):
