@@ -332,10 +332,6 @@ def test_import_map_without_integrity_is_refused() -> None:
             '"static_root_and_bucket" (or "bucket" where STATIC_ROOT is not served)',
         ),
         (
-            {"cdn": "cloudfront", "s3": {**S3, "variants": "static_root"}},
-            "needs the .br/.gz variants in the bucket",
-        ),
-        (
             {"cdn": "cloudflare", "s3": {**S3, "variants": "bucket"}, "encodings": []},
             'has nothing to pick: "encodings" is empty',
         ),
