@@ -284,9 +284,7 @@ def static_messages(message_id: str, tags: list[str] | None = None) -> list[Chec
     "backend", ["assetpipe.storage.AssetPipeStorage", f"{__name__}.ProjectStorage"]
 )
 def test_each_invalid_option_is_an_error(settings: Any, backend: str) -> None:
-    configure_static(
-        settings, {"encoding": ["br"], "workers": "4", "strict": "no"}, backend
-    )
+    configure_static(settings, {"encoding": ["br"], "workers": "4", "strict": "no"}, backend)
 
     messages = static_messages("assetpipe.E004")
     assert [m.obj for m in messages] == ['STORAGES["staticfiles"]'] * 3

@@ -293,7 +293,9 @@ def test_webpack_build_through_render_bundle(
     dist = builds("webpack")
     stats = dist.parent / "webpack-stats.json"
     loader = {"DEFAULT": {"BUNDLE_DIR_NAME": "bundles/", "STATS_FILE": str(stats), "CACHE": False}}
-    site = collect(tmp_path, dist, WEBPACK_PAGE, {"missing_references": "fail"}, None, WEBPACK_LOADER=loader)
+    site = collect(
+        tmp_path, dist, WEBPACK_PAGE, {"missing_references": "fail"}, None, WEBPACK_LOADER=loader
+    )
     # The entry, its CSS, the lazy chunk and its CSS, and the asset modules (image, font, svg).
     assert {n.split("/")[-1].split(".")[0] for n in site.bundle_files} == {
         "main", "lazy", "dot", "logo", "bundled"

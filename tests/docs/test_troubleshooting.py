@@ -438,8 +438,9 @@ def test_prune_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_edge_would_ask_for_a_missing_variant() -> None:
-    options, _ = parse_storage_options({"s3": CONFIG, "cdn": "cloudfront"})
-    config = options.s3_config()
+    both = {**CONFIG, "variants": "static_root_and_bucket"}
+    options, _ = parse_storage_options({"s3": both, "cdn": "cloudfront"})
+    config = options.s3
     negotiation = options.negotiation("staticfiles.json")
     assert config is not None and negotiation is not None
     app = LocalFile("css/app.css", STATIC_ROOT, 2000, hashed=False)

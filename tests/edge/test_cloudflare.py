@@ -1,9 +1,9 @@
 """The generated Cloudflare Worker, run by workerd in front of a published build.
 
-Django admin's static files and the example shop's are built with ``"edge": {"cdn":
-"cloudflare"}`` and published through the S3 front (S3's CORS behaviour in front of moto) to a
-bucket whose static prefix is publicly readable. The Worker that ``edge_files`` renders runs in
-workerd with ``ORIGIN`` pointing at that bucket, and every request goes through it.
+Django admin's static files and the example shop's are built with ``"cdn": "cloudflare"`` and
+published through the S3 front (S3's CORS behaviour in front of moto) to a bucket whose static
+prefix is publicly readable. The Worker that ``edge_files`` renders runs in workerd with
+``ORIGIN`` pointing at that bucket, and every request goes through it.
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def storage_options(front: S3CorsFront, bucket: str) -> dict[str, Any]:
             "location": PREFIX.rstrip("/"),
             "endpoint_url": front.url,
             "region_name": "us-east-1",
+            "variants": "static_root_and_bucket",
         },
         "cdn": "cloudflare",
         "cors": {"origins": ["*"]},
@@ -592,8 +593,13 @@ def test_manage_py_assetpipe_edge_writes_the_three_files(
     project: StaticProject, tmp_path: Path
 ) -> None:
     project.configure(
-        s3={"bucket_name": "static-bucket", "location": "static", "region_name": "eu-west-1"},
-        edge={"cdn": "cloudflare"},
+        s3={
+            "bucket_name": "static-bucket",
+            "location": "static",
+            "region_name": "eu-west-1",
+            "variants": "static_root_and_bucket",
+        },
+        cdn="cloudflare",
         cors={"origins": [SHOP]},
     )
     out = tmp_path / "edge"

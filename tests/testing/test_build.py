@@ -32,7 +32,11 @@ PROJECT_OPTIONS: dict[str, Any] = {
     "missing_references": "fail",
     "integrity": True,
     "encodings": ["gzip"],
-    "s3": {"bucket_name": "shop-static", "endpoint_url": "http://127.0.0.1:9"},
+    "s3": {
+        "bucket_name": "shop-static",
+        "endpoint_url": "http://127.0.0.1:9",
+        "variants": "static_root_and_bucket",
+    },
     "cdn": "cloudfront",
     "state_dir": "/var/cache/assetpipe",
     "location": "/srv/static",

@@ -56,7 +56,10 @@ def test_given_values() -> None:
             {"format": ["avif"]},
             rf'{WHERE}\["format"\] is not an option \(did you mean "formats"\?\); expected one of',
         ),
-        ({"formats": "avif"}, rf'{WHERE}\["formats"\] is \'avif\' \(str\); expected a list of formats'),
+        (
+            {"formats": "avif"},
+            rf'{WHERE}\["formats"\] is \'avif\' \(str\); expected a list of formats',
+        ),
         ({"formats": []}, rf'{WHERE}\["formats"\] is \[\] \(list\)'),
         ({"formats": ["jxl"]}, rf'{WHERE}\["formats"\] is \[\'jxl\'\] \(list\); expected a list'),
         ({"formats": ["webp", "webp"]}, "each format at most once"),
