@@ -152,9 +152,7 @@ def test_commands_need_the_s3_setting(settings: Settings) -> None:
 
 def test_invalid_setting_is_named(configured: S3Config, settings: Settings) -> None:
     settings.STORAGES["staticfiles"]["OPTIONS"]["s3"]["wokers"] = 4
-    with pytest.raises(
-        CommandError, match=r'\["wokers"\] is not an option \(did you mean "workers"'
-    ):
+    with pytest.raises(CommandError, match=r'\["wokers"\] is not an option \(did you mean'):
         run("sync")
 
 
