@@ -777,8 +777,8 @@ def render_headers() -> str:
             "`.gz` variant to one that accepts `gzip` and the original otherwise, with "
             "`Content-Encoding` and `Vary: Accept-Encoding` wherever variants exist; files "
             "without variants are sent as they are. On S3 a variant is a key of its own "
-            "(`upload_encodings`), sent with `Content-Encoding` and its original's "
-            "`Content-Type`; a CDN's edge code picks it (`edge`). nginx also sends "
+            "(the `s3` option's `variants`), sent with `Content-Encoding` and its original's "
+            "`Content-Type`; a CDN's edge code picks it (`cdn`). nginx also sends "
             "`X-Content-Type-Options: nosniff`.\n\n",
             "## Content-Type\n\n",
             "One table, fixed in the package, so that every machine uploads and serves the "

@@ -12,7 +12,7 @@ the test files is rewritten.
 
 Usage::
 
-    # AssetPipeStorage with {"encodings": [], "strict": true}
+    # AssetPipeStorage with {"encodings": [], "missing_references": "fail"}
     python tests/conformance/run_django_tests.py
     # AssetPipeStorage with its default options
     python tests/conformance/run_django_tests.py --defaults

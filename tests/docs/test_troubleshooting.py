@@ -262,8 +262,21 @@ def test_a_full_or_read_only_disk(code: int) -> None:
         {"lock_timeout": -1},
         {"s3": {"bucket": "acme-static"}},
         {"cdn": "cloudfront"},
+        {"cdn": "cloudfront", "s3": CONFIG},
+        {"import_map": ["*.mjs"]},
+        {"compress_workers": 4},
+        {"s3": {**CONFIG, "upload_encodings": True}},
     ],
-    ids=["unknown", "invalid", "s3-key", "edge-without-s3"],
+    ids=[
+        "unknown",
+        "invalid",
+        "s3-key",
+        "cdn-without-s3",
+        "cdn-without-bucket-variants",
+        "import-map-without-integrity",
+        "renamed",
+        "s3-renamed",
+    ],
 )
 def test_an_unknown_or_invalid_option(options: dict[str, Any]) -> None:
     with pytest.raises(ImproperlyConfigured) as failure:

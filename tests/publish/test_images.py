@@ -50,14 +50,14 @@ def head(s3_client: Any, config: S3Config, name: str) -> dict[str, Any]:
     return response
 
 
-@pytest.mark.parametrize("upload_encodings", [False, True])
+@pytest.mark.parametrize("variants", ["static_root", "static_root_and_bucket"])
 def test_variants_are_published_with_the_type_of_their_bytes_and_their_originals_caching(
-    static_root: Path, config: Callable[..., S3Config], s3_client: Any, upload_encodings: bool
+    static_root: Path, config: Callable[..., S3Config], s3_client: Any, variants: str
 ) -> None:
     # The .webp of an edge-mode build whose encode was not smaller: a copy of the PNG.
     png = (static_root / "img/logo.png").read_bytes()
     root = with_variants(static_root, webp=png)
-    cfg = config(upload_encodings=upload_encodings)
+    cfg = config(variants=variants)
     publish(root, "staticfiles.json", cfg)
     hashed = logo(root)
     for name, cache_control in ((hashed, IMMUTABLE), ("img/logo.png", SHORT)):
