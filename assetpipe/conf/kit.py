@@ -148,7 +148,8 @@ def names_from(choices: Collection[str], what: str) -> Check[tuple[str, ...]]:
             raise invalid(where, value, listed)
         for name in value:
             if name not in choices:
-                raise invalid(where, value, f"{listed}; {name!r}{did_you_mean(name, choices)}")
+                hint = did_you_mean(name, choices)
+                raise invalid(where, value, f"{listed}; {name!r} is none of them{hint}")
         if len(set(value)) != len(value):
             raise invalid(where, value, f"each {what} at most once")
         return tuple(value)
