@@ -301,8 +301,11 @@ def render_retired() -> str:
     from assetpipe.conf import images, options, s3
     from assetpipe.conf.kit import OPTIONS, RENAMED_IN, key
 
-    groups = ((OPTIONS, options.RETIRED), (key(OPTIONS, "s3"), s3.RETIRED))
-    groups += ((key(OPTIONS, "images"), images.RETIRED),)
+    groups = [
+        (OPTIONS, options.RETIRED),
+        (key(OPTIONS, "s3"), s3.RETIRED),
+        (key(OPTIONS, "images"), images.RETIRED),
+    ]
     rows = []
     for where, retired in groups:
         group = where.removeprefix(OPTIONS)
