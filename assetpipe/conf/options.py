@@ -19,7 +19,6 @@ from typing import Any
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.build.bundlers.prehashed import compile_patterns
 from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.conf import kit
 from assetpipe.conf.edge import CorsConfig, cdn
@@ -173,12 +172,11 @@ def _patterns(where: str, value: object) -> tuple[str, ...]:
     for pattern in value:
         if (
             not isinstance(pattern, str)
-            or not pattern
+            or not pattern.strip()
             or pattern.startswith("/")
             or ".." in pattern.split("/")
         ):
             raise invalid(where, value, expected + " (no leading '/', no '..')")
-    compile_patterns(value)
     return tuple(value)
 
 

@@ -177,6 +177,8 @@ INVALID: list[tuple[str, object, str]] = [
     ("debug_unknown_names", "Warn", 'is \'Warn\' (str); expected one of "raise", "warn"'),
     ("debug_unknown_names", True, 'is True (bool); expected one of "raise", "warn"'),
     ("lock_timeout", -1, "is -1 (int); expected a number of seconds >= 0."),
+    ("prehashed", ["/dist/*"], "(list); expected a list of glob patterns relative to STATIC_URL"),
+    ("prehashed", [" "], "(no leading '/', no '..')."),
 ]
 
 
