@@ -39,6 +39,7 @@ from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from assetpipe.build.state import state_dir_problem
 from assetpipe.conf import storages
 from assetpipe.conf.options import SETTING, storage_option_problems
 from assetpipe.conf.storages import configured_options
@@ -193,13 +194,8 @@ def _state_dir_problems(options: Mapping[str, Any]) -> list[str]:
     state_dir, root = options.get("state_dir"), options.get("location") or settings.STATIC_ROOT
     if not isinstance(state_dir, str | Path) or not state_dir or not isinstance(root, str | Path):
         return []
-    state, static_root = Path(state_dir).resolve(), Path(root).resolve()
-    if state != static_root and static_root not in state.parents:
-        return []
-    return [
-        f'assetpipe: {SETTING}["state_dir"] {state} is inside STATIC_ROOT {static_root}, where '
-        "it would be served; put it beside STATIC_ROOT instead."
-    ]
+    problem = state_dir_problem(Path(root), state_dir)
+    return [f'assetpipe: {SETTING}["state_dir"] {problem}.'] if problem else []
 
 
 @register(Tags.staticfiles, TAG)

@@ -104,9 +104,9 @@ def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 
 def constants() -> dict[str, str]:
     """The values descriptions may name as ``${name}``."""
+    from assetpipe.build.state import STATE_DIRNAME
     from assetpipe.conf.edge import CDNS
     from assetpipe.conf.s3 import CANNED_ACLS
-    from assetpipe.storage import STATE_DIRNAME
 
     return {
         "canned_acls": ", ".join(code(acl) for acl in sorted(CANNED_ACLS)),

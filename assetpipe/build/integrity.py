@@ -16,18 +16,14 @@ from pathlib import Path
 
 from assetpipe.build.outputs import BuiltFile
 from assetpipe.build.state import IntegrityState
+from assetpipe.digests import file_digest
 
-CHUNK_SIZE = 1 << 20
 ALGORITHM = "sha384"
 
 
 def sri_file(path: Path) -> str:
     """``sha384-<base64>`` of the file's bytes, as browsers compute it for ``integrity``."""
-    digest = hashlib.sha384()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return sri_digest(digest.digest())
+    return sri_digest(file_digest(path, ALGORITHM).digest())
 
 
 def sri_bytes(data: bytes) -> str:

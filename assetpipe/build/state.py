@@ -42,6 +42,37 @@ class SourceStamp(NamedTuple):
     digest: str
 
 
+STATE_DIRNAME = ".assetpipe"
+
+
+def state_dir_problem(root: Path, configured: str | Path | None) -> str | None:
+    """Why the ``state_dir`` option cannot be used with this STATIC_ROOT ("<path> is inside
+    ..."), or None."""
+    if configured is None:
+        return None
+    state_dir, root = Path(configured).resolve(), root.resolve()
+    if state_dir != root and root not in state_dir.parents:
+        return None
+    # WhiteNoise serves every file below STATIC_ROOT, dotfiles included.
+    return (
+        f"{state_dir} is inside STATIC_ROOT {root}, where it would be served; "
+        "put it beside STATIC_ROOT instead"
+    )
+
+
+def resolve_state_dir(root: Path, configured: str | Path | None) -> Path:
+    """The build's state directory: the ``state_dir`` option's, or ``.assetpipe`` beside
+    STATIC_ROOT."""
+    problem = state_dir_problem(root, configured)
+    if problem is not None:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"assetpipe: state_dir {problem}")
+    if configured is None:
+        return root.resolve().parent / STATE_DIRNAME
+    return Path(configured).resolve()
+
+
 def state_path(state_dir: Path, root: Path) -> Path:
     """The state file of the STATIC_ROOT ``root`` (resolved) in ``state_dir``."""
     return state_dir / f"{root.name or 'static'}-{md5_bytes(str(root).encode())[:12]}.json"

@@ -1,4 +1,7 @@
-"""``staticfiles.json`` in Django's format, and writing it into a separate ``manifest_storage``."""
+"""``staticfiles.json`` in Django's format, and writing it into a separate ``manifest_storage``.
+
+Reading one (its paths, the names it says are immutable) is :mod:`assetpipe.naming`'s, as
+serving and publishing read it too."""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
-
-from assetpipe.build.bundlers.prehashed import read_prehashed
 
 
 def manifest_bytes(
@@ -45,24 +46,3 @@ def save_to_storage(storage: Storage, name: str, contents: bytes) -> None:
     if storage.exists(name):
         storage.delete(name)
     storage._save(name, ContentFile(contents))  # type: ignore[attr-defined]
-
-
-def read_paths(manifest: bytes) -> dict[str, str]:
-    """The ``paths`` of a ``staticfiles.json``; empty for anything that is not a manifest."""
-    try:
-        paths = json.loads(manifest).get("paths", {})
-    except (ValueError, AttributeError):
-        return {}
-    if not isinstance(paths, dict):
-        return {}
-    return {k: v for k, v in paths.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def immutable_names(manifest: bytes) -> frozenset[str]:
-    """The names a ``staticfiles.json`` says are content-named: its hashed and prehashed outputs.
-
-    This, not a name's spelling, is what makes a name immutable: an unhashed original may look
-    like a hashed name (``jquery.0123456789ab.js``). Empty for anything that is not a manifest.
-    """
-    hashed = {v for k, v in read_paths(manifest).items() if v != k}
-    return frozenset(hashed) | read_prehashed(manifest)

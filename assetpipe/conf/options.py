@@ -19,7 +19,6 @@ from typing import Any
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.conf import kit
 from assetpipe.conf.edge import CorsConfig, cdn
 from assetpipe.conf.images import ImageSettings
@@ -27,14 +26,33 @@ from assetpipe.conf.kit import OPTIONS, Check, conflict, invalid, key, renamed
 from assetpipe.conf.s3 import VARIANTS_IN_STATIC_ROOT, S3Config
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.naming import VARIANT_SUFFIXES
-from assetpipe.serve.debug_names import MODES as DEBUG_UNKNOWN_NAMES_MODES
 
 SETTING = OPTIONS
 
 ENCODING_NAMES: tuple[str, ...] = tuple(VARIANT_SUFFIXES)
 
+# Extensions never compressed, whatever never_compress adds: data that carries its own
+# compression gains nothing from brotli or gzip.
+DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        # images (SVG is text and compresses well, so it is not here)
+        "jpg", "jpeg", "png", "gif", "webp", "avif", "ico", "bmp", "heic",
+        # fonts that carry their own compression
+        "woff", "woff2",
+        # archives and already-compressed data
+        "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "zst", "7z", "rar", "jar", "whl",
+        # audio and video
+        "mp3", "ogg", "oga", "opus", "m4a", "aac", "flac", "wav",
+        "mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "wmv", "flv", "3gp", "swf",
+        # documents that are compressed containers
+        "pdf", "docx", "xlsx", "pptx", "odt", "epub",
+    }
+)  # fmt: skip
+
 # What a reference to a file that does not exist does to the build.
 MISSING_REFERENCES = ("warn", "fail")
+# With DEBUG on, what {% static %} does with a name no finder finds (assetpipe.serve.debug_names).
+DEBUG_UNKNOWN_NAMES = ("raise", "warn", "ignore")
 
 
 @dataclass(frozen=True)
@@ -207,7 +225,7 @@ CHECKS: dict[str, Check[Any]] = {
     "prehashed_records": kit.paths,
     "cors": _cors,
     "cdn": kit.optional(cdn, "no CDN"),
-    "debug_unknown_names": kit.choice(*DEBUG_UNKNOWN_NAMES_MODES),
+    "debug_unknown_names": kit.choice(*DEBUG_UNKNOWN_NAMES),
     "images": _images,
 }
 

@@ -18,8 +18,7 @@ from django.conf import STATICFILES_STORAGE_ALIAS, settings
 from django.utils.module_loading import import_string
 
 from assetpipe.conf.options import StorageOptions, parse_storage_options
-
-DEFAULT_MANIFEST_NAME = "staticfiles.json"
+from assetpipe.naming import MANIFEST_NAME
 
 
 def configured_options(entry: object) -> dict[str, Any]:
@@ -75,7 +74,7 @@ def assetpipe_options() -> StorageOptions:
 def manifest_name() -> str:
     """The manifest file name of the static storage's class (a class attribute)."""
     backend = static_backend()
-    return str(getattr(backend, "manifest_name", DEFAULT_MANIFEST_NAME))
+    return str(getattr(backend, "manifest_name", MANIFEST_NAME))
 
 
 def static_state_dir() -> Path | None:

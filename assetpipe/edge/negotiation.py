@@ -27,6 +27,7 @@ from typing import Any
 
 from assetpipe.naming import (
     IMAGE_VARIANTS,
+    MANIFEST_NAME,
     NAME_MAX,
     RASTER_EXTENSIONS,
     VARIANT_SUFFIXES,
@@ -51,7 +52,7 @@ class Negotiation:
     prefix: str  # the key prefix the build is published under: "static/", or "" for the root
     encodings: tuple[str, ...]  # Content-Encoding tokens in the order the server prefers them
     skip_extensions: frozenset[str]  # lower case, without the dot: never compressed
-    manifest_name: str = "staticfiles.json"
+    manifest_name: str = MANIFEST_NAME
     # Image formats (keys of naming.IMAGE_VARIANTS) in the order the server prefers them: every
     # raster image key has each one's variant. Empty: the edge picks no image variant.
     image_formats: tuple[str, ...] = ()

@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from assetpipe.build.report import format_bytes
-from assetpipe.build.staticfiles_json import immutable_names, read_paths
 from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.naming import (
     IMAGE_VARIANTS,
+    MANIFEST_NAME,
     VARIANT_SUFFIXES,
     image_variant_name,
+    immutable_names,
     is_raster_image,
     looks_hashed_or_variant,
+    read_paths,
     variant_name,
     variant_original,
 )
@@ -64,7 +66,7 @@ def prune(
     keep: int = 3,
     min_age: float = 3600,
     keep_builds: Collection[str] = (),
-    manifest_name: str = "staticfiles.json",
+    manifest_name: str = MANIFEST_NAME,
     dry_run: bool = False,
     stdout: TextIO | None = None,
     now: datetime | None = None,

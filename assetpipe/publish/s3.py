@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from assetpipe.build.report import Progress, format_bytes, unwrapped
 from assetpipe.conf.s3 import PublishError, S3Config
@@ -273,6 +273,15 @@ def _write_plan(stdout: TextIO, plan: Plan, config: S3Config, manifest_name: str
             f"upload {config.key(manifest_name)} (manifest {plan.manifest_reason}; "
             "after the files above)\n"
         )
+
+
+def read_manifest_from_bucket(config: S3Config, storage_options: dict[str, Any]) -> bool:
+    """With ``read_manifest_from_bucket`` (and no ``manifest_storage`` of the project's own),
+    puts the bucket's manifest in ``storage_options`` as Django's ``manifest_storage``."""
+    if not config.read_manifest_from_bucket or "manifest_storage" in storage_options:
+        return False
+    storage_options["manifest_storage"] = remote_manifest_storage(config)
+    return True
 
 
 def remote_manifest_storage(config: S3Config) -> Storage:

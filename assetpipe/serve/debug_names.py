@@ -22,7 +22,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 from django.contrib.staticfiles import finders
 
-MODES: tuple[str, ...] = ("raise", "warn", "ignore")
+from assetpipe.conf.options import DEBUG_UNKNOWN_NAMES as MODES
 
 logger = logging.getLogger("assetpipe")
 

@@ -174,8 +174,10 @@ def is_static_url(url: str) -> bool:
     if "?" in url or "#" in url:
         return False
     base = str(getattr(staticfiles_storage, "base_url", None) or settings.STATIC_URL or "")
+    # An empty MEDIA_URL reads as the script name ("/prefix/"), which holds STATIC_URL too:
+    # only a media URL that does not hold the static files' tells them apart.
     media = str(settings.MEDIA_URL or "")
-    if media and media != "/" and url.startswith(media):
+    if media and not base.startswith(media) and url.startswith(media):
         return False
     return bool(base) and url.startswith(base)
 

@@ -16,8 +16,8 @@ from assetpipe.build.bundlers.prehashed import (
     compile_patterns,
     parse_vite_manifest,
     prehashed_names,
-    read_prehashed,
 )
+from assetpipe.naming import read_prehashed
 from tests.conftest import StaticProject
 
 pytestmark = pytest.mark.django_db(databases=[])

@@ -1,7 +1,8 @@
-"""Fixtures for edge tests: S3's CORS behaviour in front of the moto server, chromium, and edge
-code run as the CDN would run it: Debian's node, a restricted ``vm`` context, a batch of events a
-process (function_driver.js), and acorn (installed from tests/edge/acorn, as :mod:`tests.npm`
-installs packages) to hold it to ECMAScript 5."""
+"""Fixtures for edge tests: the S3 server as a browser sees it (SeaweedFS, or moto behind S3's
+CORS evaluation), chromium, and edge code run as the CDN would run it: Debian's node, a
+restricted ``vm`` context, a batch of events a process (function_driver.js), and acorn
+(installed from tests/edge/acorn, as :mod:`tests.npm` installs packages) to hold it to
+ECMAScript 5."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import npm
-from tests.conftest import require_component
+from tests.conftest import on_both_backends, require_component
 from tests.edge.s3_cors import S3CorsFront, s3_cors_front
 from tests.media.conftest import IamServer, iam_server  # noqa: F401  (the IAM-enforcing moto)
 from tests.serve.conftest import chromium  # noqa: F401  (the same browser fixture)
@@ -84,10 +85,29 @@ def check_function(
     return check
 
 
+# Tests of S3 behaviour that SeaweedFS, a real implementation, can show: bucket CORS rules, bucket
+# policies, and the shop loaded from the bucket in chromium. The rest use S3 as a store only.
+BOTH_BACKENDS = frozenset(
+    {
+        "test_cors.py",
+        "test_s3_cors.py",
+        "test_s3_servers.py",
+        "test_bucket_policy.py",
+        "test_bucket_browser.py",
+    }
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if Path(str(metafunc.definition.fspath)).name in BOTH_BACKENDS:
+        on_both_backends(metafunc)
+
+
 @pytest.fixture(scope="session")
-def s3_front(s3_endpoint: str) -> Iterator[S3CorsFront]:
-    """The moto server behind S3's CORS evaluation; its ``url`` is the endpoint to use."""
-    with s3_cors_front(s3_endpoint) as front:
+def s3_front(s3_backend: str, s3_endpoint: str) -> Iterator[S3CorsFront]:
+    """The S3 server as a browser sees it; its ``url`` is the endpoint to use. moto behind
+    S3's CORS evaluation; SeaweedFS, which evaluates the rules itself, behind a recorder."""
+    with s3_cors_front(s3_endpoint, evaluate=s3_backend == "moto") as front:
         yield front
 
 

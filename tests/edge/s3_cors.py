@@ -17,6 +17,10 @@ evaluates the CORS configuration on a bucket"):
 
 The rules are read from moto (GetBucketCors) on each CORS request, so a ``PutBucketCors`` sent
 through the front or directly to moto takes effect at once.
+
+In front of SeaweedFS, which evaluates the bucket's rules itself, the front is made with
+``evaluate=False``: it forwards every request and response as they are and only records them
+(``seen``), so that tests count the requests a command sent on either server.
 """
 
 from __future__ import annotations
@@ -112,7 +116,8 @@ class _Server(ThreadingHTTPServer):
 class S3CorsFront:
     """A loopback HTTP server between clients and moto that behaves as S3 does for CORS."""
 
-    upstream: str  # moto's endpoint, http://127.0.0.1:PORT
+    upstream: str  # the server's endpoint, http://127.0.0.1:PORT
+    evaluate: bool = True  # False: forward CORS requests and answers untouched
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -198,7 +203,7 @@ def _handler(front: S3CorsFront) -> type[BaseHTTPRequestHandler]:
         def do_OPTIONS(self) -> None:
             origin = self.headers.get("Origin")
             method = self.headers.get("Access-Control-Request-Method")
-            if origin is None or method is None:
+            if origin is None or method is None or not front.evaluate:
                 self._proxy()
                 return
             requested = [
@@ -238,6 +243,16 @@ def _handler(front: S3CorsFront) -> type[BaseHTTPRequestHandler]:
                 (n, v) for n, v in self.headers.items() if n.lower() not in HOP_BY_HOP
             ]
             status, headers, data = front.forward(self.command, self.path, request_headers, body)
+            origin = self.headers.get("Origin")
+            if not front.evaluate:
+                passed = [(n, v) for n, v in headers if n.lower() not in HOP_BY_HOP]
+                if not any(n.lower() == "content-length" for n, _ in passed):
+                    passed.append(("Content-Length", str(len(data))))
+                answered = dict((n.lower(), v) for n, v in headers)
+                allowed = answered.get("access-control-allow-origin")
+                front.record(Seen(self.command, self.path, origin, status, allowed))
+                self._send(status, passed, data)
+                return
             kept = [
                 (n, v)
                 for n, v in headers
@@ -245,7 +260,6 @@ def _handler(front: S3CorsFront) -> type[BaseHTTPRequestHandler]:
                 and not n.lower().startswith("access-control-")
                 and n.lower() != "vary"
             ]
-            origin = self.headers.get("Origin")
             allow_origin = None
             if origin is not None:
                 found = matching_rule(front.rules(self._bucket()), origin, self.command)
@@ -264,8 +278,8 @@ def _handler(front: S3CorsFront) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def s3_cors_front(upstream: str) -> Iterator[S3CorsFront]:
-    front = S3CorsFront(upstream)
+def s3_cors_front(upstream: str, evaluate: bool = True) -> Iterator[S3CorsFront]:
+    front = S3CorsFront(upstream, evaluate)
     try:
         yield front
     finally:

@@ -220,8 +220,8 @@ def test_without_the_s3_option(settings: Settings) -> None:
 
 
 # --- the printed policy, applied to a bucket -----------------------------------------------
-# moto grants a bucket policy's statements whatever their Principal and Condition, so the
-# CloudFront policy's confinement to one distribution is asserted on the document above only.
+# moto grants a bucket policy's statements whatever their Principal and Condition; SeaweedFS
+# evaluates them (tests/edge/test_s3_servers.py applies the CloudFront policy there).
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""The S3 CORS front behaves as S3 does, where moto's server alone does not."""
+"""S3's CORS behaviour: SeaweedFS's own evaluation, and the front that gives moto's server S3's
+behaviour where moto alone does not. Where SeaweedFS departs from S3, the test runs on moto
+(behind the front) only and tests/edge/test_s3_servers.py pins SeaweedFS's answer."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ def put_rules(s3_client: Any, bucket: str, *rules: dict[str, Any]) -> None:
     s3_client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": list(rules)})
 
 
+@pytest.mark.s3_backends("moto")
 def test_moto_alone_allows_every_origin_whatever_the_rules(s3_endpoint: str, bucket: str) -> None:
     # Why the front exists: if moto ever models CORS, this fails and the front can go.
     response = request(s3_endpoint, "GET", f"/{bucket}/static/site.css", {"Origin": PAGE})
@@ -75,6 +78,7 @@ def test_a_listed_origin_is_echoed_and_varies(
     assert head.getheader("Access-Control-Allow-Origin") is None  # HEAD is not allowed
 
 
+@pytest.mark.s3_backends("moto")  # SeaweedFS: "*" echoed, first rule by origin alone
 def test_wildcards_methods_headers_and_the_first_matching_rule(
     s3_front: S3CorsFront, bucket: str, s3_client: Any
 ) -> None:
@@ -104,6 +108,7 @@ def test_wildcards_methods_headers_and_the_first_matching_rule(
     assert ok.getheader("Access-Control-Allow-Origin") == "https://a.example"
 
 
+@pytest.mark.s3_backends("moto")  # the front's own behaviour
 def test_rules_put_through_the_front_apply_at_once(s3_front: S3CorsFront, bucket: str) -> None:
     import boto3
 

@@ -15,9 +15,17 @@ import boto3
 import pytest
 
 from assetpipe.media import TenantMediaStorage
-from tests.conftest import free_port
+from tests.conftest import free_port, on_both_backends
 
 MakeStorage = Callable[..., TenantMediaStorage]
+
+# test_iam.py needs moto's IAM enforcement (users, policies with conditions), which SeaweedFS's
+# identities cannot express; the rest runs on both servers.
+MOTO_ONLY = frozenset({"test_iam.py"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_both_backends(metafunc, MOTO_ONLY)
 
 
 @pytest.fixture
@@ -27,7 +35,7 @@ def media_bucket(make_bucket: Callable[[], str]) -> str:
 
 @pytest.fixture
 def make_storage(s3_endpoint: str, media_bucket: str) -> MakeStorage:
-    """Build a TenantMediaStorage on the moto server: ``media/acme/`` unless overridden."""
+    """Build a TenantMediaStorage on the S3 server: ``media/acme/`` unless overridden."""
 
     def make(**options: Any) -> TenantMediaStorage:
         defaults: dict[str, Any] = {

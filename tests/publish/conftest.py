@@ -1,6 +1,7 @@
-"""Fixtures for publishing: a fault-injecting proxy in front of moto, and built STATIC_ROOTs.
+"""Fixtures for publishing: a fault-injecting proxy in front of the S3 server, and built
+STATIC_ROOTs. The tests run once on moto and once on SeaweedFS (``s3_backend``).
 
-Every test talks to moto through its own :class:`FaultProxy`, which logs each HTTP request the
+Every test talks to the server through its own :class:`FaultProxy`, which logs each HTTP request the
 client really sent (retries included) and can answer chosen requests with an S3 error or a
 connection reset instead of forwarding them.
 """
@@ -27,6 +28,17 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.files.storage import FileSystemStorage
 
 from assetpipe.publish.s3 import S3Config
+from tests.conftest import on_both_backends
+
+# Modules run on moto alone. The rolling deploy starts app server processes for a minute of
+# renders: what it proves is theirs, and the S3 calls it makes are the publishing tests' own,
+# which run on both servers.
+MOTO_ONLY = frozenset({"test_rolling_deploy.py"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_both_backends(metafunc, MOTO_ONLY)
+
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
@@ -216,7 +228,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def proxy(s3_endpoint: str) -> Iterator[FaultProxy]:
-    """A FaultProxy to the shared moto server, forwarding everything until given a rule."""
+    """A FaultProxy to the shared S3 server, forwarding everything until given a rule."""
     with running_proxy(s3_endpoint) as fault_proxy:
         yield fault_proxy
 

@@ -7,6 +7,7 @@ descriptors until it runs out of them, or past the 1,024 that ``select()`` can w
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,7 +52,12 @@ def test_publish_prune_status_and_rollback_leave_no_descriptor_open(
     v2 = build_static(tmp_path / "v2" / "static", V2)
     v1_build = build_id((v1 / "staticfiles.json").read_bytes())
     credentials = tmp_path / "credentials"
-    credentials.write_text("[default]\naws_access_key_id = a\naws_secret_access_key = b\n")
+    # The environment's keys, in a file: a server that checks them (SeaweedFS) knows only those.
+    credentials.write_text(
+        "[default]\n"
+        f"aws_access_key_id = {os.environ['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {os.environ['AWS_SECRET_ACCESS_KEY']}\n"
+    )
 
     with no_collection():
         before = open_descriptors()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assetpipe.publish import listing as s3_listing
+from assetpipe.publish import listing as bucket_listing
 from assetpipe.publish.s3 import PublishError, S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, bucket_keys, build_static
 
@@ -227,7 +227,7 @@ def test_listing_takes_one_request_per_page_of_a_thousand_keys(
     assert "max-keys=1000" in listing.query
 
     # 12 keys (10 files, the manifest, its history copy) in pages of 5: 3 listing requests.
-    monkeypatch.setattr(s3_listing, "PAGE_SIZE", 5)
+    monkeypatch.setattr(bucket_listing, "PAGE_SIZE", 5)
     proxy.clear()
     result = publish(static_root, "staticfiles.json", cfg)
     assert proxy.counts() == {"LIST": 3}

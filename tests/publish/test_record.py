@@ -4,6 +4,7 @@ and today's listing and repair whenever that is not shown."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -193,7 +194,12 @@ def test_credentials_from_a_shared_file_go_through_botocore_still_one_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     credentials = tmp_path / "credentials"
-    credentials.write_text("[default]\naws_access_key_id = testing\naws_secret_access_key = x\n")
+    # The environment's keys, in a file: a server that checks them (SeaweedFS) knows only those.
+    credentials.write_text(
+        "[default]\n"
+        f"aws_access_key_id = {os.environ['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {os.environ['AWS_SECRET_ACCESS_KEY']}\n"
+    )
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))

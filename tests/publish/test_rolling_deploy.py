@@ -32,6 +32,7 @@ from pytest_django.fixtures import Settings
 from assetpipe.digests import md5_bytes
 from assetpipe.publish.history import build_id
 from assetpipe.publish.s3 import S3Config, publish
+from tests.edge.shop import public_read_policy
 from tests.publish.conftest import TREE, bucket_keys, build_static
 from tests.publish.test_faults import assert_manifest_complete, live_manifest
 
@@ -279,9 +280,12 @@ def deploy(
     s3_client: Any,
 ) -> Deploy:
     # Public objects: the URLs a page names are checked as a browser or CDN would fetch them.
-    cfg = config(default_acl="public-read")
+    # Readable through a bucket policy, as on S3, whose new buckets refuse ACLs (SeaweedFS
+    # ignores a public-read ACL; only moto honours it).
+    cfg = config()
+    s3_client.put_bucket_policy(Bucket=cfg.bucket_name, Policy=public_read_policy(cfg.bucket_name))
     options = {"bucket_name": cfg.bucket_name, "location": "static"}
-    options.update(endpoint_url=str(cfg.endpoint_url), default_acl="public-read")
+    options.update(endpoint_url=str(cfg.endpoint_url))
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {

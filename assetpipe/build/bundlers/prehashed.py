@@ -46,8 +46,9 @@ from assetpipe.build.bundlers.records import (
     webpack_manifest,
     webpack_stats,
 )
+from assetpipe.naming import PREHASHED_KEY
 
-MANIFEST_KEY = "prehashed"  # staticfiles.json's extra key: sorted prehashed names
+MANIFEST_KEY = PREHASHED_KEY  # staticfiles.json's extra key: sorted prehashed names
 VITE_MANIFEST_NAMES = ("manifest.json", ".vite/manifest.json")
 # ``[hash]`` in a pattern: what bundlers put in a name (hex, base32, base64url), 8 or more.
 HASH_PLACEHOLDER = "[hash]"
@@ -385,19 +386,3 @@ def manifest_extra(prehashed: Iterable[str]) -> dict[str, list[str]]:
     """The extra ``staticfiles.json`` key; empty (no key) when there is nothing prehashed."""
     names = sorted(prehashed)
     return {MANIFEST_KEY: names} if names else {}
-
-
-def read_prehashed(manifest: bytes) -> frozenset[str]:
-    """The prehashed names a ``staticfiles.json`` records; empty for Django's own manifests."""
-    try:
-        names = json.loads(manifest).get(MANIFEST_KEY, [])
-    except (ValueError, AttributeError):
-        return frozenset()
-    if not isinstance(names, list):
-        return frozenset()
-    return frozenset(name for name in names if isinstance(name, str))
-
-
-def nginx_safe(name: str) -> bool:
-    """Whether ``name`` can be written inside a quoted nginx ``location`` as it is."""
-    return not any(c in name for c in '"\\$;{}') and all(c.isprintable() for c in name)

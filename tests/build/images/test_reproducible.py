@@ -2,12 +2,18 @@
 
 CI runs this on each declared Python (nox's ``tests`` sessions): each must reach the digest
 recorded here for the encoder versions it runs. With other versions of Pillow or its codecs the
-bytes may differ by design (the versions are part of the step's key): the test then says which
-digest to record.
+bytes may differ by design (the versions are part of the step's key), so a lock update that
+brings new ones records their digest deliberately; until then the test fails under CI (and skips
+elsewhere). To record it, run
+
+    ASSETPIPE_RECORD_IMAGE_DIGESTS=1 ./dev test tests/build/images/test_reproducible.py
+
+which fails with the entry to add to ``KNOWN`` (docs/how-to/contributing.md).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import os
@@ -18,6 +24,7 @@ from PIL import Image
 from assetpipe.build.images.encode import encode_image, library_versions
 from assetpipe.conf.images import ImageSettings
 from tests.build.images.pictures import photo, png, rgba_png, srgb_profile
+from tests.conftest import skip_outside_ci
 
 # encoder library versions -> SHA-256 of every variant of INPUTS under SETTINGS, in order
 KNOWN = {
@@ -27,6 +34,8 @@ KNOWN = {
     ),
 }
 SETTINGS = (ImageSettings(), ImageSettings(lossless=False, avif_speed=6, webp_method=6))
+# Set to print the entry for the installed encoder versions instead of skipping without one.
+RECORD = "ASSETPIPE_RECORD_IMAGE_DIGESTS"
 
 
 def inputs() -> list[bytes]:
@@ -52,12 +61,32 @@ def digest() -> str:
     return sha.hexdigest()
 
 
+def known_entry(versions: str, value: str) -> str:
+    """The lines to add to ``KNOWN`` for ``versions``, formatted as the entries above."""
+    return f"    {versions!r}: (\n        {value!r}\n    ),"
+
+
 def test_variant_bytes_are_the_recorded_ones() -> None:
     versions = library_versions()
     expected = KNOWN.get(versions)
-    if not expected:
-        pytest.skip(f"no digest recorded for {versions!r}; this run gives {digest()}")
-    assert digest() == expected
+    if expected is None:
+        value = digest()
+        if os.environ.get(RECORD):
+            pytest.fail(f"add to KNOWN in {__file__}:\n{known_entry(versions, value)}")
+        skip_outside_ci(
+            f"no digest recorded for the encoder versions installed ({versions!r}); after "
+            "checking that only the new versions changed the bytes, record theirs with "
+            f"{RECORD}=1 ./dev test {__name__.replace('.', '/')}.py"
+        )
+    assert digest() == expected, (
+        f"the variants' bytes changed with the same encoder versions ({versions!r}): the "
+        "images step is no longer deterministic, or its settings changed"
+    )
+
+
+def test_the_printed_entry_is_one_to_paste_into_known() -> None:
+    versions = library_versions()
+    assert ast.literal_eval("{" + known_entry(versions, "0" * 64) + "}") == {versions: "0" * 64}
 
 
 def test_variant_bytes_do_not_depend_on_the_cores_available() -> None:
