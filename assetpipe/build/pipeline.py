@@ -184,7 +184,7 @@ def build(
         progress=console.progress("compressing"),
         every_variant=options.edge is not None,
         remote=bucket,
-        local=options.s3 is None or options.s3.local_variants,
+        local=options.s3 is None or options.s3.variants_in_static_root,
     )
     compressed = compressor.run(hashed.servables(sources, root))
     if bucket is not None:
@@ -260,12 +260,10 @@ def fingerprint(storage: Storage, options: BuildOptions) -> str:
 
 
 def _bucket_cache(options: BuildOptions) -> BucketVariants | None:
-    """The bucket as a cache of variants, where earlier builds published them: fetched
-    (``fetch_variants``) or, without ``local_variants``, left there."""
+    """The bucket as a cache of variants, where earlier builds published them: fetched into
+    STATIC_ROOT or, with ``"variants": "bucket"``, left there."""
     s3 = options.s3
-    if s3 is None or not (s3.upload_encodings and options.encodings):
-        return None
-    if s3.local_variants and not s3.fetch_variants:
+    if s3 is None or not (s3.variants_in_bucket and options.encodings):
         return None
     from assetpipe.publish.bucket_cache import BucketVariants
 

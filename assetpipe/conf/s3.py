@@ -91,19 +91,15 @@ class S3Config:
     # What the build and publishing do, as ``variants`` says.
 
     @property
-    def upload_encodings(self) -> bool:
-        """Whether the .br/.gz variants are published to the bucket."""
+    def variants_in_bucket(self) -> bool:
+        """Whether the .br/.gz variants are published, and so the bucket is the build's cache:
+        a build lacking a content's variants fetches (and verifies) those published before."""
         return self.variants != VARIANTS_IN_STATIC_ROOT
 
     @property
-    def local_variants(self) -> bool:
+    def variants_in_static_root(self) -> bool:
         """Whether STATIC_ROOT gets the variants of contents the bucket has them for."""
         return self.variants != VARIANTS_IN_BUCKET
-
-    @property
-    def fetch_variants(self) -> bool:
-        """Whether a build fetches (and verifies) the variants earlier builds published."""
-        return self.upload_encodings
 
     @property
     def prefix(self) -> str:

@@ -134,7 +134,7 @@ def status(
 ) -> Status:
     """Compare the build with the bucket; with ``cors``, also the bucket's CORS rule (one
     GetBucketCors more; credentials without s3:GetBucketCORS get a line, not an error)."""
-    build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
+    build = read_build(Path(static_root), manifest_name, with_encodings=config.variants_in_bucket)
     bucket_cors: BucketCors | None = None
     unread: str | None = None
     with S3Client(config) as s3:

@@ -67,8 +67,8 @@ def test_a_cdn_never_changes_what_is_uploaded() -> None:
     plain, _ = parse_storage_options({"s3": S3})
     both = {**S3, "variants": "static_root_and_bucket"}
     cdn, _ = parse_storage_options({"s3": both, "cdn": "cloudflare"})
-    assert plain.s3 is not None and not plain.s3.upload_encodings
-    assert cdn.s3 is not None and cdn.s3.upload_encodings
+    assert plain.s3 is not None and not plain.s3.variants_in_bucket
+    assert cdn.s3 is not None and cdn.s3.variants_in_bucket
     assert cdn.cdn == "cloudflare"
     negotiation = cdn.negotiation("staticfiles.json")
     assert negotiation is not None

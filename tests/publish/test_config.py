@@ -53,9 +53,8 @@ def test_variants_say_where_the_br_and_gz_files_live(
     variants: str, uploaded: bool, in_static_root: bool, fetched: bool
 ) -> None:
     config = S3Config.from_options({"bucket_name": "b", "variants": variants})
-    assert config.upload_encodings is uploaded
-    assert config.local_variants is in_static_root
-    assert config.fetch_variants is fetched
+    assert config.variants_in_bucket is uploaded is fetched
+    assert config.variants_in_static_root is in_static_root
 
 
 @pytest.mark.parametrize(
