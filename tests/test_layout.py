@@ -40,8 +40,6 @@ MAX_TOP_LEVEL_MODULES = 8
 # module). The test fails when one is gone, so that the list only shrinks.
 PENDING: frozenset[tuple[str, str]] = frozenset(
     {
-        # The options describe the variants a CDN may pick as the edge code's Negotiation.
-        ("assetpipe.conf.options", "assetpipe.edge.negotiation"),
         # Publishing reads what the build wrote (its records, its variants' encodings, its
         # report's byte counts) from build/, which the pipeline will run it from.
         ("assetpipe.publish.bucket_cache", "assetpipe.build.compress"),

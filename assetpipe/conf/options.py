@@ -24,7 +24,6 @@ from assetpipe.conf.edge import CorsConfig, cdn
 from assetpipe.conf.images import ImageSettings
 from assetpipe.conf.kit import OPTIONS, Check, conflict, invalid, key, renamed
 from assetpipe.conf.s3 import VARIANTS_IN_STATIC_ROOT, S3Config
-from assetpipe.edge.negotiation import Negotiation
 from assetpipe.naming import VARIANT_SUFFIXES
 
 SETTING = OPTIONS
@@ -92,19 +91,6 @@ class StorageOptions:
     def uncompressed_extensions(self) -> frozenset[str]:
         """Every extension the build never compresses: the defaults and ``never_compress``."""
         return DEFAULT_SKIP_EXTENSIONS | self.never_compress
-
-    def negotiation(self, manifest_name: str) -> Negotiation | None:
-        """With a ``cdn``: the variants it may pick, as the build and publishing keep them."""
-        if self.cdn is None or self.s3 is None:
-            return None
-        return Negotiation(
-            prefix=self.s3.prefix,
-            encodings=self.encodings,
-            skip_extensions=self.uncompressed_extensions,
-            manifest_name=manifest_name,
-            # With a CDN the build gives every raster image every format's file.
-            image_formats=self.images.formats if self.images is not None else (),
-        )
 
 
 def _django_option_names() -> frozenset[str]:

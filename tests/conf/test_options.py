@@ -21,6 +21,7 @@ from assetpipe.conf.options import (
     storage_option_problems,
 )
 from assetpipe.conf.s3 import S3Config
+from assetpipe.edge.negotiation import Negotiation
 
 
 def error_for(options: dict[str, Any]) -> str:
@@ -347,7 +348,7 @@ def test_a_cdn_needs_the_variants_in_the_bucket(options: dict[str, Any], message
 def test_a_cdn_with_the_variants_in_the_bucket(variants: str) -> None:
     options, _ = parse_storage_options({"cdn": "cloudflare", "s3": {**S3, "variants": variants}})
     assert options.cdn == "cloudflare"
-    negotiation = options.negotiation("staticfiles.json")
+    negotiation = Negotiation.for_options(options, "staticfiles.json")
     assert negotiation is not None
     assert negotiation.prefix == "static/"
     assert negotiation.skip_extensions == DEFAULT_SKIP_EXTENSIONS

@@ -38,6 +38,7 @@ from assetpipe.conf import images as image_settings
 from assetpipe.conf.options import parse_storage_options
 from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.digests import md5_file
+from assetpipe.edge.negotiation import Negotiation
 from assetpipe.publish import bucket_manifest_storage as manifest_storage
 from assetpipe.publish import prune, s3, upload
 from assetpipe.publish.client import S3Client
@@ -454,7 +455,7 @@ def test_the_edge_would_ask_for_a_missing_variant() -> None:
     both = {**CONFIG, "variants": "static_root_and_bucket"}
     options, _ = parse_storage_options({"s3": both, "cdn": "cloudfront"})
     config = options.s3
-    negotiation = options.negotiation("staticfiles.json")
+    negotiation = Negotiation.for_options(options, "staticfiles.json")
     assert config is not None and negotiation is not None
     app = LocalFile("css/app.css", STATIC_ROOT, 2000, hashed=False)
     build = SimpleNamespace(root=STATIC_ROOT, files={"css/app.css": app})

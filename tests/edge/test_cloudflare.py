@@ -185,7 +185,7 @@ def published(s3_front: S3CorsFront, tmp_path_factory: pytest.TempPathFactory) -
                 etag=got["ETag"],
             )
     s3.close()
-    negotiation = parse_storage_options(options)[0].negotiation("staticfiles.json")
+    negotiation = Negotiation.for_options(parse_storage_options(options)[0], "staticfiles.json")
     assert negotiation is not None
     manifest = json.loads((root / "staticfiles.json").read_bytes())["paths"]
     return Published(
@@ -605,7 +605,9 @@ def test_manage_py_assetpipe_edge_writes_the_three_files(
     out = tmp_path / "edge"
     call_command("assetpipe", "edge", "--out", str(out), verbosity=0)
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "worker.js", "wrangler.toml"]
-    negotiation = parse_storage_options(project.options)[0].negotiation("staticfiles.json")
+    negotiation = Negotiation.for_options(
+        parse_storage_options(project.options)[0], "staticfiles.json"
+    )
     assert negotiation is not None
     expected = edge_files(negotiation, CorsConfig(origins=(SHOP,)))
     for name, text in expected.items():

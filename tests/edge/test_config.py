@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from assetpipe.conf.edge import CorsConfig
 from assetpipe.conf.options import parse_storage_options, storage_option_problems
 from assetpipe.edge.cors import merged_s3_rules, response_headers, rule_is_current, s3_rule
+from assetpipe.edge.negotiation import Negotiation
 
 S3 = {"bucket_name": "static-bucket", "location": "static"}
 
@@ -70,11 +71,11 @@ def test_a_cdn_never_changes_what_is_uploaded() -> None:
     assert plain.s3 is not None and not plain.s3.variants_in_bucket
     assert cdn.s3 is not None and cdn.s3.variants_in_bucket
     assert cdn.cdn == "cloudflare"
-    negotiation = cdn.negotiation("staticfiles.json")
+    negotiation = Negotiation.for_options(cdn, "staticfiles.json")
     assert negotiation is not None
     assert negotiation.prefix == "static/"
     assert negotiation.encodings == ("br", "gzip")
-    assert plain.negotiation("staticfiles.json") is None
+    assert Negotiation.for_options(plain, "staticfiles.json") is None
 
 
 def test_the_s3_rule_goes_first_and_keeps_the_bucket_s_other_rules() -> None:

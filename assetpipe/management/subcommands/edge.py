@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from assetpipe.build.outputs import WriteError, write_atomic
 from assetpipe.conf.kit import OPTIONS
 from assetpipe.conf.storages import manifest_name
+from assetpipe.edge.negotiation import Negotiation
 from assetpipe.management.subcommands.settings import storage_options
 
 
@@ -28,7 +29,7 @@ class Edge:
         storage = storage_options()
         if storage.cdn is None:
             raise CommandError(f'{OPTIONS}["cdn"] is not set: name the CDN, e.g. "cloudfront"')
-        negotiation = storage.negotiation(manifest_name())
+        negotiation = Negotiation.for_options(storage, manifest_name())
         if negotiation is None:
             raise CommandError(f'{OPTIONS}["cdn"] needs the "s3" option: the CDN serves it')
         module = importlib.import_module(f"assetpipe.edge.{storage.cdn}")

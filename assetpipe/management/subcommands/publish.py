@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assetpipe.conf import storages
 from assetpipe.conf.s3 import PublishError
+from assetpipe.edge.negotiation import Negotiation
 from assetpipe.management.subcommands.settings import s3_config, storage_options
 from assetpipe.publish.overlap import refuse_media_overlap
 from assetpipe.publish.prune import prune
@@ -47,7 +48,7 @@ class Sync:
                 verify=options["verify"],
                 state_dir=storages.static_state_dir(),
                 stdout=_stdout(command, options),
-                negotiation=storage_options().negotiation(storages.manifest_name()),
+                negotiation=Negotiation.for_options(storage_options(), storages.manifest_name()),
             )
         if options["verbosity"]:
             command.stdout.write(result.summary())
@@ -110,7 +111,7 @@ class Status:
                 storages.manifest_name(),
                 s3_config(),
                 cors=storage.cors,
-                negotiation=storage.negotiation(storages.manifest_name()),
+                negotiation=Negotiation.for_options(storage, storages.manifest_name()),
             )
         if options["verbosity"]:
             for line in report.lines():
