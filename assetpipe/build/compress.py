@@ -48,6 +48,9 @@ from assetpipe.build.outputs import (
     write_atomic,
 )
 from assetpipe.build.state import CompressState
+
+# The extensions never compressed are the option's defaults.
+from assetpipe.conf.options import DEFAULT_SKIP_EXTENSIONS as DEFAULT_SKIP_EXTENSIONS
 from assetpipe.digests import CHUNK_SIZE, md5_bytes
 from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed, suffixes_fit
 
@@ -60,22 +63,6 @@ CACHE_VERSION = 5
 # A cached blob: this, the MD5 of the content it encodes, the MD5 of the payload, the payload.
 BLOB_MAGIC = b"APB3"
 BLOB_HEADER = HEADER
-
-DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
-    {
-        # images (SVG is text and compresses well, so it is not here)
-        "jpg", "jpeg", "png", "gif", "webp", "avif", "ico", "bmp", "heic",
-        # fonts that carry their own compression
-        "woff", "woff2",
-        # archives and already-compressed data
-        "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "zst", "7z", "rar", "jar", "whl",
-        # audio and video
-        "mp3", "ogg", "oga", "opus", "m4a", "aac", "flac", "wav",
-        "mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "wmv", "flv", "3gp", "swf",
-        # documents that are compressed containers
-        "pdf", "docx", "xlsx", "pptx", "odt", "epub",
-    }
-)  # fmt: skip
 
 
 # Brotli 11 with 64 KiB input blocks: on a 1 MiB file the encoder needs half the memory of its
@@ -287,7 +274,7 @@ class CompressStats:
     compressed: int = 0  # variants made from bytes encoded in this run
     reused: int = 0  # variants already in place, or copied from the cache
     fetched: int = 0  # variants an earlier build published, fetched and verified
-    in_bucket: int = 0  # variants left in the bucket, none written here (local_variants=False)
+    in_bucket: int = 0  # variants left in the bucket, none written here ("variants": "bucket")
     written: int = 0  # variant files written
     original_bytes: int = 0  # of the files that have variants
     smallest_bytes: int = 0  # of their smallest variant

@@ -29,7 +29,6 @@ import assetpipe
 from assetpipe.build.bundlers import prehashed as bundlers
 from assetpipe.build.compress import (
     CACHE_VERSION,
-    DEFAULT_SKIP_EXTENSIONS,
     ENCODINGS,
     Compressor,
     Encoding,
@@ -42,7 +41,6 @@ from assetpipe.build.outputs import Outputs, scan_tree
 from assetpipe.build.report import WARNING_LINES, BuildReport, Console
 from assetpipe.build.sources import Source, check_originals, digest_sources, loaders
 from assetpipe.build.state import BuildState, IntegrityState, state_path
-from assetpipe.conf.edge import EdgeConfig
 from assetpipe.conf.images import ImageSettings
 from assetpipe.conf.options import StorageOptions
 from assetpipe.conf.s3 import S3Config
@@ -71,8 +69,9 @@ class BuildOptions:
     import_map: tuple[str, ...]
     images: ImageSettings | None
     s3: S3Config | None
-    # An edge CDN picks variants by name alone: every file gets every variant it may pick.
-    edge: EdgeConfig | None
+    # The CDN ("cloudfront", "cloudflare") picks variants by name alone: every file gets every
+    # variant it may pick.
+    edge: str | None
     negotiation: Negotiation | None
     # False with a custom file_hash(): a name no longer identifies content.
     content_addressed: bool
@@ -88,19 +87,18 @@ class BuildOptions:
         content_addressed: bool,
         plain_keys: bool,
     ) -> BuildOptions:
-        skip = options.skip_compress_extensions
         return cls(
             encodings=tuple(ENCODINGS[name] for name in options.encodings),
-            skip_extensions=DEFAULT_SKIP_EXTENSIONS if skip is None else skip,
-            workers=options.compress_workers,
-            strict=options.strict,
+            skip_extensions=options.uncompressed_extensions,
+            workers=options.workers,
+            strict=options.missing_references == "fail",
             prehashed_patterns=bundlers.compile_patterns(options.prehashed),
-            record_files=options.bundler_records,
+            record_files=options.prehashed_records,
             integrity=options.integrity,
             import_map=options.import_map,
             images=options.images,
-            s3=options.s3_config(),
-            edge=options.edge,
+            s3=options.s3,
+            edge=options.cdn,
             negotiation=negotiation,
             content_addressed=content_addressed,
             plain_keys=plain_keys,
@@ -186,7 +184,7 @@ def build(
         progress=console.progress("compressing"),
         every_variant=options.edge is not None,
         remote=bucket,
-        local=options.s3 is None or options.s3.local_variants,
+        local=options.s3 is None or options.s3.variants_in_static_root,
     )
     compressed = compressor.run(hashed.servables(sources, root))
     if bucket is not None:
@@ -262,12 +260,10 @@ def fingerprint(storage: Storage, options: BuildOptions) -> str:
 
 
 def _bucket_cache(options: BuildOptions) -> BucketVariants | None:
-    """The bucket as a cache of variants, where earlier builds published them: fetched
-    (``fetch_variants``) or, without ``local_variants``, left there."""
+    """The bucket as a cache of variants, where earlier builds published them: fetched into
+    STATIC_ROOT or, with ``"variants": "bucket"``, left there."""
     s3 = options.s3
-    if s3 is None or not (s3.upload_encodings and options.encodings):
-        return None
-    if s3.local_variants and not s3.fetch_variants:
+    if s3 is None or not (s3.variants_in_bucket and options.encodings):
         return None
     from assetpipe.publish.bucket_cache import BucketVariants
 

@@ -148,7 +148,7 @@ class CompressState:
     # file in STATIC_ROOT -> digest of the content its variants were made from
     variants: dict[str, str] = field(default_factory=dict)
     cache_garbage: int = 0  # contents dropped since the compressed-bytes cache was last pruned
-    # contents whose variants are in the bucket only (the s3 option local_variants=False)
+    # contents whose variants are in the bucket only (the s3 option "variants": "bucket")
     in_bucket: set[str] = field(default_factory=set)
 
     def to_json(self) -> dict[str, Any]:

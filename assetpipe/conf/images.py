@@ -10,12 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.util import find_spec
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from assetpipe.conf.kit import (
+    OPTIONS,
+    Check,
+    boolean,
+    integer,
+    invalid,
+    key,
+    names_from,
+    quoted,
+    read_group,
+    renamed,
+)
 from assetpipe.naming import IMAGE_VARIANTS
 
-WHERE = 'STORAGES["staticfiles"]["OPTIONS"]["images"]'
+WHERE = key(OPTIONS, "images")
 
 FORMATS: tuple[str, ...] = tuple(IMAGE_VARIANTS)
 
@@ -31,8 +44,6 @@ DEFAULT_WEBP_METHOD = 4
 # A variant is kept only when it saves at least this fraction of the original's bytes.
 DEFAULT_MIN_SAVING = 0.1
 
-_KEYS = ("formats", "quality", "avif_speed", "webp_method", "lossless", "min_saving", "workers")
-
 
 @dataclass(frozen=True)
 class ImageSettings:
@@ -43,7 +54,8 @@ class ImageSettings:
     # PNG and GIF stills get lossless WebP (exact pixels, no AVIF); False: lossy, like photos.
     lossless: bool = True
     min_saving: float = DEFAULT_MIN_SAVING
-    workers: int | None = None  # None: one per core
+    # The storage's ``workers`` option (threads), not a key of this group; None: one per core.
+    workers: int | None = None
 
     def describe(self) -> str:
         """Everything that decides the bytes of a variant, or whether it is kept."""
@@ -54,30 +66,19 @@ class ImageSettings:
         )
 
     @classmethod
-    def from_options(cls, value: object) -> ImageSettings | None:
+    def from_options(cls, value: object, workers: int | None = None) -> ImageSettings | None:
+        """``workers``: the storage's ``workers`` option, which encodes images too."""
         if value is None or value is False:
             return None
         if value is True:
             value = {}
         if not isinstance(value, Mapping):
-            raise _invalid("", value, 'None, True or a dict such as {"formats": ["avif", "webp"]}')
-        unknown = [key for key in value if key not in _KEYS]
-        if unknown:
-            raise ImproperlyConfigured(
-                f"assetpipe: {WHERE} has an unknown key {unknown[0]!r}; expected keys from "
-                f"{', '.join(_KEYS)}."
+            raise invalid(
+                WHERE, value, 'None, True or a dict such as {"formats": ["avif", "webp"]}'
             )
-        settings = cls(
-            formats=_formats(value.get("formats", list(FORMATS))),
-            quality=_quality(value.get("quality", {})),
-            avif_speed=_integer("avif_speed", value.get("avif_speed", DEFAULT_AVIF_SPEED), 0, 10),
-            webp_method=_integer(
-                "webp_method", value.get("webp_method", DEFAULT_WEBP_METHOD), 0, 6
-            ),
-            lossless=_boolean("lossless", value.get("lossless", True)),
-            min_saving=_fraction("min_saving", value.get("min_saving", DEFAULT_MIN_SAVING)),
-            workers=_workers(value.get("workers")),
-        )
+        group = read_group(WHERE, value, CHECKS, retired=RETIRED)
+        group.raise_first()
+        settings = cls(**group.values, workers=workers)
         check_pillow(settings.formats)
         return settings
 
@@ -102,60 +103,46 @@ def check_pillow(formats: tuple[str, ...]) -> None:
             )
 
 
-def _invalid(key: str, value: object, expected: str) -> ImproperlyConfigured:
-    where = f'{WHERE}["{key}"]' if key else WHERE
-    return ImproperlyConfigured(
-        f"assetpipe: {where} is {value!r} ({type(value).__name__}); expected {expected}."
-    )
+def _formats(where: str, value: object) -> tuple[str, ...]:
+    formats = _format_names(where, value)
+    if not formats:
+        raise invalid(where, value, f"a non-empty list of formats from {quoted(FORMATS)}")
+    return tuple(f for f in FORMATS if f in formats)
 
 
-def _formats(value: object) -> tuple[str, ...]:
-    choices = ", ".join(repr(f) for f in FORMATS)
-    if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
-        raise _invalid("formats", value, f"a non-empty list of formats from {choices}")
-    for image_format in value:
-        if image_format not in FORMATS:
-            raise ImproperlyConfigured(
-                f'assetpipe: {WHERE}["formats"] has an unknown format {image_format!r}; '
-                f"expected formats from {choices}."
-            )
-    if len(set(value)) != len(value):
-        raise _invalid("formats", value, "each format at most once")
-    return tuple(f for f in FORMATS if f in value)
-
-
-def _quality(value: object) -> dict[str, int]:
+def _quality(where: str, value: object) -> Mapping[str, int]:
     if not isinstance(value, Mapping):
-        raise _invalid("quality", value, 'a dict of format -> 1..100, e.g. {"avif": 55}')
+        raise invalid(where, value, 'a dict of format -> 1..100, e.g. {"avif": 55}')
     quality = dict(DEFAULT_QUALITY)
+    percent = integer(1, 100)
     for image_format, number in value.items():
         if image_format not in FORMATS:
-            raise _invalid("quality", value, f"formats from {', '.join(map(repr, FORMATS))}")
-        quality[image_format] = _integer(f'quality"]["{image_format}', number, 1, 100)
+            raise invalid(where, value, f"a dict whose keys are formats from {quoted(FORMATS)}")
+        quality[image_format] = percent(key(where, image_format), number)
     return quality
 
 
-def _integer(key: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _invalid(key, value, f"an integer from {low} to {high}")
-    return value
-
-
-def _boolean(key: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _invalid(key, value, "True or False")
-    return value
-
-
-def _fraction(key: str, value: object) -> float:
+def _fraction(where: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise _invalid(key, value, "a fraction of the original's size, from 0 up to (not) 1")
+        raise invalid(where, value, "a fraction of the original's size, from 0 up to (not) 1")
     return float(value)
 
 
-def _workers(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid("workers", value, "None (one thread per core) or an integer >= 1")
-    return value
+_format_names = names_from(FORMATS, "format")
+
+# The options of the group; ``workers`` comes from the storage's own ``workers`` option.
+CHECKS: dict[str, Check[Any]] = {
+    "formats": _formats,
+    "quality": _quality,
+    "avif_speed": integer(0, 10),
+    "webp_method": integer(0, 6),
+    "lossless": boolean,
+    "min_saving": _fraction,
+}
+
+RETIRED = {
+    "workers": renamed(
+        key(OPTIONS, "workers"),
+        "one thread count for compressing and for encoding images",
+    )
+}

@@ -3,90 +3,94 @@
 Options that are not assetpipe's go on to Django's storage classes, which accept only the keyword
 arguments of their ``__init__``. Anything else is reported here by name, with what was expected
 and a close match, rather than as a ``TypeError`` from deep inside Django or, for a wrong type, at
-the first build that uses it. ``manage.py check`` reports the same problems (``assetpipe.E004``).
+the first build that uses it; an option renamed or removed names its replacement. ``manage.py
+check`` reports the same problems (``assetpipe.E004``). Every group (``s3``, ``cors``, ``images``)
+is read with the same kit (:mod:`assetpipe.conf.kit`), so every message has one format.
 """
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import inspect
-import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.build.bundlers.prehashed import compile_patterns
-from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
-from assetpipe.conf.edge import CorsConfig, EdgeConfig
+from assetpipe.conf import kit
+from assetpipe.conf.edge import CorsConfig, cdn
 from assetpipe.conf.images import ImageSettings
-from assetpipe.conf.s3 import S3Config
-from assetpipe.edge.negotiation import Negotiation
+from assetpipe.conf.kit import OPTIONS, Check, conflict, invalid, key, renamed
+from assetpipe.conf.s3 import VARIANTS_IN_STATIC_ROOT, S3Config
 from assetpipe.naming import VARIANT_SUFFIXES
-from assetpipe.serve.debug_names import MODES as DEBUG_MISSING_MODES
 
-SETTING = 'STORAGES["staticfiles"]["OPTIONS"]'
+SETTING = OPTIONS
 
 ENCODING_NAMES: tuple[str, ...] = tuple(VARIANT_SUFFIXES)
+
+# Extensions never compressed, whatever never_compress adds: data that carries its own
+# compression gains nothing from brotli or gzip.
+DEFAULT_SKIP_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        # images (SVG is text and compresses well, so it is not here)
+        "jpg", "jpeg", "png", "gif", "webp", "avif", "ico", "bmp", "heic",
+        # fonts that carry their own compression
+        "woff", "woff2",
+        # archives and already-compressed data
+        "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "zst", "7z", "rar", "jar", "whl",
+        # audio and video
+        "mp3", "ogg", "oga", "opus", "m4a", "aac", "flac", "wav",
+        "mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "wmv", "flv", "3gp", "swf",
+        # documents that are compressed containers
+        "pdf", "docx", "xlsx", "pptx", "odt", "epub",
+    }
+)  # fmt: skip
+
+# What a reference to a file that does not exist does to the build.
+MISSING_REFERENCES = ("warn", "fail")
+# With DEBUG on, what {% static %} does with a name no finder finds (assetpipe.serve.debug_names).
+DEBUG_UNKNOWN_NAMES = ("raise", "warn", "ignore")
 
 
 @dataclass(frozen=True)
 class StorageOptions:
     encodings: tuple[str, ...] = ("br", "gzip")
-    strict: bool = False
+    # "warn": a reference to a missing file is reported and left as it is; "fail": an error.
+    missing_references: str = "warn"
     js_module_imports: bool = False
-    # None: compress's default set; otherwise lower case, without a leading dot.
-    skip_compress_extensions: frozenset[str] | None = None
+    # Extensions never compressed beside DEFAULT_SKIP_EXTENSIONS: lower case, without a dot.
+    never_compress: frozenset[str] = frozenset()
     state_dir: str | None = None
-    compress_workers: int | None = None
+    # Threads for compressing and for encoding images; None: one per core.
+    workers: int | None = None
     # Integrity values and the JS module graph in staticfiles.json, for assetpipe's template tags.
     integrity: bool = False
     import_map: tuple[str, ...] = ("*.mjs",)  # glob patterns of the modules {% importmap %} maps
     # Seconds a build waits for another build of the same STATIC_ROOT before failing.
     lock_timeout: float = 600.0
-    # Checked with S3Config.from_options; kept as given, read-only.
-    s3: Mapping[str, Any] | None = None
+    # Publishing; None builds and serves locally only.
+    s3: S3Config | None = None
     # Glob patterns of bundler output that keeps its name (docs/how-to/bundlers.md).
     prehashed: tuple[str, ...] = ()
-    # Bundler records outside the collected tree (an esbuild metafile, ...), as file paths.
-    bundler_records: tuple[str, ...] = ()
+    # Bundler records outside the collected tree (an esbuild metafile, ...), as file paths:
+    # the files they list are prehashed too.
+    prehashed_records: tuple[str, ...] = ()
     # Origins that may read the static files cross-origin (S3's CORS rule, nginx's headers).
     cors: CorsConfig | None = None
     # The CDN in front of the bucket that picks the .br/.gz variants.
-    edge: EdgeConfig | None = None
+    cdn: str | None = None
     # With DEBUG on, what {% static %} does with a name no finder finds
     # (assetpipe.serve.debug_names).
-    debug_missing: str = "raise"
+    debug_unknown_names: str = "raise"
     # AVIF/WebP variants of raster images (assetpipe.build.images); None: off.
     images: ImageSettings | None = None
 
-    def s3_config(self) -> S3Config | None:
-        """The publishing settings; an edge needs the variants in the bucket, so with one
-        ``upload_encodings`` defaults to True."""
-        if self.s3 is None:
-            return None
-        s3 = dict(self.s3)
-        if self.edge is not None:
-            s3.setdefault("upload_encodings", True)
-        return S3Config.from_options(s3)
-
-    def negotiation(self, manifest_name: str) -> Negotiation | None:
-        """With an ``edge``: the variants it may pick, as the build and publishing keep them."""
-        s3 = self.s3_config()
-        if self.edge is None or s3 is None:
-            return None
-        skip = self.skip_compress_extensions
-        return Negotiation(
-            prefix=s3.prefix,
-            encodings=self.encodings,
-            skip_extensions=DEFAULT_SKIP_EXTENSIONS if skip is None else skip,
-            manifest_name=manifest_name,
-            # With an edge the build gives every raster image every format's file.
-            image_formats=self.images.formats if self.images is not None else (),
-        )
+    @property
+    def uncompressed_extensions(self) -> frozenset[str]:
+        """Every extension the build never compresses: the defaults and ``never_compress``."""
+        return DEFAULT_SKIP_EXTENSIONS | self.never_compress
 
 
 def _django_option_names() -> frozenset[str]:
@@ -106,223 +110,125 @@ def _django_option_names() -> frozenset[str]:
 DJANGO_OPTIONS = _django_option_names()
 
 
-def parse_storage_options(options: Mapping[str, Any]) -> tuple[StorageOptions, dict[str, Any]]:
+def parse_storage_options(options: object) -> tuple[StorageOptions, dict[str, Any]]:
     """assetpipe's options, validated, and the rest for Django's storage base classes."""
-    ours, rest, problems = _parse(options)
-    if problems:
-        raise problems[0]
-    return StorageOptions(**ours), rest
+    group = _read(options)
+    group.raise_first()
+    return StorageOptions(**group.values), group.rest
 
 
 def storage_option_problems(options: object) -> list[ImproperlyConfigured]:
     """Every problem with ``options``, one error each, for ``manage.py check``."""
-    return _parse(options)[2]
+    return _read(options).problems
 
 
-def _parse(
-    options: object,
-) -> tuple[dict[str, Any], dict[str, Any], list[ImproperlyConfigured]]:
-    if not isinstance(options, Mapping):
-        kind = type(options).__name__
-        return {}, {}, [ImproperlyConfigured(f"assetpipe: {SETTING} must be a dict, not {kind}.")]
-    ours: dict[str, Any] = {}
-    rest: dict[str, Any] = {}
-    problems: list[ImproperlyConfigured] = []
-    for name, value in options.items():
-        if name in DJANGO_OPTIONS:
-            rest[name] = value
-        elif name in _VALIDATORS:
-            try:
-                ours[name] = _VALIDATORS[name](name, value)
-            except ImproperlyConfigured as problem:
-                problems.append(problem)
-        else:
-            problems.append(_unknown_option(name))
-    problems.extend(_edge_problems(ours, options))
-    return ours, rest, problems
-
-
-def _edge_problems(
-    ours: Mapping[str, Any], options: Mapping[str, Any]
-) -> list[ImproperlyConfigured]:
-    """What an ``edge`` needs from the other options: a bucket holding every variant."""
-    if ours.get("edge") is None:
-        return []
-    where = f'assetpipe: {SETTING}["edge"]'
-    if ours.get("s3") is None:
-        return [ImproperlyConfigured(f'{where} needs the "s3" option: the edge serves the bucket')]
-    if options.get("s3", {}).get("upload_encodings") is False:
-        return [
-            ImproperlyConfigured(
-                f'{where} needs the .br/.gz variants in the bucket: remove "upload_encodings": '
-                'False from the "s3" option'
-            )
-        ]
-    if not ours.get("encodings", ENCODING_NAMES):
-        return [ImproperlyConfigured(f'{where} has nothing to pick: "encodings" is empty')]
-    return []
-
-
-def _unknown_option(name: object) -> ImproperlyConfigured:
-    return ImproperlyConfigured(
-        f"assetpipe: {SETTING} has an unknown option {name!r}"
-        f"{_did_you_mean(name, [*_VALIDATORS, *DJANGO_OPTIONS])}. assetpipe's options are "
-        f"{', '.join(sorted(_VALIDATORS))}; Django's storage also takes "
-        f"{', '.join(sorted(DJANGO_OPTIONS))}."
+def _read(options: object) -> kit.Group:
+    group = kit.read_group(
+        SETTING,
+        options,
+        CHECKS,
+        retired=RETIRED,
+        passed_on=DJANGO_OPTIONS,
+        passed_on_to="Django's storage",
     )
+    values = group.values
+    if values.get("images") is not None:
+        values["images"] = dataclasses.replace(values["images"], workers=values.get("workers"))
+    if isinstance(options, Mapping):
+        group.problems.extend(_conflicts(values, options))
+    return group
 
 
-def _did_you_mean(word: object, choices: Collection[str]) -> str:
-    if not isinstance(word, str):
-        return ""
-    matches = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
-
-
-def _invalid(name: str, value: object, expected: str) -> ImproperlyConfigured:
-    return ImproperlyConfigured(
-        f'assetpipe: {SETTING}["{name}"] is {value!r} ({type(value).__name__}); '
-        f"expected {expected}."
-    )
-
-
-def _encodings(name: str, value: object) -> tuple[str, ...]:
-    choices = ", ".join(repr(e) for e in ENCODING_NAMES)
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise _invalid(name, value, f"a list of encoding names from {choices}; [] for none")
-    for encoding in value:
-        if encoding not in ENCODING_NAMES:
-            raise ImproperlyConfigured(
-                f'assetpipe: {SETTING}["{name}"] has an unknown encoding {encoding!r}'
-                f"{_did_you_mean(encoding, ENCODING_NAMES)}; expected names from {choices}."
+def _conflicts(values: Mapping[str, Any], given: Mapping[str, Any]) -> list[ImproperlyConfigured]:
+    """Options valid alone that the others make wrong."""
+    problems = []
+    if values.get("cdn") is not None:
+        where = key(SETTING, "cdn")
+        s3: S3Config | None = values.get("s3")
+        if s3 is None:
+            if "s3" not in given or given["s3"] is None:
+                problems.append(conflict(where, 'needs the "s3" option: the CDN serves the bucket'))
+        elif s3.variants == VARIANTS_IN_STATIC_ROOT:
+            problems.append(
+                conflict(
+                    where,
+                    'needs the .br/.gz variants in the bucket: set the "s3" option\'s "variants" '
+                    'to "static_root_and_bucket" (or "bucket" where STATIC_ROOT is not served)',
+                )
             )
-    if len(set(value)) != len(value):
-        raise _invalid(name, value, "each encoding at most once")
-    return tuple(value)
+        if values.get("encodings") == ():
+            problems.append(conflict(where, 'has nothing to pick: "encodings" is empty'))
+    if "import_map" in values and not values.get("integrity", False):
+        problems.append(
+            conflict(
+                key(SETTING, "import_map"),
+                'needs "integrity": True: {% importmap %} maps the module graph that '
+                '"integrity" builds; set "integrity": True, or remove "import_map"',
+            )
+        )
+    return problems
 
 
-def _boolean(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _invalid(name, value, "True or False")
-    return value
-
-
-def _extensions(name: str, value: object) -> frozenset[str] | None:
-    if value is None:
-        return None
-    expected = 'None or a list of file extensions, e.g. ["jpg", "png"]'
-    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
-        raise _invalid(name, value, expected)
-    if not all(isinstance(e, str) and e.lstrip(".") for e in value):
-        raise _invalid(name, value, expected)
-    return frozenset(e.lower().lstrip(".") for e in value)
-
-
-def _directory(name: str, value: object) -> str | None:
-    if value is None:
-        return None
-    path = os.fspath(value) if isinstance(value, str | os.PathLike) else None
-    if not isinstance(path, str) or not path:
-        raise _invalid(name, value, "None or a directory path (a str or pathlib.Path)")
-    return path
-
-
-def _workers(name: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid(name, value, "None (one thread per core) or an integer >= 1")
-    return value
-
-
-def _globs(name: str, value: object) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise _invalid(name, value, 'a list of glob patterns, e.g. ["*.mjs", "app/js/*.js"]')
-    if not all(isinstance(p, str) and p for p in value):
-        raise _invalid(name, value, "non-empty glob pattern strings")
-    return tuple(value)
-
-
-def _seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise _invalid(name, value, "a number of seconds >= 0")
-    return float(value)
-
-
-def _s3(name: str, value: object) -> Mapping[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise _invalid(name, value, "a dict of publishing options")
-    S3Config.from_options(value)  # its errors name the key inside "s3"
-    return MappingProxyType(dict(value))
-
-
-def _patterns(name: str, value: object) -> tuple[str, ...]:
+def _patterns(where: str, value: object) -> tuple[str, ...]:
     expected = 'a list of glob patterns relative to STATIC_URL, e.g. ["assets/*"]'
     if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise _invalid(name, value, expected)
+        raise invalid(where, value, expected)
     for pattern in value:
         if (
             not isinstance(pattern, str)
-            or not pattern
+            or not pattern.strip()
             or pattern.startswith("/")
             or ".." in pattern.split("/")
         ):
-            raise _invalid(name, value, expected + " (no leading '/', no '..')")
-    compile_patterns(value)
+            raise invalid(where, value, expected + " (no leading '/', no '..')")
     return tuple(value)
 
 
-def _debug_missing(name: str, value: object) -> str:
-    if value not in DEBUG_MISSING_MODES:
-        choices = ", ".join(repr(mode) for mode in DEBUG_MISSING_MODES)
-        raise _invalid(name, value, f"one of {choices}")
-    return str(value)
+def _s3(where: str, value: object) -> S3Config | None:
+    return None if value is None else S3Config.from_options(value)
 
 
-def _files(name: str, value: object) -> tuple[str, ...]:
-    expected = 'a list of file paths, e.g. [BASE_DIR / "frontend" / "meta.json"]'
-    if isinstance(value, (str, os.PathLike)) or not isinstance(value, list | tuple):
-        raise _invalid(name, value, expected)
-    if not all(isinstance(path, (str, os.PathLike)) and str(path) for path in value):
-        raise _invalid(name, value, expected)
-    return tuple(str(path) for path in value)
-
-
-def _cors(name: str, value: object) -> CorsConfig | None:
+def _cors(where: str, value: object) -> CorsConfig | None:
     return None if value is None else CorsConfig.from_options(value)
 
 
-def _edge(name: str, value: object) -> EdgeConfig | None:
-    return None if value is None else EdgeConfig.from_options(value)
+def _images(where: str, value: object) -> ImageSettings | None:
+    return ImageSettings.from_options(value)
 
 
-def _images(name: str, value: object) -> ImageSettings | None:
-    return ImageSettings.from_options(value)  # its errors name the key inside "images"
-
-
-_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
-    "encodings": _encodings,
-    "strict": _boolean,
-    "js_module_imports": _boolean,
-    "skip_compress_extensions": _extensions,
-    "state_dir": _directory,
-    "compress_workers": _workers,
-    "integrity": _boolean,
-    "import_map": _globs,
-    "lock_timeout": _seconds,
+CHECKS: dict[str, Check[Any]] = {
+    "encodings": kit.names_from(ENCODING_NAMES, "encoding"),
+    "missing_references": kit.choice(*MISSING_REFERENCES),
+    "js_module_imports": kit.boolean,
+    "never_compress": kit.extensions,
+    "state_dir": kit.directory,
+    "workers": kit.workers,
+    "integrity": kit.boolean,
+    "import_map": kit.globs,
+    "lock_timeout": kit.seconds,
     "s3": _s3,
     "prehashed": _patterns,
-    "bundler_records": _files,
+    "prehashed_records": kit.paths,
     "cors": _cors,
-    "edge": _edge,
-    "debug_missing": _debug_missing,
+    "cdn": kit.optional(cdn, "no CDN"),
+    "debug_unknown_names": kit.choice(*DEBUG_UNKNOWN_NAMES),
     "images": _images,
 }
 
-
-def configured_options(entry: object) -> dict[str, Any]:
-    """A ``STORAGES`` entry's ``OPTIONS`` as a dict; empty when unset or not a dict."""
-    options = entry.get("OPTIONS", {}) if isinstance(entry, Mapping) else {}
-    return dict(options) if isinstance(options, Mapping) else {}
+RETIRED = {
+    "strict": renamed(
+        "missing_references",
+        '"strict": True is now "missing_references": "fail"; False is "warn", the default',
+    ),
+    "debug_missing": renamed("debug_unknown_names", "it takes the same values"),
+    "skip_compress_extensions": renamed(
+        "never_compress", "its extensions are added to the defaults instead of replacing them"
+    ),
+    "compress_workers": renamed("workers", "it sets the threads for encoding images too"),
+    "edge": renamed(
+        "cdn",
+        '{"cdn": "cloudfront"} is now "cdn": "cloudfront", and the "s3" option needs '
+        '"variants": "static_root_and_bucket" (or "bucket")',
+    ),
+    "bundler_records": renamed("prehashed_records"),
+}

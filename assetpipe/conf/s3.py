@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-
+from assetpipe.conf.kit import (
+    OPTIONS,
+    Check,
+    boolean,
+    choice,
+    integer,
+    invalid,
+    optional,
+    read_group,
+    removed,
+    renamed,
+    string,
+)
 from assetpipe.extras import require
 from assetpipe.headers import IMMUTABLE_CACHE_CONTROL, short_cache_control
 
-SETTING = 'STORAGES["staticfiles"]["OPTIONS"]["s3"]'
+SETTING = f'{OPTIONS}["s3"]'
 
 # S3's canned ACLs; anything else is a typo that S3 would only reject mid-upload.
 CANNED_ACLS = frozenset(
@@ -40,23 +50,26 @@ class AccessDenied(PublishError):
     """S3 refused the credentials an action; the message names the permission it needs."""
 
 
+# Where the .br/.gz variants live (the s3 option ``variants``).
+VARIANTS_IN_STATIC_ROOT = "static_root"  # served from STATIC_ROOT only; the bucket has none
+VARIANTS_IN_BOTH = "static_root_and_bucket"  # also uploaded; the bucket is the build's cache
+VARIANTS_IN_BUCKET = "bucket"  # STATIC_ROOT is not served: what the bucket has stays there
+VARIANTS = (VARIANTS_IN_STATIC_ROOT, VARIANTS_IN_BOTH, VARIANTS_IN_BUCKET)
+
+
 @dataclass(frozen=True)
 class S3Config:
     bucket_name: str
     location: str = ""
     endpoint_url: str | None = None
     region_name: str | None = None
-    custom_domain: str | None = None
-    max_workers: int = 10
+    # Parallel uploads (and fetches, with the bucket as the build's cache).
+    workers: int = 10
     default_acl: str | None = None
     hashed_cache_control: str = IMMUTABLE_CACHE_CONTROL
     unhashed_cache_control: str = short_cache_control()
-    upload_encodings: bool = False
+    variants: str = VARIANTS_IN_STATIC_ROOT
     read_manifest_from_bucket: bool = False
-    # A build that lacks a content's variants fetches those an earlier build published.
-    fetch_variants: bool = True
-    # False: STATIC_ROOT is not served, so contents the bucket has variants of get none there.
-    local_variants: bool = True
     # False: the build reads from the bucket and never writes to it (a pull request's build).
     publish: bool = True
     # Objects above this size go up in parts; their ETag is then not an MD5, so the MD5 is
@@ -66,52 +79,27 @@ class S3Config:
     manifest_digest: str | None = None
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> S3Config:
+    def from_options(cls, options: object) -> S3Config:
         """Validate the settings dict, naming the first unknown or invalid key."""
         require("s3")
-        if not isinstance(options, Mapping):
-            raise ImproperlyConfigured(f"{SETTING} must be a dict, not {type(options).__name__}")
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ImproperlyConfigured(
-                f"{SETTING} has unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}"
-            )
-        if "bucket_name" not in options:
-            raise ImproperlyConfigured(f"{SETTING} needs 'bucket_name'")
-        values = dict(options)
-        _check_str(values, "bucket_name", optional=False)
-        _check_str(values, "location", optional=False, empty_ok=True)
-        for key in ("endpoint_url", "region_name", "custom_domain", "default_acl"):
-            _check_str(values, key, optional=True)
-        for key in ("hashed_cache_control", "unhashed_cache_control"):
-            _check_str(values, key, optional=False)
-        for key in (
-            "upload_encodings",
-            "read_manifest_from_bucket",
-            "fetch_variants",
-            "local_variants",
-            "publish",
-        ):
-            if key in values and not isinstance(values[key], bool):
-                raise _invalid(key, values[key], "True or False")
-        for key, minimum in (("max_workers", 1), ("multipart_threshold", 5 * 1024 * 1024)):
-            value = values.get(key)
-            if key in values and (
-                isinstance(value, bool) or not isinstance(value, int) or value < minimum
-            ):
-                raise _invalid(key, value, f"an integer >= {minimum}")
-        endpoint = values.get("endpoint_url")
-        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-            raise _invalid("endpoint_url", endpoint, "a URL starting with http:// or https://")
-        acl = values.get("default_acl")
-        if acl is not None and acl not in CANNED_ACLS:
-            raise _invalid("default_acl", acl, f"None or one of {', '.join(sorted(CANNED_ACLS))}")
-        digest = values.get("manifest_digest")
-        if digest is not None and not (isinstance(digest, str) and BUILD_ID.fullmatch(digest)):
-            raise _invalid("manifest_digest", digest, "None or a build id (12 hex digits)")
+        group = read_group(SETTING, options, CHECKS, retired=RETIRED, required=REQUIRED)
+        group.raise_first()
+        values = group.values
         values["location"] = values.get("location", "").strip("/")
         return cls(**values)
+
+    # What the build and publishing do, as ``variants`` says.
+
+    @property
+    def variants_in_bucket(self) -> bool:
+        """Whether the .br/.gz variants are published, and so the bucket is the build's cache:
+        a build lacking a content's variants fetches (and verifies) those published before."""
+        return self.variants != VARIANTS_IN_STATIC_ROOT
+
+    @property
+    def variants_in_static_root(self) -> bool:
+        """Whether STATIC_ROOT gets the variants of contents the bucket has them for."""
+        return self.variants != VARIANTS_IN_BUCKET
 
     @property
     def prefix(self) -> str:
@@ -132,13 +120,51 @@ class S3Config:
         return self.endpoint_url or f"AWS S3 ({self.region_name or 'default region'})"
 
 
-def _check_str(values: dict[str, Any], key: str, *, optional: bool, empty_ok: bool = False) -> None:
-    if key not in values or (optional and values[key] is None):
-        return
-    value = values[key]
-    if not isinstance(value, str) or (not empty_ok and not value):
-        raise _invalid(key, value, "a string" if not optional else "None or a string")
+def _endpoint(where: str, value: object) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise invalid(where, value, "a URL starting with http:// or https://")
+    return value
 
 
-def _invalid(key: str, value: object, expected: str) -> ImproperlyConfigured:
-    return ImproperlyConfigured(f"{SETTING}[{key!r}] is {value!r}; expected {expected}")
+def _build_id(where: str, value: object) -> str:
+    if not (isinstance(value, str) and BUILD_ID.fullmatch(value)):
+        raise invalid(where, value, "a build id (12 hex digits)")
+    return value
+
+
+CHECKS: dict[str, Check[Any]] = {
+    "bucket_name": string(),
+    "location": string(empty=True),
+    "endpoint_url": optional(_endpoint),
+    "region_name": optional(string()),
+    "workers": integer(1),
+    "default_acl": optional(choice(*sorted(CANNED_ACLS)), "the bucket's default"),
+    "hashed_cache_control": string(),
+    "unhashed_cache_control": string(),
+    "variants": choice(*VARIANTS),
+    "read_manifest_from_bucket": boolean,
+    "publish": boolean,
+    "multipart_threshold": integer(5 * 1024 * 1024),
+    "manifest_digest": optional(_build_id, "the live build"),
+}
+
+REQUIRED = {"bucket_name": "the name of the bucket to publish to"}
+
+RETIRED = {
+    "max_workers": renamed("workers"),
+    "upload_encodings": renamed(
+        "variants",
+        '"upload_encodings": True is now "variants": "static_root_and_bucket" (or "bucket" '
+        'where STATIC_ROOT is not served); False is "variants": "static_root", the default',
+    ),
+    "local_variants": renamed("variants", '"local_variants": False is now "variants": "bucket"'),
+    "fetch_variants": renamed(
+        "variants",
+        '"variants": "static_root_and_bucket" fetches the variants earlier builds published, '
+        "verified, whenever the build lacks them",
+    ),
+    "custom_domain": removed(
+        "the URLs of static files come from STATIC_URL; set it to the domain, e.g. "
+        'STATIC_URL = "https://static.example.com/"'
+    ),
+}

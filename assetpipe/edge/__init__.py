@@ -1,6 +1,6 @@
 """What a browser and a CDN need to read a published build: CORS, read access, negotiation.
 
-- :mod:`assetpipe.conf.edge`: the ``cors`` and ``edge`` options, validated once;
+- :mod:`assetpipe.conf.edge`: the ``cors`` and ``cdn`` options, validated once;
 - :mod:`assetpipe.edge.cors`: the one CORS rule, as S3 rules, nginx headers and edge headers
   (``cors.js`` states it in the generated edge code);
 - :mod:`assetpipe.edge.negotiation`: which keys have ``.br``/``.gz`` variants an edge may pick,

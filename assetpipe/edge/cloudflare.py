@@ -280,7 +280,7 @@ def readme(negotiation: Negotiation, cors: CorsConfig | None) -> str:
 
 ## Deploy
 
-1. Publish with the `"edge": {{"cdn": "cloudflare"}}` storage option, so that every file the
+1. Publish with the `"cdn": "cloudflare"` storage option, so that every file the
    Worker may negotiate has every variant in the bucket (publishing refuses a build without).
 2. Let the Worker read the prefix: for S3 a public-read bucket policy on `{negotiation.prefix}*`
    (`manage.py assetpipe bucket-policy --public`); for R2 public access through a custom

@@ -90,8 +90,8 @@ class BucketVariants:
             ]
         # At most twice the pool's width in flight: fetched bytes are handed on as they come,
         # so a large tree is never held whole.
-        window = 2 * self.config.max_workers
-        with ThreadPoolExecutor(max_workers=self.config.max_workers) as pool:
+        window = 2 * self.config.workers
+        with ThreadPoolExecutor(max_workers=self.config.workers) as pool:
             running: set[Future[FetchedVariant | None]] = set()
             pairs = iter(wanted)
             while True:

@@ -64,7 +64,7 @@ class S3Client:
                 # Standard mode retries throttling (503 SlowDown), 5xx and connection errors
                 # with backoff; AWS_MAX_ATTEMPTS or the profile still set the attempt count.
                 retries={"mode": "standard"},
-                max_pool_connections=max(10, config.max_workers),
+                max_pool_connections=max(10, config.workers),
                 # Content-MD5 is sent with every upload; the extra CRC32 of newer botocore
                 # costs time and breaks several S3-compatible stores.
                 request_checksum_calculation="when_required",

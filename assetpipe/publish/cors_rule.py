@@ -16,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from assetpipe.conf.edge import OPTIONS, CorsConfig
+from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.kit import OPTIONS
 from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.edge.cors import RULE_ID, merged_s3_rules, rule_is_current, s3_rule
 from assetpipe.publish.client import S3_ERRORS, S3Client, describe_failure

@@ -47,7 +47,7 @@ def record_path(state_dir: Path, static_root: Path, config: S3Config) -> Path:
 
 
 def files_digest(build: Build) -> str:
-    """Names and sizes of what is published: changes with ``upload_encodings`` or a variant."""
+    """Names and sizes of what is published: changes with the ``variants`` option or a variant."""
     lines = sorted(f"{name}\0{file.size}" for name, file in build.files.items())
     return md5_bytes("\n".join(lines).encode())
 

@@ -36,7 +36,7 @@ def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
 
 
 def image_content_type(file: LocalFile) -> str:
-    """An image variant's type is that of its bytes: with the ``edge`` option, one whose encode
+    """An image variant's type is that of its bytes: with the ``cdn`` option, one whose encode
     was not smaller is a copy of the original (JPEG bytes in ``hero.jpg.avif``)."""
     with file.path.open("rb") as stream:
         head = stream.read(SNIFF_BYTES)

@@ -116,8 +116,8 @@ def publish(
     cache), planned with instead of listing again. Raises PublishError; whatever happened, the
     bucket's manifest then still references only objects that exist.
     """
-    build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
-    if negotiation is not None and config.local_variants:
+    build = read_build(Path(static_root), manifest_name, with_encodings=config.variants_in_bucket)
+    if negotiation is not None and config.variants_in_static_root:
         check_variants(build, config, negotiation)
     clashes = sorted(name for name in build.files if is_history(name))
     if clashes:
@@ -134,7 +134,7 @@ def publish(
             if live:
                 return _still_live(build, config, checked)
     # Without local variants the bucket's listing completes the build: checked once listed.
-    late_check = negotiation if not config.local_variants else None
+    late_check = negotiation if not config.variants_in_static_root else None
     result, live_etag = _publish_listed(build, config, dry_run, stdout, late_check, listed)
     if record is not None and not dry_run:
         if live_etag:
@@ -156,9 +156,10 @@ def check_variants(
     STATIC_ROOT or (given its listing, ``remote``) in the bucket: ``.br``/``.gz`` by
     ``Accept-Encoding``, and with image formats ``.avif``/``.webp`` of a raster image by
     ``Accept``."""
-    if not config.upload_encodings:
+    if not config.variants_in_bucket:
         raise PublishError(
-            f"the edge picks .br/.gz keys in {config.where}, but upload_encodings is off"
+            f'the CDN picks .br/.gz keys in {config.where}, but the s3 option "variants" is '
+            f"{config.variants!r}: the variants are not uploaded"
         )
     for name, file in build.files.items():
         if file.encoding is not None or file.image_format is not None:
@@ -168,7 +169,7 @@ def check_variants(
             if variant not in build.files and (remote is None or variant not in remote):
                 raise PublishError(
                     f"{build.root / variant} is missing, and the edge "
-                    f'would ask {config.where} for it: run collectstatic with the "edge" '
+                    f'would ask {config.where} for it: run collectstatic with the "cdn" '
                     "option, which writes every variant, before publishing; nothing was published"
                 )
 

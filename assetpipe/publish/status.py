@@ -34,7 +34,7 @@ class Status:
     # With the ``cors`` option: the bucket's CORS rules, or why they could not be read.
     cors: BucketCors | None = None
     cors_unread: str | None = None
-    # With an ``edge``: the rule it rewrites by, to find published files it would miss.
+    # With a ``cdn``: the rule it rewrites by, to find published files it would miss.
     negotiation: Negotiation | None = None
 
     @property
@@ -112,7 +112,7 @@ class Status:
             return ["edge: every published file it may rewrite has its variants"]
         return [
             f"edge: {len(missing):,} variants it would ask for are missing, e.g. "
-            f"{self.config.key(missing[0])}: files of builds made without the edge option"
+            f"{self.config.key(missing[0])}: files of builds made without the cdn option"
         ]
 
     def kept_lines(self) -> list[str]:
@@ -134,7 +134,7 @@ def status(
 ) -> Status:
     """Compare the build with the bucket; with ``cors``, also the bucket's CORS rule (one
     GetBucketCors more; credentials without s3:GetBucketCORS get a line, not an error)."""
-    build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
+    build = read_build(Path(static_root), manifest_name, with_encodings=config.variants_in_bucket)
     bucket_cors: BucketCors | None = None
     unread: str | None = None
     with S3Client(config) as s3:

@@ -37,7 +37,7 @@ def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | N
             progress.advance(upload.file.size)
         return True
 
-    with ThreadPoolExecutor(max_workers=s3.config.max_workers) as pool:
+    with ThreadPoolExecutor(max_workers=s3.config.workers) as pool:
         futures: list[Future[bool]] = [pool.submit(run, upload) for upload in uploads]
         wait(futures, return_when=FIRST_EXCEPTION)
         stopped.set()

@@ -3,7 +3,7 @@
 With DEBUG on, Django's manifest storage renders any name as a plain URL, so a misspelt name, a
 name with a leading ``/`` or a file no finder has renders a link that 404s, while the same template
 raises ``ValueError: Missing staticfiles manifest entry for '…'`` in production. The storage's
-``debug_missing`` option picks what happens instead:
+``debug_unknown_names`` option picks what happens instead:
 
 * ``"raise"`` (the default): the same ``ValueError``, naming the path and why;
 * ``"warn"``: one warning per name on the ``assetpipe`` logger, and the plain URL;
@@ -22,7 +22,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 from django.contrib.staticfiles import finders
 
-MODES: tuple[str, ...] = ("raise", "warn", "ignore")
+from assetpipe.conf.options import DEBUG_UNKNOWN_NAMES as MODES
 
 logger = logging.getLogger("assetpipe")
 
@@ -51,7 +51,7 @@ class DebugNames:
 
     def __init__(self, mode: str) -> None:
         if mode not in MODES:
-            raise ValueError(f"debug_missing must be one of {', '.join(MODES)}, not {mode!r}")
+            raise ValueError(f"debug_unknown_names must be one of {', '.join(MODES)}, not {mode!r}")
         self.mode = mode
         self._done: set[str] = set()  # found by a finder, or already warned about
 

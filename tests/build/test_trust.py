@@ -197,7 +197,7 @@ def test_reference_to_a_removed_source_is_missing(project: StaticProject) -> Non
     assert "css/site.css:2" in err and "app.min.js" in err
     site = project.read(project.manifest()["css/site.css"])
     assert b'url("app.min.js")' in site
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     with pytest.raises(Exception, match=r"app\.min\.js"):
         project.collect()
 
@@ -447,7 +447,7 @@ def test_an_encoded_delimiter_inside_a_data_uri_is_not_a_file_name(
     # Django 6.0's own test tree has this: the nested url()s belong to the data URI.
     css = 'div { background: url("data:image/svg+xml,url(%23b) url(%23c)"); }\n'
     project.write("css/nested.css", css)
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     _, err = project.collect()
     assert project.read(project.manifest()["css/nested.css"]).decode() == css
     assert "nested.css" not in err

@@ -146,7 +146,7 @@ def test_vite_output_keeps_its_names_and_bytes(
     project: StaticProject, js_module_imports: bool
 ) -> None:
     write_vite_tree(project)
-    project.configure(js_module_imports=js_module_imports, strict=True)
+    project.configure(js_module_imports=js_module_imports, missing_references="fail")
     project.collect(verbosity=0)
 
     raw = json.loads(project.read("staticfiles.json"))

@@ -190,7 +190,7 @@ def bucket(s3_front: S3CorsFront, tmp_path_factory: pytest.TempPathFactory) -> B
             "location": "static",
             "endpoint_url": s3_front.url,
             "region_name": "us-east-1",
-            "upload_encodings": True,
+            "variants": "static_root_and_bucket",
         }
     )
     publish(root, "staticfiles.json", config, negotiation=IMAGES)

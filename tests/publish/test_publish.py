@@ -134,7 +134,7 @@ def test_encodings_are_uploaded_only_when_asked(
         key.endswith((".br", ".gz")) for key in bucket_keys(s3_client, plain.bucket_name)
     )
 
-    cfg = config(upload_encodings=True, location="with-encodings")
+    cfg = config(variants="static_root_and_bucket", location="with-encodings")
     publish(static_root, "staticfiles.json", cfg)
     keys = bucket_keys(s3_client, cfg.bucket_name, "with-encodings/")
     hashed = manifest_paths(static_root)["css/app.css"]

@@ -149,14 +149,29 @@ def test_a_rebuilt_tree_a_corrupt_record_or_other_settings_mean_listing(
     assert proxy.counts()["LIST"] == 1  # and the record is written again
     proxy.clear()
     # The variants become part of what is published: the record no longer describes it.
-    publish(published, "staticfiles.json", config(upload_encodings=True), state_dir=state_dir)
+    publish(
+        published,
+        "staticfiles.json",
+        config(variants="static_root_and_bucket"),
+        state_dir=state_dir,
+    )
     assert proxy.counts()["LIST"] == 1
     proxy.clear()
     build_static(published, V2)
-    publish(published, "staticfiles.json", config(upload_encodings=True), state_dir=state_dir)
+    publish(
+        published,
+        "staticfiles.json",
+        config(variants="static_root_and_bucket"),
+        state_dir=state_dir,
+    )
     assert proxy.counts()["LIST"] == 1
     proxy.clear()
-    publish(published, "staticfiles.json", config(upload_encodings=True), state_dir=state_dir)
+    publish(
+        published,
+        "staticfiles.json",
+        config(variants="static_root_and_bucket"),
+        state_dir=state_dir,
+    )
     assert proxy.counts() == {"HEAD": 1}
 
 

@@ -135,7 +135,7 @@ def collect(
                     "location": "static",
                     "endpoint_url": endpoint,
                     "region_name": "us-east-1",
-                    "upload_encodings": True,
+                    "variants": "static_root_and_bucket",
                     **s3,
                 },
             },

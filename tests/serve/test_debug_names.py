@@ -104,7 +104,7 @@ def test_a_file_created_after_the_error_is_found_without_a_restart(debug: Static
 def test_warn_mode_warns_once_per_name_and_renders_the_plain_url(
     debug: StaticProject, caplog: pytest.LogCaptureFixture
 ) -> None:
-    debug.configure(debug_missing="warn")
+    debug.configure(debug_unknown_names="warn")
     reload_storage()
     with caplog.at_level(logging.WARNING, logger="assetpipe"):
         for _ in range(3):
@@ -118,7 +118,7 @@ def test_warn_mode_warns_once_per_name_and_renders_the_plain_url(
 
 
 def test_ignore_mode_and_manifest_strict_off_render_any_name(debug: StaticProject) -> None:
-    debug.configure(debug_missing="ignore")
+    debug.configure(debug_unknown_names="ignore")
     reload_storage()
     assert render('{% static "app/sit.css" %}') == "/static/app/sit.css"
     debug.configure()

@@ -15,7 +15,7 @@ The sources, all explicit (a name alone is no proof: ``jquery-ui-1.14.js`` is no
   ``manifest.json`` and esbuild's metafile. Each lists every file its build wrote; those whose
   names carry a hash are prehashed (``manifest.json`` or an entry named ``[name].js`` is hashed
   by Django as before). A listed file that is missing, or a build the record says is not done,
-  is a problem (a warning; with ``strict``, an error);
+  is a problem (a warning; with ``"missing_references": "fail"``, an error);
 - the ``prehashed`` option: glob patterns over names relative to STATIC_URL (see
   :func:`compile_patterns`).
 
@@ -158,7 +158,7 @@ def detect(
     ``source_paths`` gives absolute source path -> collected name (called only when a record
     needs it); ``stats_files`` are django-webpack-loader's, read where they are unless they lie
     in ``static_root`` (the collected copy is read as part of the tree); ``record_files`` are
-    the ``bundler_records`` option's, any of the formats.
+    the ``prehashed_records`` option's, any of the formats.
     """
     names: set[str] = set()
     for manifest in _vite_manifests(files):

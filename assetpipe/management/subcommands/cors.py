@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assetpipe.conf.edge import OPTIONS
+from assetpipe.conf.kit import OPTIONS
 from assetpipe.conf.s3 import PublishError, S3Config
-from assetpipe.management.subcommands.publish import s3_config, storage_options
+from assetpipe.management.subcommands.settings import s3_config, storage_options
 from assetpipe.publish.cors_rule import bucket_cors
 from assetpipe.publish.overlap import refuse_media_overlap
 from assetpipe.publish.policies import (

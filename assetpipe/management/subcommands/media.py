@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from assetpipe.conf.options import configured_options
+from assetpipe.conf.storages import configured_options
 from assetpipe.media.iam import tenant_policy
 from assetpipe.media.storage import TenantMediaStorage
 from assetpipe.media.upload import Action, UploadReport, upload_media

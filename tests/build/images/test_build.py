@@ -144,12 +144,13 @@ def test_with_an_edge_every_raster_image_has_every_format(
     project.write("img/empty.png", b"")
     project.configure(
         images={},
-        edge={"cdn": "cloudfront"},
+        cdn="cloudfront",
         s3={
             "bucket_name": make_bucket(),
             "location": "static",
             "endpoint_url": s3_endpoint,
             "region_name": "us-east-1",
+            "variants": "static_root_and_bucket",
         },
     )
     project.collect()
@@ -178,8 +179,13 @@ def test_the_variants_of_an_image_and_its_hashed_copy_are_one_file(
 ) -> None:
     project.write("img/hero.jpg", photo(480, 320))
     project.write("img/icon.png", rgba_png())
-    s3 = {"bucket_name": make_bucket(), "location": "static", "endpoint_url": s3_endpoint}
-    project.configure(images={}, edge={"cdn": "cloudfront"}, s3=s3)
+    s3 = {
+        "bucket_name": make_bucket(),
+        "location": "static",
+        "endpoint_url": s3_endpoint,
+        "variants": "static_root_and_bucket",
+    }
+    project.configure(images={}, cdn="cloudfront", s3=s3)
     project.collect()
     hero, icon = project.manifest()["img/hero.jpg"], project.manifest()["img/icon.png"]
     for suffix in (".avif", ".webp"):

@@ -40,7 +40,6 @@ def test_given_values() -> None:
             "avif_speed": 6,
             "min_saving": 0,
             "lossless": False,
-            "workers": 1,
         }
     )
     assert settings is not None
@@ -53,10 +52,16 @@ def test_given_values() -> None:
     ("value", "message"),
     [
         ("avif", rf"{WHERE} is 'avif' \(str\); expected None, True or a dict"),
-        ({"format": ["avif"]}, rf"{WHERE} has an unknown key 'format'; expected keys from"),
-        ({"formats": "avif"}, rf'{WHERE}\["formats"\] is \'avif\' \(str\); expected a non-empty'),
+        (
+            {"format": ["avif"]},
+            rf'{WHERE}\["format"\] is not an option \(did you mean "formats"\?\); expected one of',
+        ),
+        (
+            {"formats": "avif"},
+            rf'{WHERE}\["formats"\] is \'avif\' \(str\); expected a list of formats',
+        ),
         ({"formats": []}, rf'{WHERE}\["formats"\] is \[\] \(list\)'),
-        ({"formats": ["jxl"]}, rf'{WHERE}\["formats"\] has an unknown format \'jxl\''),
+        ({"formats": ["jxl"]}, rf'{WHERE}\["formats"\] is \[\'jxl\'\] \(list\); expected a list'),
         ({"formats": ["webp", "webp"]}, "each format at most once"),
         ({"quality": {"avif": 0}}, rf'{WHERE}\["quality"\]\["avif"\] is 0 \(int\); expected an'),
         ({"quality": {"avif": "high"}}, r'\["quality"\]\["avif"\] is \'high\''),
@@ -68,7 +73,6 @@ def test_given_values() -> None:
         ({"webp_method": True}, r'\["webp_method"\] is True \(bool\)'),
         ({"min_saving": 1}, rf'{WHERE}\["min_saving"\] is 1 \(int\); expected a fraction'),
         ({"lossless": "yes"}, r'\["lossless"\] is \'yes\' \(str\); expected True or False'),
-        ({"workers": 0}, r'\["workers"\] is 0 \(int\)'),
     ],
 )
 def test_errors_name_the_option_and_the_value(value: object, message: str) -> None:
@@ -77,6 +81,13 @@ def test_errors_name_the_option_and_the_value(value: object, message: str) -> No
     # manage.py check reports the same problem.
     (problem,) = storage_option_problems({"images": value})
     assert re.search(message, str(problem))
+
+
+def test_images_are_encoded_with_the_storage_s_workers() -> None:
+    # One thread count for compressing and encoding: the images group has none of its own.
+    options, _ = parse_storage_options({"images": {}, "workers": 3})
+    assert options.images is not None and options.images.workers == 3
+    assert parse({}) == ImageSettings(workers=None)
 
 
 def test_missing_pillow_names_the_option_and_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,8 +48,13 @@ def test_an_edge_build_publishes_every_format_with_the_type_of_its_bytes(
     bucket = make_bucket()
     project.configure(
         images={},
-        edge={"cdn": "cloudfront"},
-        s3={"bucket_name": bucket, "location": "static", "endpoint_url": s3_endpoint},
+        cdn="cloudfront",
+        s3={
+            "bucket_name": bucket,
+            "location": "static",
+            "endpoint_url": s3_endpoint,
+            "variants": "static_root_and_bucket",
+        },
     )
     out, _ = project.collect()
     assert "published build" in out
