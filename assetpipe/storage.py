@@ -53,8 +53,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.integrity = parsed.integrity
         self.negotiation = Negotiation.for_options(parsed, self.manifest_name)
         self.debug_names = DebugNames(parsed.debug_unknown_names)
-        # The manifest's keys beside Django's, for the template tags; set by read_manifest.
-        self.manifest_extras: dict[str, Any] = {}
+        self.manifest_extras: dict[str, Any] = {}  # staticfiles.json's keys for the tags
         self.prehashed: frozenset[str] = frozenset()
         self.copy = CopyPhase(
             lambda: Path(self.path("")), lambda: self.state_dir, parsed.lock_timeout
