@@ -25,7 +25,7 @@ from django.template import engines
 from django.test import override_settings
 from django.urls import path
 
-from assetpipe.serve.early_hints import EarlyHints
+from assetpipe.serve.early_hints import EXTENSION, EarlyHints
 from assetpipe.serve.preload import parse_links
 from assetpipe.serve.servestatic import servestatic_mimetypes
 from tests.conftest import free_port, require_component
@@ -142,9 +142,15 @@ class Server:
 
 
 @contextmanager
-def running_hypercorn(certificate: tuple[Path, Path]) -> Iterator[Server]:
+def running_hypercorn(
+    certificate: tuple[Path, Path], hold_after_hints: bool = False
+) -> Iterator[Server]:
     """Hypercorn (HTTP/2 over TLS) serving the Django application wrapped in EarlyHints, in a
-    thread with a loop of its own; the outermost layer notes each request it is handed."""
+    thread with a loop of its own; the outermost layer notes each request it is handed.
+
+    With ``hold_after_hints``, a response that follows a 103 waits until the server has seen a
+    request for every file the 103 named (at most 10 s): a browser acts on a 103 when it gets to
+    it, and the page's own requests must not overtake it on a busy machine."""
     import asyncio
 
     from hypercorn.asyncio import serve
@@ -157,7 +163,18 @@ def running_hypercorn(certificate: tuple[Path, Path]) -> Iterator[Server]:
         if scope["type"] == "http":
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             seen.requests.append((scope["path"], headers))
-        await hints(scope, receive, send)
+
+        async def holding(message: Any) -> None:
+            await send(message)
+            if hold_after_hints and message["type"] == EXTENSION:
+                links = parse_links(link.decode("latin-1") for link in message["links"])
+                deadline = asyncio.get_running_loop().time() + 10
+                while not all(seen.count(link.target) for link in links):
+                    if asyncio.get_running_loop().time() > deadline:
+                        break
+                    await asyncio.sleep(0.01)  # polls a condition, with a deadline
+
+        await hints(scope, receive, holding)
 
     port = free_port()
     config = Config()
@@ -184,7 +201,11 @@ def running_hypercorn(certificate: tuple[Path, Path]) -> Iterator[Server]:
 
 
 @pytest.fixture
-def server(site: Any, certificate: tuple[Path, Path]) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, site: Any, certificate: tuple[Path, Path]
+) -> Iterator[Server]:
+    # A module that drives a browser sets HOLD_AFTER_HINTS (running_hypercorn says why).
+    hold = getattr(request.module, "HOLD_AFTER_HINTS", False)
     with (
         override_settings(
             ROOT_URLCONF=__name__,
@@ -193,7 +214,7 @@ def server(site: Any, certificate: tuple[Path, Path]) -> Iterator[Server]:
             SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
             MEDIA_URL="/media/",
         ),
-        running_hypercorn(certificate) as running,
+        running_hypercorn(certificate, hold_after_hints=hold) as running,
     ):
         yield running
 

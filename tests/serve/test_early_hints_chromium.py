@@ -16,13 +16,20 @@ import pytest
 from assetpipe.serve.preload import parse_links
 from tests.serve import test_integrity_browser as integrity
 from tests.serve.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.serve.test_early_hints import Server, certificate, get, server, static_url
+from tests.serve.test_early_hints import (
+    Server,
+    certificate,
+    get,
+    server,
+    static_url,
+)
 
 __all__ = ["certificate", "server"]  # fixtures, used by name
 
 site = integrity.site
 
 pytestmark = pytest.mark.browser
+HOLD_AFTER_HINTS = True  # the page's response waits for chromium to act on the 103
 
 
 def spki_pin(certificate: Path) -> str:
