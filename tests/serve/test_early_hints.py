@@ -128,6 +128,8 @@ class Seen:
     """Every HTTP request the server handed the application: path and headers, in order."""
 
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # With hold_after_hints: per 103, whether every file it named was asked for before the page.
+    hints_followed: list[bool] = field(default_factory=list)
 
     def count(self, path: str) -> int:
         return sum(1 for seen, _ in self.requests if seen == path)
@@ -169,10 +171,11 @@ def running_hypercorn(
             if hold_after_hints and message["type"] == EXTENSION:
                 links = parse_links(link.decode("latin-1") for link in message["links"])
                 deadline = asyncio.get_running_loop().time() + 10
-                while not all(seen.count(link.target) for link in links):
+                while not (followed := all(seen.count(link.target) for link in links)):
                     if asyncio.get_running_loop().time() > deadline:
                         break
                     await asyncio.sleep(0.01)  # polls a condition, with a deadline
+                seen.hints_followed.append(followed)
 
         await hints(scope, receive, holding)
 
