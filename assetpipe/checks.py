@@ -39,7 +39,10 @@ from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from assetpipe.options import SETTING, configured_options, storage_option_problems
+from assetpipe.build.state import state_dir_problem
+from assetpipe.conf import storages
+from assetpipe.conf.options import SETTING, storage_option_problems
+from assetpipe.conf.storages import configured_options
 from assetpipe.publish.overlap import overlap, s3_storages, static_prefix
 
 if TYPE_CHECKING:
@@ -171,29 +174,14 @@ def check_media_static_overlap(
     return messages
 
 
-def _assetpipe_static_storage() -> Mapping[str, Any] | None:
-    """``STORAGES["staticfiles"]`` if its backend is an AssetPipeStorage, else None."""
-    config: Any = settings.STORAGES.get(STATICFILES_STORAGE_ALIAS)
-    try:
-        backend = import_string(config["BACKEND"])
-    except (ImportError, KeyError, TypeError):
-        return None  # Django reports an unusable STORAGES entry where it is used.
-    # Importing an AssetPipeStorage backend has imported assetpipe.storage; a project with
-    # another backend does not import it here.
-    storage = sys.modules.get("assetpipe.storage")
-    if storage and isinstance(backend, type) and issubclass(backend, storage.AssetPipeStorage):
-        return config  # type: ignore[no-any-return]
-    return None
-
-
 @register(Tags.staticfiles, TAG)
 def check_static_options(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    config = _assetpipe_static_storage()
-    if config is None:
+    if not storages.uses_assetpipe():
         return []
-    options = config.get("OPTIONS", {})
+    entry = storages.static_entry()
+    options = entry.get("OPTIONS", {}) if entry is not None else {}
     problems: list[str] = [str(problem) for problem in storage_option_problems(options)]
     if isinstance(options, Mapping):
         problems.extend(_state_dir_problems(options))
@@ -206,20 +194,15 @@ def _state_dir_problems(options: Mapping[str, Any]) -> list[str]:
     state_dir, root = options.get("state_dir"), options.get("location") or settings.STATIC_ROOT
     if not isinstance(state_dir, str | Path) or not state_dir or not isinstance(root, str | Path):
         return []
-    state, static_root = Path(state_dir).resolve(), Path(root).resolve()
-    if state != static_root and static_root not in state.parents:
-        return []
-    return [
-        f'assetpipe: {SETTING}["state_dir"] {state} is inside STATIC_ROOT {static_root}, where '
-        "it would be served; put it beside STATIC_ROOT instead."
-    ]
+    problem = state_dir_problem(Path(root), state_dir)
+    return [f'assetpipe: {SETTING}["state_dir"] {problem}.'] if problem else []
 
 
 @register(Tags.staticfiles, TAG)
 def check_app_order(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    if _assetpipe_static_storage() is None:
+    if not storages.uses_assetpipe():
         return []
     names = [config.name for config in apps.get_app_configs()]
     staticfiles = "django.contrib.staticfiles"
@@ -249,10 +232,9 @@ ANY_ORIGIN_MIDDLEWARE = {
 def check_cross_origin_static(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    config = _assetpipe_static_storage()
-    if config is None:
+    if not storages.uses_assetpipe():
         return []
-    options = configured_options(config)
+    options = storages.static_options()
     static_url = settings.STATIC_URL
     host = _other_origin(static_url)
     if host is None or options.get("cors") is not None:
@@ -303,7 +285,5 @@ def _bucket_host(host: str, s3: object) -> bool:
         return True
     if not isinstance(s3, Mapping):
         return False
-    endpoint, domain = s3.get("endpoint_url"), s3.get("custom_domain")
-    return (isinstance(endpoint, str) and urlsplit(endpoint).netloc.lower() == host) or (
-        isinstance(domain, str) and domain.lower() == host
-    )
+    endpoint = s3.get("endpoint_url")
+    return isinstance(endpoint, str) and urlsplit(endpoint).netloc.lower() == host

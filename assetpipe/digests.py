@@ -16,11 +16,11 @@ def md5_bytes(data: bytes) -> str:
 
 def md5_file(path: str | os.PathLike[str], start: int = 0, length: int | None = None) -> str:
     """The MD5 of a file (or of ``length`` bytes from ``start``), read in chunks."""
-    return _md5_of_file(path, start, length).hexdigest()
+    return file_digest(path, "md5", start, length).hexdigest()
 
 
 def md5_file_raw(path: str | os.PathLike[str], start: int = 0, length: int | None = None) -> bytes:
-    return _md5_of_file(path, start, length).digest()
+    return file_digest(path, "md5", start, length).digest()
 
 
 def content_md5(md5_hex: str) -> str:
@@ -52,8 +52,14 @@ def upload_etag(path: str | os.PathLike[str], size: int, threshold: int) -> str:
     return multipart_etag(path, size, part_size(size, threshold))
 
 
-def _md5_of_file(path: str | os.PathLike[str], start: int, length: int | None) -> hashlib._Hash:
-    digest = hashlib.md5(usedforsecurity=False)
+def file_digest(
+    path: str | os.PathLike[str], algorithm: str, start: int = 0, length: int | None = None
+) -> hashlib._Hash:
+    """The ``hashlib`` digest of a file (or of ``length`` bytes from ``start``), read in chunks
+    of :data:`CHUNK_SIZE`: every digest of a file the package computes is read here, so memory
+    stays bounded by the chunk whatever the file's size."""
+    # MD5 names content here (as in Django's hashed names); it protects nothing.
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     remaining = length
     with open(path, "rb") as file:
         if start:

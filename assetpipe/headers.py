@@ -184,7 +184,7 @@ def sniffed_image_type(head: bytes) -> str | None:
     ``None`` for anything else.
 
     An image variant is named after the format it was meant to be (``hero.jpg.avif``), but with
-    the ``edge`` option one whose encode was not smaller is a byte copy of its original, so that
+    the ``cdn`` option one whose encode was not smaller is a byte copy of its original, so that
     an edge choosing by name never meets a missing key; it has to be sent as what its bytes are.
     """
     if head.startswith(b"\xff\xd8\xff"):

@@ -1,5 +1,5 @@
-"""What names in a build mean: Django's hashed names, the precompressed variants' suffixes and
-the image variants' suffixes.
+"""What names in a build mean: Django's hashed names, the precompressed variants' suffixes,
+the image variants' suffixes, and which names a ``staticfiles.json`` says are content-named.
 
 Every step that has to tell a hashed name from a plain one, or a variant from its original,
 asks here, so hashing, compressing, publishing, serving and pruning agree.
@@ -7,8 +7,14 @@ asks here, so hashing, compressing, publishing, serving and pruning agree.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+
+# The build's manifest, by the name Django's ManifestStaticFilesStorage gives it
+# (``manifest_name``). Code that has a storage at hand asks it (a subclass may rename it); this is
+# the name everything else assumes.
+MANIFEST_NAME = "staticfiles.json"
 
 # Django's hashed names are ``name.<first 12 hex digits of the MD5><ext>``, where ext is the
 # last extension or nothing (``LICENSE.2c54f4e1ca1c``); see ManifestStaticFilesStorage.hashed_name.
@@ -92,3 +98,40 @@ def split_variant(name: str) -> tuple[str, str | None]:
 
 def variant_name(name: str, encoding: str) -> str:
     return name + VARIANT_SUFFIXES[encoding]
+
+
+# staticfiles.json's extra key that lists the prehashed names (build.bundlers.prehashed), sorted.
+PREHASHED_KEY = "prehashed"
+
+
+def read_paths(manifest: bytes) -> dict[str, str]:
+    """The ``paths`` of a ``staticfiles.json``; empty for anything that is not a manifest."""
+    try:
+        paths = json.loads(manifest).get("paths", {})
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(paths, dict):
+        return {}
+    return {k: v for k, v in paths.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def read_prehashed(manifest: bytes) -> frozenset[str]:
+    """The prehashed names a ``staticfiles.json`` records; empty for Django's own manifests."""
+    try:
+        names = json.loads(manifest).get(PREHASHED_KEY, [])
+    except (ValueError, AttributeError):
+        return frozenset()
+    if not isinstance(names, list):
+        return frozenset()
+    return frozenset(name for name in names if isinstance(name, str))
+
+
+def immutable_names(manifest: bytes) -> frozenset[str]:
+    """The names a ``staticfiles.json`` says are content-named: its hashed and prehashed outputs.
+
+    This, not a name's spelling, is what makes a name immutable: an unhashed original may look
+    like a hashed name (``jquery.0123456789ab.js``). Empty for anything that is not a manifest.
+    Serving, publishing and pruning all ask here.
+    """
+    hashed = {v for k, v in read_paths(manifest).items() if v != k}
+    return frozenset(hashed) | read_prehashed(manifest)

@@ -8,9 +8,9 @@ One invocation starts the counting moto endpoint of ``bench.s3`` and, on one tre
   pays for brotli today;
 * assetpipe cold with an empty bucket (``--contender assetpipe-empty``, off by default: as slow
   as WhiteNoise);
-* **assetpipe on a fresh runner**: a deploy build published the tree with ``upload_encodings``
-  (untimed, once); then each timed run starts with no STATIC_ROOT and no ``state_dir``, builds
-  and publishes against that bucket;
+* **assetpipe on a fresh runner**: a deploy build published the tree and its variants
+  (``"variants": "static_root_and_bucket"``; untimed, once); then each timed run starts with no
+  STATIC_ROOT and no ``state_dir``, builds and publishes against that bucket;
 * the same after one CSS file changed (``--change-file``): everything fetched but that file's
   contents, which are compressed, then uploaded.
 
@@ -52,7 +52,7 @@ from bench.verify import check_compressed
 
 FLOOR, WHITENOISE, EMPTY = "floor", "whitenoise", "assetpipe-empty"
 FRESH, DEPLOY = "fresh", "deploy"
-# The same runner for a STATIC_ROOT nobody serves: the s3 option local_variants=False.
+# The same runner for a STATIC_ROOT nobody serves: the s3 option "variants": "bucket".
 FRESH_UNSERVED = "fresh-unserved"
 FRESH_CHANGED = "fresh, one CSS change"
 BUCKET = "bench-fresh"
@@ -72,7 +72,7 @@ def contenders(endpoint: str) -> dict[str, Contender]:
             "location": LOCATION,
             "endpoint_url": endpoint,
             "region_name": "us-east-1",
-            "upload_encodings": True,
+            "variants": "static_root_and_bucket",
             **options,
         }
         return Contender(
@@ -100,9 +100,9 @@ def contenders(endpoint: str) -> dict[str, Contender]:
         FRESH: assetpipe(FRESH, "assetpipe fresh runner, bucket has the build", BUCKET),
         FRESH_UNSERVED: assetpipe(
             FRESH_UNSERVED,
-            "the same, STATIC_ROOT not served (local_variants=False)",
+            'the same, STATIC_ROOT not served ("variants": "bucket")',
             BUCKET,
-            local_variants=False,
+            variants="bucket",
         ),
     }
 

@@ -4,9 +4,10 @@
     python -m docs.gen_reference --check  # exit 1 naming each page that is out of date
 
 Names, defaults, accepted values, command arguments, check levels and hints come from the code:
-the options from the validators that check them (``assetpipe.options._VALIDATORS``,
-``StorageOptions``, ``S3Config``, ``CorsConfig``, ``EdgeConfig``, ``TenantMediaStorage``), each
-value's "accepts" from the validator's own error message, the commands from their parsers, the
+the options from the checks that read them (``assetpipe.conf.options.CHECKS``,
+``StorageOptions``, ``S3Config``, ``CorsConfig``, ``ImageSettings``, ``TenantMediaStorage``), each
+value's "accepts" from the check's own error message, the options renamed or removed from their
+``RETIRED`` tables, the commands from their parsers, the
 check ids, levels, tags and hints from ``assetpipe/checks.py``. Descriptions come from
 ``docs/reference_text.py``; an option, subcommand or check without one stops the generator.
 """
@@ -103,9 +104,9 @@ def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 
 def constants() -> dict[str, str]:
     """The values descriptions may name as ``${name}``."""
-    from assetpipe.edge.config import CDNS
-    from assetpipe.publish.config import CANNED_ACLS
-    from assetpipe.storage import STATE_DIRNAME
+    from assetpipe.build.state import STATE_DIRNAME
+    from assetpipe.conf.edge import CDNS
+    from assetpipe.conf.s3 import CANNED_ACLS
 
     return {
         "canned_acls": ", ".join(code(acl) for acl in sorted(CANNED_ACLS)),
@@ -188,34 +189,34 @@ def option_rows(
 
 
 def render_options() -> str:
-    from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
-    from assetpipe.edge.config import CorsConfig, EdgeConfig
-    from assetpipe.images.settings import ImageSettings
-    from assetpipe.options import _VALIDATORS, DJANGO_OPTIONS, SETTING, StorageOptions
-    from assetpipe.publish.config import S3Config
+    from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
+    from assetpipe.conf import images, s3
+    from assetpipe.conf.edge import CORS_CHECKS, CorsConfig
+    from assetpipe.conf.images import ImageSettings
+    from assetpipe.conf.options import CHECKS, DJANGO_OPTIONS, SETTING, StorageOptions
+    from assetpipe.conf.s3 import S3Config
     from docs import reference_text as text
 
     static_fields = {f.name: f for f in dataclasses.fields(StorageOptions)}
-    if set(static_fields) != set(_VALIDATORS):
+    if set(static_fields) != set(CHECKS):
         raise Undocumented(
-            "StorageOptions and assetpipe.options._VALIDATORS name different options: "
-            f"{sorted(set(static_fields) ^ set(_VALIDATORS))}"
+            "StorageOptions and assetpipe.conf.options.CHECKS name different options: "
+            f"{sorted(set(static_fields) ^ set(CHECKS))}"
         )
-    described("AssetPipeStorage option", _VALIDATORS, text.STATIC_OPTIONS)
+    described("AssetPipeStorage option", CHECKS, text.STATIC_OPTIONS)
     s3_fields = {f.name: f for f in dataclasses.fields(S3Config)}
-    described("s3 key", s3_fields, text.S3_KEYS)
+    described("s3 key", s3.CHECKS, text.S3_KEYS)
     cors_fields = {f.name: f for f in dataclasses.fields(CorsConfig)}
-    described("cors key", cors_fields, text.CORS_KEYS)
-    edge_fields = {f.name: f for f in dataclasses.fields(EdgeConfig)}
-    described("edge key", edge_fields, text.EDGE_KEYS)
-    image_fields = {f.name: f for f in dataclasses.fields(ImageSettings)}
-    described("images key", image_fields, text.IMAGE_KEYS)
+    described("cors key", CORS_CHECKS, text.CORS_KEYS)
+    # ImageSettings also carries the storage's workers, which is not a key of the group.
+    image_fields = {f.name: f for f in dataclasses.fields(ImageSettings) if f.name in images.CHECKS}
+    described("images key", images.CHECKS, text.IMAGE_KEYS)
 
     def static_accepts(name: str) -> str:
-        return expected(lambda: _VALIDATORS[name](name, WRONG))
+        return expected(lambda: CHECKS[name](name, WRONG))
 
-    s3_setting, cors_setting, edge_setting, images_setting = (
-        f'{SETTING}["{key}"]' for key in ("s3", "cors", "edge", "images")
+    s3_setting, cors_setting, images_setting = (
+        f'{SETTING}["{key}"]' for key in ("s3", "cors", "images")
     )
 
     def s3_accepts(name: str) -> str:
@@ -236,13 +237,13 @@ def render_options() -> str:
         table(
             ["option", "default", "accepts", "what it does"],
             option_rows(
-                ((name, field_default(static_fields[name])) for name in _VALIDATORS),
+                ((name, field_default(static_fields[name])) for name in CHECKS),
                 text.STATIC_OPTIONS,
                 text.STATIC_DEFAULT_WORDS,
                 static_accepts,
             ),
         ),
-        "\nExtensions never compressed unless `skip_compress_extensions` says otherwise: ",
+        "\nExtensions never compressed, to which `never_compress` adds: ",
         ", ".join(code(ext) for ext in sorted(DEFAULT_SKIP_EXTENSIONS)),
         ". Files that shrink by less than 5% and empty files get no variants either.\n\n",
         "Django's own storage options are passed on to it: ",
@@ -275,17 +276,6 @@ def render_options() -> str:
                 lambda name: expected(lambda: CorsConfig.from_options({name: WRONG})),
             ),
         ),
-        "\n## `edge`: the CDN in front of the bucket\n\n",
-        f'{code(edge_setting)}, a dict, e.g. `{{"cdn": "cloudfront"}}`.\n\n',
-        table(
-            ["key", "default", "accepts", "what it does"],
-            option_rows(
-                ((name, field_default(field)) for name, field in edge_fields.items()),
-                text.EDGE_KEYS,
-                text.EDGE_DEFAULT_WORDS,
-                lambda name: expected(lambda: EdgeConfig.from_options({name: WRONG})),
-            ),
-        ),
         "\n## `images`: AVIF and WebP variants\n\n",
         f"{code(images_setting)}, a dict; `{{}}` or `True` takes every default. Needs the "
         "`images` extra (Pillow); see [Images: AVIF and WebP](../how-to/images.md) for what "
@@ -300,9 +290,43 @@ def render_options() -> str:
             ),
         ),
         "\n",
+        render_retired(),
         render_media_options(),
     ]
     return "".join(out)
+
+
+def render_retired() -> str:
+    """Every option renamed or removed, with the message its old name fails with."""
+    from assetpipe.conf import images, options, s3
+    from assetpipe.conf.kit import OPTIONS, RENAMED_IN, key
+
+    groups = [
+        (OPTIONS, options.RETIRED),
+        (key(OPTIONS, "s3"), s3.RETIRED),
+        (key(OPTIONS, "images"), images.RETIRED),
+    ]
+    rows = []
+    for where, retired in groups:
+        group = where.removeprefix(OPTIONS)
+        for name, entry in retired.items():
+            if entry.replacement is None:
+                now = "removed"
+            elif "[" in entry.replacement:
+                now = code(entry.replacement.removeprefix(OPTIONS) or entry.replacement)
+            else:
+                now = code(f'{group}["{entry.replacement}"]')
+            rows.append([code(f'{group}["{name}"]'), now, plain(entry.instead)])
+    return "".join(
+        [
+            f"## Options renamed or removed in {RENAMED_IN}\n\n",
+            "Each old name stops start-up (and is `assetpipe.E004` in `manage.py check`) with a "
+            "message naming its replacement; the places below are relative to "
+            f"{code(OPTIONS)}.\n\n",
+            table(["before", "now", "what changed"], rows),
+            "\n",
+        ]
+    )
 
 
 def media_defaults() -> dict[str, Any]:
@@ -636,7 +660,7 @@ def render_checks() -> str:
 
 
 def render_manifest() -> str:
-    from assetpipe.bundlers import MANIFEST_KEY
+    from assetpipe.build.bundlers.prehashed import MANIFEST_KEY
     from docs import reference_text as text
 
     if MANIFEST_KEY not in text.MANIFEST_KEYS:
@@ -676,7 +700,8 @@ def render_manifest() -> str:
 
 
 def render_headers() -> str:
-    from assetpipe.edge.config import CorsConfig
+    from assetpipe.conf.edge import CorsConfig
+    from assetpipe.conf.s3 import S3Config
     from assetpipe.edge.cors import response_headers
     from assetpipe.headers import (
         CHARSET,
@@ -687,7 +712,6 @@ def render_headers() -> str:
         content_type,
         short_cache_control,
     )
-    from assetpipe.publish.config import S3Config
 
     s3 = {f.name: f.default for f in dataclasses.fields(S3Config)}
     whitenoise_immutable = "max-age=315360000, public, immutable"
@@ -756,8 +780,8 @@ def render_headers() -> str:
             "`.gz` variant to one that accepts `gzip` and the original otherwise, with "
             "`Content-Encoding` and `Vary: Accept-Encoding` wherever variants exist; files "
             "without variants are sent as they are. On S3 a variant is a key of its own "
-            "(`upload_encodings`), sent with `Content-Encoding` and its original's "
-            "`Content-Type`; a CDN's edge code picks it (`edge`). nginx also sends "
+            "(the `s3` option's `variants`), sent with `Content-Encoding` and its original's "
+            "`Content-Type`; a CDN's edge code picks it (`cdn`). nginx also sends "
             "`X-Content-Type-Options: nosniff`.\n\n",
             "## Content-Type\n\n",
             "One table, fixed in the package, so that every machine uploads and serves the "

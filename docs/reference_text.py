@@ -18,11 +18,13 @@ STATIC_OPTIONS: dict[str, str] = {
         "The precompressed variants written beside every file worth compressing: `.br` "
         "(brotli, quality 11) and `.gz` (gzip, level 9). `[]` writes none."
     ),
-    "strict": (
-        "`True`: a reference to a missing file, a CSS/JS file that is not UTF-8 or a circular "
-        "reference fails `collectstatic` as Django's storage does (same exception types, "
-        "`Post-processing '…' failed!`), listing every missing reference found. `False`: they "
-        "are warnings and the reference is left as written."
+    "missing_references": (
+        '`"fail"`: a reference to a missing file, a CSS/JS file that is not UTF-8, a circular '
+        "reference or a bundler record's problem fails `collectstatic` as Django's storage does "
+        "(same exception types, `Post-processing '…' failed!`), listing every missing reference "
+        'found. `"warn"`: they are warnings and the reference is left as written. (Django\'s '
+        "`manifest_strict` is another matter: what `{% static %}` does with a name the "
+        "manifest lacks.)"
     ),
     "js_module_imports": (
         "Also rewrite ES module `import`/`export` specifiers and `import()` in `*.js` files, with "
@@ -36,13 +38,14 @@ STATIC_OPTIONS: dict[str, str] = {
     ),
     "import_map": (
         "Glob patterns (as in Django's `patterns`, matched against the collected name; `*` "
-        "matches `/` too) of the modules `{% importmap %}` maps; used with `integrity`."
+        "matches `/` too) of the modules `{% importmap %}` maps. Needs `integrity`, which "
+        "builds the module graph it maps: set without it, start-up fails."
     ),
-    "skip_compress_extensions": (
-        'Extensions (`"jpg"` or `".jpg"`, any case) never compressed; a list replaces the '
-        "default list, which is below."
+    "never_compress": (
+        'Extensions (`"pdf"` or `".pdf"`, any case) never compressed, added to the default '
+        "list, which is below."
     ),
-    "compress_workers": "Threads compressing in parallel.",
+    "workers": "Threads compressing, and encoding images, in parallel.",
     "state_dir": (
         "Where the build state, the compressed-bytes cache, the publish record and the build "
         "lock live. Never inside STATIC_ROOT (`assetpipe.E004`); one directory can serve many "
@@ -62,8 +65,9 @@ STATIC_OPTIONS: dict[str, str] = {
         "webpack-bundle-tracker's stats (also at django-webpack-loader's `STATS_FILE`), "
         "webpack-manifest-plugin's manifest, esbuild's metafile."
     ),
-    "bundler_records": (
-        "Bundler records outside the collected tree, read as those inside it are: an esbuild "
+    "prehashed_records": (
+        "Bundler records outside the collected tree, whose files are prehashed like those "
+        "`prehashed` matches; read as the records inside the tree are: an esbuild "
         "metafile, a webpack-manifest-plugin manifest or a webpack-bundle-tracker stats file "
         "that no `WEBPACK_LOADER` entry names ([bundlers](../how-to/bundlers.md)). Each file "
         "must exist; one that cannot be read is a record problem."
@@ -74,12 +78,12 @@ STATIC_OPTIONS: dict[str, str] = {
         "(`manage.py assetpipe cors`) and the headers the edge code adds. "
         "[Its keys](#cors-cross-origin-reads) are below."
     ),
-    "edge": (
-        "The CDN in front of the bucket that picks the `.br`/`.gz` variants by "
-        "`Accept-Encoding` (`manage.py assetpipe edge` writes its code). Needs `s3`; every file "
-        "that may have variants then gets every one, `s3`'s `upload_encodings` defaults to "
-        "`True`, and publishing refuses a build that lacks a variant. "
-        "[Its keys](#edge-the-cdn-in-front-of-the-bucket) are below."
+    "cdn": (
+        "The CDN in front of the bucket that picks the `.br`/`.gz` (and image) variants by "
+        "`Accept-Encoding` and `Accept`: ${cdns}; `manage.py assetpipe edge` writes its code. "
+        'Needs `s3` with its variants in the bucket (`"variants"`: `"static_root_and_bucket"` '
+        'or `"bucket"`); every file that may have variants then gets every one, and publishing '
+        "refuses a build that lacks a variant."
     ),
     "images": (
         "AVIF and WebP variants beside each raster image (`x.jpg.avif`, `x.jpg.webp`), kept "
@@ -87,7 +91,7 @@ STATIC_OPTIONS: dict[str, str] = {
         "([images](../how-to/images.md)); adds the `images` key to `staticfiles.json`. "
         "[Its keys](#images-avif-and-webp-variants) are below."
     ),
-    "debug_missing": (
+    "debug_unknown_names": (
         "With `DEBUG = True`, what `{% static %}` does with a name no staticfiles finder finds "
         '(or one starting with `/`): `"raise"` production\'s `ValueError: Missing staticfiles '
         'manifest entry`, `"warn"` log one warning per name, `"ignore"` render the plain '
@@ -97,12 +101,11 @@ STATIC_OPTIONS: dict[str, str] = {
 
 # Defaults the code spells as None, in words.
 STATIC_DEFAULT_WORDS: dict[str, str] = {
-    "skip_compress_extensions": "`None`: the list below",
-    "compress_workers": "`None`: one per core",
+    "workers": "`None`: one per core",
     "state_dir": "`None`: `${state_dirname}` beside STATIC_ROOT",
     "s3": "`None`: build only",
     "cors": "`None`: no CORS rule",
-    "edge": "`None`: no edge",
+    "cdn": "`None`: no CDN",
     "images": "`None`: no image variants",
 }
 
@@ -113,35 +116,28 @@ S3_KEYS: dict[str, str] = {
     "location": "The key prefix, e.g. `static`; `prune` needs one.",
     "endpoint_url": "An S3-compatible endpoint, e.g. `http://127.0.0.1:9000`.",
     "region_name": "The bucket's region; `None` uses botocore's configuration.",
-    "custom_domain": (
-        "The host a CDN serves the bucket under, as in django-storages; STATIC_URL is then "
-        "`https://<custom_domain>/<location>/`."
-    ),
-    "max_workers": "Parallel uploads.",
+    "workers": "Parallel uploads (and fetches, with the bucket as the build's cache).",
     "default_acl": (
         "A canned ACL (${canned_acls}) sent with every upload. `None` sends none, which is "
         "what buckets with ACLs disabled (the AWS default) require."
     ),
     "hashed_cache_control": "`Cache-Control` of hashed and prehashed names.",
     "unhashed_cache_control": "`Cache-Control` of unhashed names and of the manifest.",
-    "upload_encodings": (
-        "Also upload the `.br`/`.gz` variants as keys of their own, with `Content-Encoding` "
-        "and the original's `Content-Type`, for CDNs that pick them by `Accept-Encoding`. "
-        "`True` by default when `edge` is set."
-    ),
-    "fetch_variants": (
-        "A build that lacks a content's variants (a fresh runner: no STATIC_ROOT, no "
-        "`state_dir`) fetches the brotli variants earlier builds published, with "
-        "`upload_encodings`, instead of compressing; each is used only when it decodes to "
+    "variants": (
+        "Where the `.br`/`.gz` variants live. "
+        '`"static_root"`: in STATIC_ROOT only, served by nginx, WhiteNoise or ServeStatic, '
+        "which pick one by `Accept-Encoding`; the bucket gets none, as S3 cannot pick. "
+        '`"static_root_and_bucket"`: also uploaded as keys of their own, with '
+        "`Content-Encoding` and the original's `Content-Type`, for a CDN that picks them; the "
+        "bucket is then the build's cache: a build that lacks a content's variants (a fresh "
+        "runner) fetches those earlier builds published, each used only when it decodes to "
         "exactly the content and was made with the same encoder "
         "([the bucket as the build cache](../how-to/ci.md#the-bucket-as-the-build-cache)). "
-        "Without `local_variants` nothing is fetched either way."
-    ),
-    "local_variants": (
-        "`False` when STATIC_ROOT is not served (app servers read from the bucket or a CDN): a "
-        "content whose variants the bucket already has gets none in STATIC_ROOT, only the "
-        "listing tells; the summary counts them as `left in the bucket`. Contents the bucket "
-        "lacks are compressed and published as usual."
+        '`"bucket"`: STATIC_ROOT is not served (app servers read from the bucket or a CDN): a '
+        "content whose variants the bucket already has gets none in STATIC_ROOT, and the "
+        "summary counts them as `left in the bucket`; contents the bucket lacks are compressed "
+        "and published as usual. Image variants are files a page names, published whatever "
+        "this says."
     ),
     "publish": (
         "`False`: `collectstatic` builds (reading the bucket as its cache, or its manifest) but "
@@ -166,7 +162,7 @@ S3_DEFAULT_WORDS: dict[str, str] = {
     "region_name": "`None`: botocore's",
 }
 
-# --- STORAGES["staticfiles"]["OPTIONS"]["cors"] and ["edge"] -----------------------------------
+# --- STORAGES["staticfiles"]["OPTIONS"]["cors"] ------------------------------------------------
 
 CORS_KEYS: dict[str, str] = {
     "origins": (
@@ -176,12 +172,6 @@ CORS_KEYS: dict[str, str] = {
     ),
     "max_age": "Seconds a browser may cache a preflight's answer (`Access-Control-Max-Age`).",
 }
-
-EDGE_KEYS: dict[str, str] = {
-    "cdn": "The CDN whose edge code `manage.py assetpipe edge` writes: ${cdns}.",
-}
-
-EDGE_DEFAULT_WORDS: dict[str, str] = {"cdn": "required"}
 
 # --- STORAGES["staticfiles"]["OPTIONS"]["images"] -----------------------------------------------
 
@@ -204,10 +194,9 @@ IMAGE_KEYS: dict[str, str] = {
         "The fraction of the original's bytes a variant must save to be kept; otherwise the "
         "image has no variant of that format."
     ),
-    "workers": "Threads encoding images in parallel.",
 }
 
-IMAGE_DEFAULT_WORDS: dict[str, str] = {"workers": "`None`: one per core"}
+IMAGE_DEFAULT_WORDS: dict[str, str] = {}
 
 # --- STORAGES[alias]["OPTIONS"] of TenantMediaStorage ------------------------------------------
 

@@ -7,7 +7,7 @@ import socket
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import boto3
 import django
@@ -33,9 +33,13 @@ def free_port() -> int:
 
 def require_component(name: str, available: bool, hint: str) -> None:
     """Skip when a system component is missing, but fail under CI where it must exist."""
-    if available:
-        return
-    message = f"{name} is not installed ({hint})"
+    if not available:
+        skip_outside_ci(f"{name} is not installed ({hint})")
+
+
+def skip_outside_ci(message: str) -> NoReturn:
+    """Skip with ``message``; under CI (``CI`` set), fail with it: a test that CI skips
+    would pass whatever the code does."""
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)

@@ -12,8 +12,9 @@ from django.core.management.base import SystemCheckError
 from storages.backends.s3 import S3Storage
 
 from assetpipe.checks import TAG
-from assetpipe.options import SETTING
+from assetpipe.conf.options import SETTING
 from assetpipe.storage import AssetPipeStorage
+from tests.conf.test_options import RETIRED
 
 
 class UploadsStorage(S3Storage):  # type: ignore[misc]
@@ -284,16 +285,29 @@ def static_messages(message_id: str, tags: list[str] | None = None) -> list[Chec
     "backend", ["assetpipe.storage.AssetPipeStorage", f"{__name__}.ProjectStorage"]
 )
 def test_each_invalid_option_is_an_error(settings: Any, backend: str) -> None:
-    configure_static(
-        settings, {"encoding": ["br"], "compress_workers": "4", "strict": "no"}, backend
-    )
+    configure_static(settings, {"encoding": ["br"], "workers": "4", "strict": True}, backend)
 
     messages = static_messages("assetpipe.E004")
     assert [m.obj for m in messages] == ['STORAGES["staticfiles"]'] * 3
     unknown, workers, strict = (m.msg for m in messages)
-    assert "unknown option 'encoding' (did you mean 'encodings'?)" in unknown
-    assert f"{SETTING}[\"compress_workers\"] is '4' (str); expected None" in workers
-    assert f"{SETTING}[\"strict\"] is 'no' (str); expected True or False" in strict
+    assert f'{SETTING}["encoding"] is not an option (did you mean "encodings"?)' in unknown
+    assert f"{SETTING}[\"workers\"] is '4' (str); expected None" in workers
+    assert f'{SETTING}["strict"] was renamed to "missing_references"' in strict
+
+
+@pytest.mark.parametrize(
+    ("options", "named", "instead"),
+    RETIRED,
+    ids=[message.split(" was ")[0].removeprefix(SETTING) for _, message, _ in RETIRED],
+)
+def test_a_retired_option_is_an_error_naming_its_replacement(
+    settings: Any, options: dict[str, Any], named: str, instead: str
+) -> None:
+    configure_static(settings, options)
+
+    [message] = static_messages("assetpipe.E004")
+    assert message.msg.startswith(f"assetpipe: {named}")
+    assert instead in message.msg
 
 
 def test_invalid_options_fail_manage_py_check(settings: Any) -> None:
@@ -307,7 +321,7 @@ def test_invalid_options_fail_manage_py_check(settings: Any) -> None:
 def test_option_checks_run_with_assetpipe_and_staticfiles_tags(
     settings: Any, tags: list[str]
 ) -> None:
-    configure_static(settings, {"compress_workers": 0})
+    configure_static(settings, {"workers": 0})
 
     assert len(static_messages("assetpipe.E004", tags)) == 1
 
@@ -317,8 +331,8 @@ def test_valid_options_pass(settings: Any, tmp_path: Path) -> None:
         settings,
         {
             "encodings": ["br"],
-            "strict": True,
-            "compress_workers": 2,
+            "missing_references": "fail",
+            "workers": 2,
             "state_dir": str(tmp_path / "state"),
             "location": str(tmp_path / "static"),
             "s3": {"bucket_name": "acme", "location": "static"},
@@ -343,7 +357,7 @@ def test_options_that_are_not_a_dict(settings: Any) -> None:
     configure_static(settings, ["strict"])
 
     [message] = static_messages("assetpipe.E004")
-    assert message.msg == f"assetpipe: {SETTING} must be a dict, not list."
+    assert message.msg == f"assetpipe: {SETTING} is ['strict'] (list); expected a dict."
 
 
 @pytest.mark.parametrize("inside", ["", "state", ".assetpipe"])
@@ -464,7 +478,6 @@ def test_same_origin_cors_or_a_middleware_that_allows_any_origin_passes(
         # The bucket's own host: the files never pass through the middleware.
         (BUCKET_URL, {}, {}),
         ("http://127.0.0.1:9000/acme/static/", {"endpoint_url": "http://127.0.0.1:9000"}, {}),
-        ("https://static.example/static/", {"custom_domain": "static.example"}, {}),
         # The middleware is told not to send the header.
         ("https://cdn.example/static/", {}, {"WHITENOISE_ALLOW_ALL_ORIGINS": False}),
     ],

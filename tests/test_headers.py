@@ -116,7 +116,7 @@ def published(built: BuiltStatic, s3_endpoint: str) -> Iterator[tuple[Any, S3Con
             "location": "static",
             "endpoint_url": s3_endpoint,
             "region_name": "us-east-1",
-            "upload_encodings": True,
+            "variants": "static_root_and_bucket",
         }
     )
     publish(built.root, "staticfiles.json", config)

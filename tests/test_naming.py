@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 from pathlib import Path
 
@@ -9,12 +11,16 @@ import pytest
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.files.base import ContentFile
 
+import assetpipe
 from assetpipe.naming import (
     HASHED_NAME_PATTERN,
+    MANIFEST_NAME,
     VARIANT_ENCODINGS,
     VARIANT_SUFFIXES,
+    immutable_names,
     looks_hashed,
     looks_hashed_or_variant,
+    read_paths,
     split_variant,
     variant_name,
     variant_original,
@@ -95,3 +101,31 @@ def test_variant_names_round_trip() -> None:
 )
 def test_variant_original(name: str, original: str) -> None:
     assert variant_original(name) == original
+
+
+def test_the_manifest_name_is_djangos() -> None:
+    assert ManifestStaticFilesStorage.manifest_name == MANIFEST_NAME
+
+
+def test_the_manifest_name_is_spelled_once() -> None:
+    # Every other module asks naming (or a storage's manifest_name): one name in one place.
+    package = Path(assetpipe.__file__).parent
+    spelled = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == MANIFEST_NAME
+    ]
+    assert spelled == ["naming.py"]
+
+
+def test_immutable_names_are_the_manifests_hashed_and_prehashed_outputs() -> None:
+    manifest = json.dumps(
+        {
+            "paths": {"app.js": "app.0123456789ab.js", "jquery.0123456789ab.js": "x.js"},
+            "version": "1.1",
+            "prehashed": ["assets/main-BV5bdbg-.js"],
+        }
+    ).encode()
+    assert immutable_names(manifest) == {"app.0123456789ab.js", "x.js", "assets/main-BV5bdbg-.js"}
+    assert read_paths(b"not json") == {} and immutable_names(b"[]") == frozenset()

@@ -13,7 +13,7 @@ from pathlib import Path
 import brotli
 import pytest
 
-from assetpipe.files import TEMP_SUFFIX
+from assetpipe.build.outputs import TEMP_SUFFIX
 from tests.conftest import StaticProject, post_processing_error
 
 pytestmark = pytest.mark.django_db(databases=[])
@@ -124,11 +124,11 @@ def test_skip_rules(project: StaticProject) -> None:
         assert name + ".br" not in files and name + ".gz" not in files, name
     assert "data.json.br" in files and "data.json.gz" in files
 
-    # The option replaces the list.
-    project.configure(skip_compress_extensions=["json"])
+    # never_compress adds to the defaults: fonts stay uncompressed.
+    project.configure(never_compress=["JSON"])
     project.collect(clear=True)
     files = project.files()
-    assert "data.json.br" not in files and "font.woff2.br" in files
+    assert "data.json.br" not in files and "font.woff2.br" not in files
 
 
 def test_unique_content_is_compressed_once(project: StaticProject) -> None:
@@ -286,7 +286,7 @@ def test_missing_reference_warns_with_file_and_line(project: StaticProject) -> N
 
 def test_strict_missing_references_fail_listing_all(project: StaticProject) -> None:
     project.write("css/app.css", "a { background: url(one.png) }\nb { background: url(two.png) }\n")
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     with pytest.raises(Exception) as info:
         project.collect()
     error = post_processing_error(info, ValueError)
@@ -309,7 +309,7 @@ def test_non_utf8_is_hashed_as_bytes_with_a_warning(project: StaticProject) -> N
 
 def test_non_utf8_strict_fails(project: StaticProject) -> None:
     project.write("latin.css", b"a { content: '\xff' }")
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     with pytest.raises(Exception) as info:
         project.collect()
     assert str(post_processing_error(info, UnicodeDecodeError)) == (

@@ -4,7 +4,7 @@
 Worker: the negotiation description, ``negotiate.js``, the CORS rule, ``cors.js``, ``path.js``
 and the handler below), ``wrangler.toml`` and a ``README.md`` with the deploy steps. The text
 depends on the :class:`~assetpipe.edge.negotiation.Negotiation` and
-:class:`~assetpipe.edge.config.CorsConfig` alone, so the same settings always give the same
+:class:`~assetpipe.conf.edge.CorsConfig` alone, so the same settings always give the same
 files.
 
 Three runtime facts shape the handler (docs/cdn-cloudflare.md has the sources):
@@ -27,8 +27,8 @@ import json
 import textwrap
 from importlib.resources import files
 
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge import cors as cors_rule
-from assetpipe.edge.config import CorsConfig
 from assetpipe.edge.negotiation import Negotiation, config_js, negotiate_image_js, negotiate_js
 
 # The date the Worker's runtime behaviour is pinned to: the release of workerd the tests run it
@@ -280,7 +280,7 @@ def readme(negotiation: Negotiation, cors: CorsConfig | None) -> str:
 
 ## Deploy
 
-1. Publish with the `"edge": {{"cdn": "cloudflare"}}` storage option, so that every file the
+1. Publish with the `"cdn": "cloudflare"` storage option, so that every file the
    Worker may negotiate has every variant in the bucket (publishing refuses a build without).
 2. Let the Worker read the prefix: for S3 a public-read bucket policy on `{negotiation.prefix}*`
    (`manage.py assetpipe bucket-policy --public`); for R2 public access through a custom

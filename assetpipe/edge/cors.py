@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import Any
 
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 
 # Names assetpipe's rule among the bucket's: `cors --apply` replaces it and keeps the others.
 RULE_ID = "assetpipe-static"

@@ -9,46 +9,57 @@ function trimOws(text) {
   return text.replace(/^[ \t]+|[ \t]+$/g, "");
 }
 
+function has(object, key) {
+  return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+// Token (lower case, aliased) -> weight of an Accept or Accept-Encoding header, as _qvalue:
+// 1 without q, 0 if malformed, a token listed twice its lowest.
+function headerWeights(header, aliases) {
+  var weights = {};
+  var elements = String(header).split(",");
+  for (var i = 0; i < elements.length; i++) {
+    var parts = elements[i].split(";");
+    var token = trimOws(parts[0]).toLowerCase();
+    if (!token) {
+      continue;
+    }
+    token = has(aliases, token) ? aliases[token] : token;
+    var weight = 1;
+    for (var j = 1; j < parts.length; j++) {
+      var at = parts[j].indexOf("=");
+      if (trimOws(at < 0 ? parts[j] : parts[j].slice(0, at)).toLowerCase() === "q") {
+        var value = at < 0 ? "" : trimOws(parts[j].slice(at + 1));
+        weight = QVALUE.test(value) ? parseFloat(value) : 0;
+      }
+    }
+    weights[token] = has(weights, token) ? Math.min(weight, weights[token]) : weight;
+  }
+  return weights;
+}
+
+// The choice (server preference first) whose token, choice[index], weighs most above 0; a
+// token the header lacks weighs fallback.
+function bestChoice(weights, choices, index, fallback) {
+  var best = null;
+  var most = 0;
+  for (var k = 0; k < choices.length; k++) {
+    var w = has(weights, choices[k][index]) ? weights[choices[k][index]] : fallback;
+    if (w > most) {
+      best = choices[k];
+      most = w;
+    }
+  }
+  return best;
+}
+
 // The coding of config.encodings (server preference first) that the header prefers, or null.
 function preferredEncoding(header, encodings) {
   if (header === undefined || header === null) {
     return null;
   }
-  var weights = {};
-  var elements = String(header).split(",");
-  for (var i = 0; i < elements.length; i++) {
-    var parts = elements[i].split(";");
-    var coding = trimOws(parts[0]).toLowerCase();
-    if (!coding) {
-      continue;
-    }
-    if (coding === "x-gzip") {
-      coding = "gzip";
-    }
-    var weight = 1;
-    for (var j = 1; j < parts.length; j++) {
-      var at = parts[j].indexOf("=");
-      var name = trimOws(at < 0 ? parts[j] : parts[j].slice(0, at)).toLowerCase();
-      if (name === "q") {
-        var value = at < 0 ? "" : trimOws(parts[j].slice(at + 1));
-        weight = QVALUE.test(value) ? parseFloat(value) : 0;
-      }
-    }
-    var known = Object.prototype.hasOwnProperty.call(weights, coding);
-    weights[coding] = known ? Math.min(weight, weights[coding]) : weight;
-  }
-  var star = Object.prototype.hasOwnProperty.call(weights, "*") ? weights["*"] : 0;
-  var best = null;
-  var bestWeight = 0;
-  for (var k = 0; k < encodings.length; k++) {
-    var token = encodings[k][0];
-    var w = Object.prototype.hasOwnProperty.call(weights, token) ? weights[token] : star;
-    if (w > bestWeight) {
-      best = encodings[k];
-      bestWeight = w;
-    }
-  }
-  return best;
+  var weights = headerWeights(header, { "x-gzip": "gzip" });
+  return bestChoice(weights, encodings, 0, has(weights, "*") ? weights["*"] : 0);
 }
 
 // UTF-8 length of a string, as the file system counts a name's bytes.

@@ -7,32 +7,7 @@ function preferredImageFormat(header, images) {
   if (header === undefined || header === null) {
     return null;
   }
-  var weights = {};
-  var elements = String(header).split(",");
-  for (var i = 0; i < elements.length; i++) {
-    var parts = elements[i].split(";");
-    var type = trimOws(parts[0]).toLowerCase();
-    var weight = 1;
-    for (var j = 1; j < parts.length; j++) {
-      var at = parts[j].indexOf("=");
-      if (trimOws(at < 0 ? parts[j] : parts[j].slice(0, at)).toLowerCase() === "q") {
-        var value = at < 0 ? "" : trimOws(parts[j].slice(at + 1));
-        weight = QVALUE.test(value) ? parseFloat(value) : 0;
-      }
-    }
-    var known = Object.prototype.hasOwnProperty.call(weights, type);
-    weights[type] = known ? Math.min(weight, weights[type]) : weight;
-  }
-  var best = null;
-  var bestWeight = 0;
-  for (var k = 0; k < images.length; k++) {
-    var w = Object.prototype.hasOwnProperty.call(weights, images[k][2]) ? weights[images[k][2]] : 0;
-    if (w > bestWeight) {
-      best = images[k];
-      bestWeight = w;
-    }
-  }
-  return best;
+  return bestChoice(headerWeights(header, {}), images, 2, 0);
 }
 
 // Whether the key is a raster image's, with every image variant beside it.

@@ -2,7 +2,7 @@
 
 A CDN's edge code cannot ask the bucket whether ``app.css.br`` exists: a rewrite to a missing
 key is an error page. So the rule is one predicate on the key alone, :meth:`Negotiation.
-negotiable`, and the build keeps it true: with an ``edge`` configured, every file the
+negotiable`, and the build keeps it true: with a ``cdn`` configured, every file the
 predicate accepts gets every variant (no "not worth it" skips), and publishing refuses a build
 where one is missing. The generated edge code embeds :meth:`Negotiation.as_json` and runs
 ``negotiate.js``, the same rules as :meth:`Negotiation.negotiable` and
@@ -23,10 +23,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assetpipe.naming import (
     IMAGE_VARIANTS,
+    MANIFEST_NAME,
     NAME_MAX,
     RASTER_EXTENSIONS,
     VARIANT_SUFFIXES,
@@ -34,6 +35,9 @@ from assetpipe.naming import (
     split_variant,
     suffixes_fit,
 )
+
+if TYPE_CHECKING:
+    from assetpipe.conf.options import StorageOptions
 
 # Manifest copies kept by publishing (publish.history.PREFIX): uploaded without variants.
 HISTORY_PREFIX = "manifests/"
@@ -51,10 +55,25 @@ class Negotiation:
     prefix: str  # the key prefix the build is published under: "static/", or "" for the root
     encodings: tuple[str, ...]  # Content-Encoding tokens in the order the server prefers them
     skip_extensions: frozenset[str]  # lower case, without the dot: never compressed
-    manifest_name: str = "staticfiles.json"
+    manifest_name: str = MANIFEST_NAME
     # Image formats (keys of naming.IMAGE_VARIANTS) in the order the server prefers them: every
     # raster image key has each one's variant. Empty: the edge picks no image variant.
     image_formats: tuple[str, ...] = ()
+
+    @classmethod
+    def for_options(cls, options: StorageOptions, manifest_name: str) -> Negotiation | None:
+        """With a ``cdn`` option: the variants it may pick, as the build and publishing keep
+        them; None without one."""
+        if options.cdn is None or options.s3 is None:
+            return None
+        return cls(
+            prefix=options.s3.prefix,
+            encodings=options.encodings,
+            skip_extensions=options.uncompressed_extensions,
+            manifest_name=manifest_name,
+            # With a CDN the build gives every raster image every format's file.
+            image_formats=options.images.formats if options.images is not None else (),
+        )
 
     def negotiable(self, key: str) -> bool:
         """Whether every variant of ``key`` exists wherever the build is published."""

@@ -22,7 +22,7 @@ from storages.utils import setting
 
 from assetpipe.digests import content_md5, md5_file, multipart_etag
 from assetpipe.media.storage import TenantMediaStorage
-from assetpipe.s3_listing import list_objects
+from assetpipe.publish.listing import list_objects
 
 
 class Action(Enum):

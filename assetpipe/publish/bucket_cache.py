@@ -18,13 +18,13 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from assetpipe.compress import FetchedVariant
-from assetpipe.files import LARGE_FILE
+from assetpipe.build.compress import FetchedVariant
+from assetpipe.build.outputs import LARGE_FILE
+from assetpipe.conf.s3 import S3Config
 from assetpipe.naming import variant_name
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.publish.config import S3Config
-from assetpipe.publish.headers import ENCODER_METADATA
-from assetpipe.s3_listing import RemoteObject, list_objects
+from assetpipe.publish.listing import RemoteObject, list_objects
+from assetpipe.publish.object_args import ENCODER_METADATA
 
 # Up to this many variants are asked for one GET each; more, and one listing (a request per
 # 1,000 keys) first tells which exist, so that a fresh runner sends no GET that answers 404.
@@ -90,8 +90,8 @@ class BucketVariants:
             ]
         # At most twice the pool's width in flight: fetched bytes are handed on as they come,
         # so a large tree is never held whole.
-        window = 2 * self.config.max_workers
-        with ThreadPoolExecutor(max_workers=self.config.max_workers) as pool:
+        window = 2 * self.config.workers
+        with ThreadPoolExecutor(max_workers=self.config.workers) as pool:
             running: set[Future[FetchedVariant | None]] = set()
             pairs = iter(wanted)
             while True:

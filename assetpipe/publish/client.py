@@ -23,7 +23,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from assetpipe.publish.config import AccessDenied, PublishError, S3Config
+from assetpipe.conf.s3 import AccessDenied, PublishError, S3Config
 
 # The parsed service models, shared by every client in the process: loading them costs more
 # than a whole no-change publish. Each client still resolves its own credentials.
@@ -64,7 +64,7 @@ class S3Client:
                 # Standard mode retries throttling (503 SlowDown), 5xx and connection errors
                 # with backoff; AWS_MAX_ATTEMPTS or the profile still set the attempt count.
                 retries={"mode": "standard"},
-                max_pool_connections=max(10, config.max_workers),
+                max_pool_connections=max(10, config.workers),
                 # Content-MD5 is sent with every upload; the extra CRC32 of newer botocore
                 # costs time and breaks several S3-compatible stores.
                 request_checksum_calculation="when_required",

@@ -23,15 +23,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from assetpipe.digests import md5_bytes
-from assetpipe.s3_listing import RemoteObject
+from assetpipe.naming import HASH_LENGTH
+from assetpipe.publish.listing import RemoteObject
 
 if TYPE_CHECKING:  # botocore is imported only by the runs that talk to the bucket through it
     from assetpipe.publish.client import S3Client
 
 PREFIX = "manifests/"
+# Hex digits of the manifest's MD5 in a build id: as many as Django's hashed names have.
+BUILD_ID_LENGTH = HASH_LENGTH
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 _NAME = re.compile(
-    r"^manifests/(?P<stamp>\d{8}T\d{12}Z)-(?P<digest>[0-9a-f]{12})"
+    rf"^manifests/(?P<stamp>\d{{8}}T\d{{12}}Z)-(?P<digest>[0-9a-f]{{{BUILD_ID_LENGTH}}})"
     r"(?:-(?P<sha256>[0-9a-f]{64}))?\.json$"
 )
 
@@ -61,7 +64,12 @@ class HistoryEntry:
 
 def build_id(manifest: bytes) -> str:
     """The id of the build a manifest describes: 12 hex digits of its MD5."""
-    return md5_bytes(manifest)[:12]
+    return build_id_of_md5(md5_bytes(manifest))
+
+
+def build_id_of_md5(md5: str) -> str:
+    """The build id of the manifest whose MD5 (hex) is ``md5``, e.g. a single-part ETag."""
+    return md5[:BUILD_ID_LENGTH]
 
 
 def manifest_sha256(manifest: bytes) -> str:
@@ -72,7 +80,7 @@ def live_build(live: RemoteObject) -> str:
     """The id of the live manifest's build, from the listing: its ETag is the manifest's MD5.
 
     A multipart ETag is no digest; it then stands for a build of its own."""
-    return live.etag if live.multipart else live.etag[:12]
+    return live.etag if live.multipart else build_id_of_md5(live.etag)
 
 
 def history_name(manifest: bytes, now: datetime | None = None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.s3_listing import RemoteObject, list_objects
+from assetpipe.publish.listing import RemoteObject, list_objects
 
 
 def list_prefix(s3: S3Client, prefix: str) -> dict[str, RemoteObject]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from assetpipe.publish.config import S3Config
+from assetpipe.conf.s3 import S3Config
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 TIMEOUT = 10.0

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from assetpipe.conf.s3 import PublishError
 from assetpipe.digests import md5_bytes
 from assetpipe.naming import (
     IMAGE_VARIANTS,
@@ -15,7 +16,6 @@ from assetpipe.naming import (
     is_raster_image,
     variant_name,
 )
-from assetpipe.publish.config import PublishError
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
     if with_encodings:
         wanted |= {variant_name(name, e) for name in wanted for e in VARIANT_SUFFIXES}
     # Image variants are files of their own type, not encodings: published whatever
-    # upload_encodings says, as a page's <picture> and an edge name them.
+    # the s3 option "variants" says, as a page's <picture> and an edge name them.
     rasters = [name for name in hashed | frozenset(paths) if is_raster_image(name)]
     wanted |= {image_variant_name(name, f) for name in rasters for f in IMAGE_VARIANTS}
     sizes = _sizes(static_root, wanted)

@@ -28,7 +28,8 @@ from django.conf import STATICFILES_STORAGE_ALIAS, settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from assetpipe.publish.config import PublishError
+from assetpipe.conf import storages
+from assetpipe.conf.s3 import PublishError
 
 # What to do about an overlap, for every message that reports one.
 FIX = (
@@ -82,17 +83,15 @@ class Overlap:
 
 def static_prefix() -> StoredPrefix | None:
     """Where ``STORAGES["staticfiles"]``'s ``s3`` option publishes, if it has a bucket."""
-    config = settings.STORAGES.get(STATICFILES_STORAGE_ALIAS)
-    options = config.get("OPTIONS") if isinstance(config, Mapping) else None
-    s3 = options.get("s3") if isinstance(options, Mapping) else None
-    if not isinstance(s3, Mapping) or not isinstance(s3.get("bucket_name"), str):
+    entry = storages.static_entry()
+    s3 = storages.static_options().get("s3")
+    if entry is None or not isinstance(s3, Mapping) or not isinstance(s3.get("bucket_name"), str):
         return None
     location = s3.get("location") or ""
     location = location.strip("/") if isinstance(location, str) else ""
-    assert isinstance(config, Mapping)
     return StoredPrefix(
         STATICFILES_STORAGE_ALIAS,
-        str(config.get("BACKEND")),
+        str(entry.get("BACKEND")),
         s3["bucket_name"],
         f"{location}/" if location else "",
     )

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from assetpipe.digests import md5_file, upload_etag
 from assetpipe.publish.client import S3_ERRORS, S3Client
 from assetpipe.publish.history import history_entries, manifest_sha256
+from assetpipe.publish.listing import RemoteObject
 from assetpipe.publish.local import Build, LocalFile
-from assetpipe.s3_listing import RemoteObject
 
 # Upload.reason of a content-addressed object whose bytes in the bucket are not the build's.
 ALTERED = "altered in the bucket: its bytes are not this build's"

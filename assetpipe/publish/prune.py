@@ -7,23 +7,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from assetpipe.manifest import immutable_names, read_paths
+from assetpipe.build.report import format_bytes
+from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.naming import (
     IMAGE_VARIANTS,
+    MANIFEST_NAME,
     VARIANT_SUFFIXES,
     image_variant_name,
+    immutable_names,
     is_raster_image,
     looks_hashed_or_variant,
+    read_paths,
     variant_name,
     variant_original,
 )
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import history_entries, is_history, live_build, newest_builds
 from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.listing import RemoteObject
 from assetpipe.publish.local import read_manifest_paths
-from assetpipe.report import format_bytes
-from assetpipe.s3_listing import RemoteObject
 
 DELETE_BATCH = 1000  # DeleteObjects' limit per request
 
@@ -64,7 +66,7 @@ def prune(
     keep: int = 3,
     min_age: float = 3600,
     keep_builds: Collection[str] = (),
-    manifest_name: str = "staticfiles.json",
+    manifest_name: str = MANIFEST_NAME,
     dry_run: bool = False,
     stdout: TextIO | None = None,
     now: datetime | None = None,

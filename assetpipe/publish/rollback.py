@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
+from assetpipe.conf.s3 import BUILD_ID, PublishError, S3Config
 from assetpipe.digests import md5_bytes
+from assetpipe.naming import MANIFEST_NAME
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.publish.config import BUILD_ID, PublishError, S3Config
 from assetpipe.publish.history import (
     HistoryEntry,
+    build_id_of_md5,
     find_build,
     history_entries,
     history_name,
@@ -26,9 +28,9 @@ from assetpipe.publish.history import (
     newest_builds,
 )
 from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.listing import RemoteObject
 from assetpipe.publish.local import read_manifest_paths
 from assetpipe.publish.upload import put_manifest
-from assetpipe.s3_listing import RemoteObject
 
 MISSING_SHOWN = 5  # missing objects named in the refusal; the count says how many in all
 
@@ -61,7 +63,7 @@ def rollback(
     config: S3Config,
     *,
     to: str | None = None,
-    manifest_name: str = "staticfiles.json",
+    manifest_name: str = MANIFEST_NAME,
     dry_run: bool = False,
     stdout: TextIO | None = None,
 ) -> RollbackResult:
@@ -157,6 +159,6 @@ def _make_live(s3: S3Client, manifest: bytes, manifest_name: str) -> None:
         put_manifest(s3, s3.config.key(manifest_name), manifest, md5)
     except PublishError as exc:
         raise PublishError(
-            f"{exc}; the live manifest is the one before or build {md5[:12]}, each complete: "
-            "run the rollback again"
+            f"{exc}; the live manifest is the one before or build {build_id_of_md5(md5)}, "
+            "each complete: run the rollback again"
         ) from exc

@@ -15,28 +15,28 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from assetpipe.publish.config import PublishError, S3Config
+from assetpipe.build.report import Progress, format_bytes, unwrapped
+from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.publish.history import build_id, history_name, is_history
-from assetpipe.publish.live_check import live_etag_is
-from assetpipe.publish.local import Build, read_build
-from assetpipe.publish.record import (
+from assetpipe.publish.last_publish import (
     expected,
     forget_record,
     matching_etag,
     record_path,
     save_record,
 )
-from assetpipe.report import Progress, format_bytes, unwrapped
+from assetpipe.publish.live_check import live_etag_is
+from assetpipe.publish.local import Build, read_build
 
 if TYPE_CHECKING:
     from django.core.files.storage import Storage
 
     from assetpipe.edge.negotiation import Negotiation
     from assetpipe.publish.client import S3Client
+    from assetpipe.publish.listing import RemoteObject
     from assetpipe.publish.plan import Plan
-    from assetpipe.s3_listing import RemoteObject
 
 __all__ = [
     "PublishError",
@@ -116,8 +116,8 @@ def publish(
     cache), planned with instead of listing again. Raises PublishError; whatever happened, the
     bucket's manifest then still references only objects that exist.
     """
-    build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
-    if negotiation is not None and config.local_variants:
+    build = read_build(Path(static_root), manifest_name, with_encodings=config.variants_in_bucket)
+    if negotiation is not None and config.variants_in_static_root:
         check_variants(build, config, negotiation)
     clashes = sorted(name for name in build.files if is_history(name))
     if clashes:
@@ -134,7 +134,7 @@ def publish(
             if live:
                 return _still_live(build, config, checked)
     # Without local variants the bucket's listing completes the build: checked once listed.
-    late_check = negotiation if not config.local_variants else None
+    late_check = negotiation if not config.variants_in_static_root else None
     result, live_etag = _publish_listed(build, config, dry_run, stdout, late_check, listed)
     if record is not None and not dry_run:
         if live_etag:
@@ -156,9 +156,10 @@ def check_variants(
     STATIC_ROOT or (given its listing, ``remote``) in the bucket: ``.br``/``.gz`` by
     ``Accept-Encoding``, and with image formats ``.avif``/``.webp`` of a raster image by
     ``Accept``."""
-    if not config.upload_encodings:
+    if not config.variants_in_bucket:
         raise PublishError(
-            f"the edge picks .br/.gz keys in {config.where}, but upload_encodings is off"
+            f'the CDN picks .br/.gz keys in {config.where}, but the s3 option "variants" is '
+            f"{config.variants!r}: the variants are not uploaded"
         )
     for name, file in build.files.items():
         if file.encoding is not None or file.image_format is not None:
@@ -168,7 +169,7 @@ def check_variants(
             if variant not in build.files and (remote is None or variant not in remote):
                 raise PublishError(
                     f"{build.root / variant} is missing, and the edge "
-                    f'would ask {config.where} for it: run collectstatic with the "edge" '
+                    f'would ask {config.where} for it: run collectstatic with the "cdn" '
                     "option, which writes every variant, before publishing; nothing was published"
                 )
 
@@ -274,10 +275,19 @@ def _write_plan(stdout: TextIO, plan: Plan, config: S3Config, manifest_name: str
         )
 
 
+def read_manifest_from_bucket(config: S3Config, storage_options: dict[str, Any]) -> bool:
+    """With ``read_manifest_from_bucket`` (and no ``manifest_storage`` of the project's own),
+    puts the bucket's manifest in ``storage_options`` as Django's ``manifest_storage``."""
+    if not config.read_manifest_from_bucket or "manifest_storage" in storage_options:
+        return False
+    storage_options["manifest_storage"] = remote_manifest_storage(config)
+    return True
+
+
 def remote_manifest_storage(config: S3Config) -> Storage:
     """A read-only Storage reading the published manifest: Django's ``manifest_storage``.
 
     With ``manifest_digest`` set, it reads that build's history copy instead of the live one."""
-    from assetpipe.publish.manifest_storage import manifest_storage_for
+    from assetpipe.publish.bucket_manifest_storage import manifest_storage_for
 
     return manifest_storage_for(config)

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from assetpipe.edge.bucket import APPLY, READING, BucketCors, read_bucket_cors
-from assetpipe.edge.config import CorsConfig
+from assetpipe.build.report import format_bytes
+from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.s3 import AccessDenied, S3Config
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.publish.client import PERMISSIONS, S3Client
-from assetpipe.publish.config import AccessDenied, S3Config
+from assetpipe.publish.cors_rule import APPLY, READING, BucketCors, read_bucket_cors
 from assetpipe.publish.history import is_history, live_build
 from assetpipe.publish.inventory import list_prefix
+from assetpipe.publish.listing import RemoteObject
 from assetpipe.publish.local import Build, read_build
 from assetpipe.publish.plan import Plan, make_plan
 from assetpipe.publish.prune import kept_builds
-from assetpipe.report import format_bytes
-from assetpipe.s3_listing import RemoteObject
 
 # prune's defaults, under which status says which builds are kept.
 PRUNE_KEEP = 3
@@ -34,7 +34,7 @@ class Status:
     # With the ``cors`` option: the bucket's CORS rules, or why they could not be read.
     cors: BucketCors | None = None
     cors_unread: str | None = None
-    # With an ``edge``: the rule it rewrites by, to find published files it would miss.
+    # With a ``cdn``: the rule it rewrites by, to find published files it would miss.
     negotiation: Negotiation | None = None
 
     @property
@@ -112,7 +112,7 @@ class Status:
             return ["edge: every published file it may rewrite has its variants"]
         return [
             f"edge: {len(missing):,} variants it would ask for are missing, e.g. "
-            f"{self.config.key(missing[0])}: files of builds made without the edge option"
+            f"{self.config.key(missing[0])}: files of builds made without the cdn option"
         ]
 
     def kept_lines(self) -> list[str]:
@@ -134,7 +134,7 @@ def status(
 ) -> Status:
     """Compare the build with the bucket; with ``cors``, also the bucket's CORS rule (one
     GetBucketCors more; credentials without s3:GetBucketCORS get a line, not an error)."""
-    build = read_build(Path(static_root), manifest_name, with_encodings=config.upload_encodings)
+    build = read_build(Path(static_root), manifest_name, with_encodings=config.variants_in_bucket)
     bucket_cors: BucketCors | None = None
     unread: str | None = None
     with S3Client(config) as s3:

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from assetpipe.build.report import Progress
+from assetpipe.conf.s3 import PublishError
 from assetpipe.digests import content_md5, md5_bytes, md5_file, part_size
 from assetpipe.publish.client import S3_ERRORS, S3Client
-from assetpipe.publish.config import PublishError
-from assetpipe.publish.headers import manifest_args, upload_args
+from assetpipe.publish.object_args import manifest_args, upload_args
 from assetpipe.publish.plan import Upload
-from assetpipe.report import Progress
 
 # part_size is the digests module's; named here, where the multipart upload is.
 __all__ = ["part_size", "put_manifest", "upload_file", "upload_files", "upload_in_parts"]
@@ -37,7 +37,7 @@ def upload_files(s3: S3Client, uploads: Sequence[Upload], progress: Progress | N
             progress.advance(upload.file.size)
         return True
 
-    with ThreadPoolExecutor(max_workers=s3.config.max_workers) as pool:
+    with ThreadPoolExecutor(max_workers=s3.config.workers) as pool:
         futures: list[Future[bool]] = [pool.submit(run, upload) for upload in uploads]
         wait(futures, return_when=FIRST_EXCEPTION)
         stopped.set()

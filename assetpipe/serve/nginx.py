@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from assetpipe.bundlers import nginx_safe, read_prehashed
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge.cors import methods_pattern, origins_pattern, preflight_headers, stated_headers
 from assetpipe.headers import (
     CHARSET,
@@ -31,15 +30,18 @@ from assetpipe.headers import (
     short_cache_control,
 )
 from assetpipe.headers import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE  # the CLI's --max-age default
-from assetpipe.manifest import immutable_names, read_paths
 from assetpipe.naming import (
     HASH_LENGTH,
     HASHED_NAME_PATTERN,
     IMAGE_VARIANTS,
+    MANIFEST_NAME,
     RASTER_EXTENSIONS,
     image_variant_name,
+    immutable_names,
     is_raster_image,
     looks_hashed,
+    read_paths,
+    read_prehashed,
 )
 
 BROTLI_MODULE = "ngx_http_brotli_static_module.so"
@@ -86,7 +88,7 @@ def static_site(
     private_dirs: tuple[Path, ...] = (),
     brotli: bool = True,
     max_age: int = DEFAULT_MAX_AGE,
-    manifest_name: str = "staticfiles.json",
+    manifest_name: str = MANIFEST_NAME,
     cors: CorsConfig | None = None,
     image_formats: Sequence[str] = (),
 ) -> StaticSite:
@@ -139,8 +141,8 @@ def _from_build(manifest: Path) -> dict[str, tuple[str, ...]]:
     originals = read_paths(data)
     lookalikes = {n for n in originals if looks_hashed(n) and n not in immutable}
     return {
-        "prehashed": tuple(sorted(filter(nginx_safe, read_prehashed(data)))),
-        "lookalikes": tuple(sorted(filter(nginx_safe, lookalikes))),
+        "prehashed": tuple(sorted(filter(_nginx_safe, read_prehashed(data)))),
+        "lookalikes": tuple(sorted(filter(_nginx_safe, lookalikes))),
     }
 
 
@@ -558,3 +560,8 @@ def _mount(script_name: str | None) -> str | None:
             f"the script name contains characters nginx would misread: {script_name!r}"
         )
     return mount
+
+
+def _nginx_safe(name: str) -> bool:
+    """Whether ``name`` can be written inside a quoted nginx ``location`` as it is."""
+    return not any(c in name for c in '"\\$;{}') and all(c.isprintable() for c in name)

@@ -28,8 +28,7 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.manifest import immutable_names
-from assetpipe.naming import split_image_variant
+from assetpipe.naming import MANIFEST_NAME, immutable_names, split_image_variant
 
 if TYPE_CHECKING:
     from assetpipe.serve.whitenoise_middleware import WhiteNoiseMiddleware
@@ -110,7 +109,7 @@ def _text(value: object) -> str | None:
 
 def _immutable() -> frozenset[str]:
     try:
-        manifest_name = getattr(staticfiles_storage, "manifest_name", "staticfiles.json")
+        manifest_name = getattr(staticfiles_storage, "manifest_name", MANIFEST_NAME)
         path = staticfiles_storage.path(manifest_name)
         stat = os.stat(path)
     except (ImproperlyConfigured, NotImplementedError, OSError):

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 
 from assetpipe.extras import require
+from assetpipe.naming import MANIFEST_NAME
 
 require("whitenoise")
 
@@ -45,7 +46,6 @@ SETTINGS: tuple[str, ...] = (
     "WHITENOISE_IMMUTABLE_FILE_TEST",
     "WHITENOISE_STATIC_PREFIX",
 )
-MANIFEST_NAME = "staticfiles.json"
 MAX_TABLES = 8  # a suite that switches between a few STATIC_ROOTs keeps each one's table
 
 _tables: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()

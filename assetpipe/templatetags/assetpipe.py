@@ -32,7 +32,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from assetpipe.naming import IMAGE_VARIANTS
-from assetpipe.preload import Preload, record, record_tag
+from assetpipe.serve.preload import Preload, record, record_tag
 
 register = template.Library()
 logger = logging.getLogger("assetpipe")

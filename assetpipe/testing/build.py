@@ -2,19 +2,18 @@
 
 It is ``collectstatic`` with the project's own storage class and options, with three changes:
 STATIC_ROOT is the session's own directory (kept between sessions, so from the second session on
-the build is a no-change build), publishing is off (the ``s3`` option and the ``edge`` that needs
+the build is a no-change build), publishing is off (the ``s3`` option and the ``cdn`` that needs
 it are dropped, so nothing is sent to a bucket), and the options that say where the files, the
 manifest or the build state go (``location``, ``manifest_storage``, ``state_dir``) are dropped, so
 that everything goes into that directory and the build state beside it. Every other option
-(``strict``, ``integrity``, ``encodings``, ...) is the project's, so the tests see the names, the
-integrity values and the build errors production sees.
+(``missing_references``, ``integrity``, ``encodings``, ...) is the project's, so the tests see
+the names, the integrity values and the build errors production sees.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 ENV_BUILD = "ASSETPIPE_TEST_BUILD"
 ENV_STATIC_ROOT = "ASSETPIPE_TEST_STATIC_ROOT"
 # What the storage must not be told in a test session: where to publish, where files go.
-DROPPED_OPTIONS = ("s3", "edge", "location", "manifest_storage", "state_dir")
+DROPPED_OPTIONS = ("s3", "cdn", "location", "manifest_storage", "state_dir")
 STATIC_DIRNAME = "static"
 _ON = ("1", "true", "yes", "on")
 _OFF = ("0", "false", "no", "off")
@@ -64,20 +63,10 @@ def project_uses_assetpipe() -> bool:
         return False
     import django
     from django.apps import apps
-    from django.utils.module_loading import import_string
 
-    from assetpipe.storage import AssetPipeStorage
+    from assetpipe.conf.storages import uses_assetpipe
 
-    storages = settings.STORAGES
-    entry = storages.get("staticfiles") if isinstance(storages, Mapping) else None
-    backend = entry.get("BACKEND") if isinstance(entry, Mapping) else None
-    if not isinstance(backend, str):
-        return False
-    try:
-        cls = import_string(backend)
-    except ImportError:
-        return False
-    if not (isinstance(cls, type) and issubclass(cls, AssetPipeStorage)):
+    if not uses_assetpipe():
         return False
     if not apps.ready:
         django.setup()
@@ -88,7 +77,9 @@ def session_settings(root: Path) -> dict[str, Any]:
     """The settings a session runs with: its STATIC_ROOT, and the storage without publishing."""
     from django.conf import settings
 
-    entry: dict[str, Any] = dict(settings.STORAGES["staticfiles"])
+    from assetpipe.conf.storages import static_entry
+
+    entry: dict[str, Any] = dict(static_entry() or {})
     options: dict[str, Any] = dict(entry.get("OPTIONS") or {})
     entry["OPTIONS"] = {name: v for name, v in options.items() if name not in DROPPED_OPTIONS}
     return {"STATIC_ROOT": str(root), "STORAGES": {**settings.STORAGES, "staticfiles": entry}}
@@ -122,13 +113,13 @@ class SessionBuild:
     def build(self) -> list[str]:
         """Run the build with the session's settings in force; returns what it reported.
 
-        :class:`StaticBuildError` carries the build's own message (for a missing reference under
-        ``strict``, the file and line)."""
+        :class:`StaticBuildError` carries the build's own message (for a missing reference with
+        ``"missing_references": "fail"``, the file and line)."""
         started = time.perf_counter()
         from django.core.management import call_command
         from django.core.management.base import OutputWrapper
 
-        from assetpipe.report import Console, reporting_to
+        from assetpipe.build.report import Console, reporting_to
 
         self.activate()
         self._prepare()

@@ -12,8 +12,8 @@ With pytest-xdist the controller builds, in its ``pytest_sessionstart``, before 
 workers; each worker is told the STATIC_ROOT and only uses it. A worker that was told nothing
 builds itself: the build lock lets the first build while the others wait, then find nothing to do.
 
-A build error (a missing reference under ``strict``, a bad option) ends the session before
-collection with the build's own message.
+A build error (a missing reference with ``"missing_references": "fail"``, a bad option) ends
+the session before collection with the build's own message.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from assetpipe.early_hints import EarlyHints
+from assetpipe.serve.early_hints import EarlyHints
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "acme.settings")
 application = EarlyHints(get_asgi_application())

@@ -44,7 +44,7 @@ MIDDLEWARE = [
     *(
         [
             "assetpipe.serve.servestatic.ServeStaticMiddleware",
-            "assetpipe.preload.PreloadMiddleware",
+            "assetpipe.serve.preload.PreloadMiddleware",
         ]
         if SERVER == "servestatic"
         else ["whitenoise.middleware.WhiteNoiseMiddleware"]
@@ -107,10 +107,12 @@ STORAGES = {
                 "location": "static",
                 "endpoint_url": S3_ENDPOINT,
                 "region_name": "us-east-1",
+                # With a CDN, the .br/.gz variants are published too, for it to pick from.
+                **({"variants": "static_root_and_bucket"} if EDGE_CDN else {}),
             },
             # The CDN in front of the bucket ("cloudfront" or "cloudflare"), if any: every
             # variant is then built and published, for `manage.py assetpipe edge` to serve.
-            **({"edge": {"cdn": EDGE_CDN}} if EDGE_CDN else {}),
+            **({"cdn": EDGE_CDN} if EDGE_CDN else {}),
         },
     },
     "default": {

@@ -242,7 +242,7 @@ def test_vite_build_through_django_vite(
     js_module_imports: bool,
 ) -> None:
     dist = builds(variant, dot_vite=manifest.startswith(".vite/"))
-    options = {"js_module_imports": js_module_imports, "strict": True}
+    options = {"js_module_imports": js_module_imports, "missing_references": "fail"}
     site = collect(tmp_path, dist, VITE_PAGE, options, manifest)
     raw = json.loads((site.root / "staticfiles.json").read_bytes())
     assert sorted(raw["prehashed"]) == sorted(site.bundle_files)
@@ -260,7 +260,7 @@ def test_esbuild_chunks_through_the_prehashed_option(
     out = builds("esbuild")
     options = {
         "js_module_imports": js_module_imports,
-        "strict": True,
+        "missing_references": "fail",
         "prehashed": ["bundles/chunks/*-[hash].js"],
     }
     site = collect(tmp_path, out, ESBUILD_PAGE, options, None)
@@ -293,7 +293,9 @@ def test_webpack_build_through_render_bundle(
     dist = builds("webpack")
     stats = dist.parent / "webpack-stats.json"
     loader = {"DEFAULT": {"BUNDLE_DIR_NAME": "bundles/", "STATS_FILE": str(stats), "CACHE": False}}
-    site = collect(tmp_path, dist, WEBPACK_PAGE, {"strict": True}, None, WEBPACK_LOADER=loader)
+    site = collect(
+        tmp_path, dist, WEBPACK_PAGE, {"missing_references": "fail"}, None, WEBPACK_LOADER=loader
+    )
     # The entry, its CSS, the lazy chunk and its CSS, and the asset modules (image, font, svg).
     assert {n.split("/")[-1].split(".")[0] for n in site.bundle_files} == {
         "main", "lazy", "dot", "logo", "bundled"
@@ -315,7 +317,7 @@ def test_esbuild_build_with_its_metafile(
         if value.get("entryPoint")
     )
     page = ESBUILD_PAGE.replace("bundles/entry.js", entry)
-    site = collect(tmp_path, out, page, {"strict": True}, None)
+    site = collect(tmp_path, out, page, {"missing_references": "fail"}, None)
     assert len(site.bundle_files) == 3 and entry in site.bundle_files
     assert_kept(site, out, set(site.bundle_files))
     load_everywhere(chromium, site, tmp_path, ESBUILD_DONE, "bundles/", every=True)

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.bundlers import (
+from assetpipe.build.bundlers.prehashed import (
     bundle_root,
     compile_patterns,
     parse_vite_manifest,
     prehashed_names,
-    read_prehashed,
 )
+from assetpipe.naming import read_prehashed
 from tests.conftest import StaticProject
 
 pytestmark = pytest.mark.django_db(databases=[])
@@ -146,7 +146,7 @@ def test_vite_output_keeps_its_names_and_bytes(
     project: StaticProject, js_module_imports: bool
 ) -> None:
     write_vite_tree(project)
-    project.configure(js_module_imports=js_module_imports, strict=True)
+    project.configure(js_module_imports=js_module_imports, missing_references="fail")
     project.collect(verbosity=0)
 
     raw = json.loads(project.read("staticfiles.json"))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.core.management.base import CommandError
 
-from assetpipe.content_names import covering_pattern, looks_content_named, undeclared
-from assetpipe.records import Tree, esbuild_metafile, webpack_manifest, webpack_stats
+from assetpipe.build.bundlers.content_names import covering_pattern, looks_content_named, undeclared
+from assetpipe.build.bundlers.records import Tree, esbuild_metafile, webpack_manifest, webpack_stats
 from tests.conftest import StaticProject, post_processing_error
 
 TREE = Tree(
@@ -189,7 +189,7 @@ def test_webpack_stats_in_the_tree(project: StaticProject, builds: Callable[...,
     dist = builds("webpack")
     written = copy_build(project, dist)
     shutil.copy(dist.parent / "webpack-stats.json", project.source / "webpack-stats.json")
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     _, err = project.collect(verbosity=1)
     assert prehashed(project) == written and len(written) == 7
     assert "look content-named" not in err
@@ -200,7 +200,7 @@ def test_webpack_stats_in_the_tree(project: StaticProject, builds: Callable[...,
 def test_webpack_manifest_plugin_alone(project: StaticProject, builds: Callable[..., Path]) -> None:
     dist = builds("webpack", manifest=True)
     written = copy_build(project, dist)
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     project.collect(verbosity=0)
     assert prehashed(project) == written - {"bundles/manifest.json"}
     assert project.manifest()["bundles/manifest.json"] != "bundles/manifest.json"
@@ -215,7 +215,7 @@ def test_a_build_not_done_warns_and_fails_under_strict(
     settings.WEBPACK_LOADER = {"DEFAULT": {"STATS_FILE": str(stats_file)}}
     _, err = project.collect(verbosity=1)
     assert f'{stats_file} (webpack-bundle-tracker stats): status "compile"' in err
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     with pytest.raises((ValueError, CommandError)) as info:
         project.collect(verbosity=0)
     assert "compile" in str(post_processing_error(info, ValueError))
@@ -235,7 +235,7 @@ def test_a_missing_listed_file_is_named(project: StaticProject) -> None:
     _, err = project.collect(verbosity=1)
     assert "lists bundles/lazy.0123456789abcdef0123.js, which is not collected" in err
     assert prehashed(project) == {"bundles/main.f1d6aa1375219837cbfc.js"}
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     with pytest.raises((ValueError, CommandError)) as info:
         project.collect(verbosity=0)
     assert "bundles/lazy.0123456789abcdef0123.js" in str(post_processing_error(info, ValueError))
@@ -274,7 +274,7 @@ def test_a_stats_file_in_static_root_is_read_once(
     written = copy_build(project, dist)
     shutil.copy(dist.parent / "webpack-stats.json", project.source / "webpack-stats.json")
     settings.WEBPACK_LOADER = {"DEFAULT": {"STATS_FILE": str(project.root / "webpack-stats.json")}}
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     project.collect(verbosity=0)
     assert prehashed(project) == written
 
@@ -285,7 +285,7 @@ def test_esbuild_metafile_outside_the_tree(
     dist = builds("esbuild", metafile=True)
     written = copy_build(project, dist) - {"bundles/meta.json"}
     (project.source / "bundles" / "meta.json").unlink()
-    project.configure(strict=True, bundler_records=[dist / "bundles" / "meta.json"])
+    project.configure(missing_references="fail", prehashed_records=[dist / "bundles" / "meta.json"])
     project.collect(verbosity=0)
     assert prehashed(project) == written and len(written) == 3
 
@@ -300,7 +300,7 @@ def test_webpack_manifest_outside_the_tree(
     manifest = tmp_path / "elsewhere" / "bundles" / "manifest.json"
     manifest.parent.mkdir(parents=True)
     shutil.copy(dist / "bundles" / "manifest.json", manifest)
-    project.configure(strict=True, bundler_records=[str(manifest)])
+    project.configure(missing_references="fail", prehashed_records=[str(manifest)])
     project.collect(verbosity=0)
     assert prehashed(project) == written
 
@@ -309,7 +309,7 @@ def test_bundler_records_that_are_not_records(project: StaticProject, tmp_path: 
     other = tmp_path / "package.json"
     other.write_text('{"name": "x", "private": true}')
     project.write("a.js", "1;\n")
-    project.configure(bundler_records=[str(other), str(tmp_path / "missing.json")])
+    project.configure(prehashed_records=[str(other), str(tmp_path / "missing.json")])
     _, err = project.collect(verbosity=1)
     assert f"{other} (bundler record): is none of webpack-bundle-tracker's stats" in err
     assert f"{tmp_path / 'missing.json'} (bundler record): cannot be read" in err
@@ -327,14 +327,14 @@ def test_listed_files_without_a_hash_are_hashed_by_django(project: StaticProject
             }
         ),
     )
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     project.collect(verbosity=0)
     assert prehashed(project) == {"bundles/lazy.0123456789abcdef0123.js"}
     assert project.manifest()["bundles/main.js"] != "bundles/main.js"
 
 
 def test_only_files_named_like_records_are_read() -> None:
-    from assetpipe.bundlers import detect
+    from assetpipe.build.bundlers.prehashed import detect
 
     read: list[str] = []
 

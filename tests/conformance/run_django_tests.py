@@ -12,7 +12,7 @@ the test files is rewritten.
 
 Usage::
 
-    # AssetPipeStorage with {"encodings": [], "strict": true}
+    # AssetPipeStorage with {"encodings": [], "missing_references": "fail"}
     python tests/conformance/run_django_tests.py
     # AssetPipeStorage with its default options
     python tests/conformance/run_django_tests.py --defaults
@@ -48,7 +48,7 @@ from pathlib import Path
 import django
 
 DEFAULT_STORAGE = "assetpipe.storage.AssetPipeStorage"
-CONFORMANCE_OPTIONS: dict[str, object] = {"encodings": [], "strict": True}
+CONFORMANCE_OPTIONS: dict[str, object] = {"encodings": [], "missing_references": "fail"}
 TEST_LABEL = "staticfiles_tests.test_storage"
 SHIM_MODULE = "assetpipe_conformance"
 SHIM_CLASS = "StorageUnderTest"

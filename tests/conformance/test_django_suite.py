@@ -23,7 +23,7 @@ def test_django_storage_tests_pass_against_assetpipe() -> None:
             "--storage",
             "assetpipe.storage.AssetPipeStorage",
             "--options",
-            json.dumps({"encodings": [], "strict": True}),
+            json.dumps({"encodings": [], "missing_references": "fail"}),
         ],
         capture_output=True,
         text=True,

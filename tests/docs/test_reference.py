@@ -3,16 +3,15 @@ every option, subcommand, argument, check id and manifest key the code has."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 
 import pytest
 
-from assetpipe.edge.config import CorsConfig, EdgeConfig
+from assetpipe.conf import images, options, s3
+from assetpipe.conf.edge import CORS_CHECKS
+from assetpipe.conf.kit import RENAMED_IN
 from assetpipe.management.commands.assetpipe import SUBCOMMANDS
-from assetpipe.options import _VALIDATORS
-from assetpipe.publish.config import S3Config
 from docs import gen_reference, reference_text
 from tests.conftest import StaticProject
 from tests.docs.pages import REPO, text
@@ -33,11 +32,20 @@ def documented_names(page: str) -> set[str]:
 
 def test_every_storage_option_is_documented() -> None:
     names = documented_names("options.md")
-    assert set(_VALIDATORS) <= names
-    for config in (S3Config, CorsConfig, EdgeConfig):
-        assert {field.name for field in dataclasses.fields(config)} <= names, config
+    for checks in (options.CHECKS, s3.CHECKS, CORS_CHECKS, images.CHECKS):
+        assert set(checks) <= names
     fixed, filled = gen_reference.media_own_defaults()
     assert {"tenant", "tenant_resolver", *fixed, *filled} <= names
+
+
+def test_every_renamed_option_is_listed_with_its_replacement() -> None:
+    names = documented_names("options.md")
+    page = text("reference/options.md")
+    assert f"## Options renamed or removed in {RENAMED_IN}" in page
+    for group, retired in (("", options.RETIRED), ('["s3"]', s3.RETIRED)):
+        for name in retired:
+            assert f'{group}["{name}"]' in names, name
+    assert '["images"]["workers"]' in names
 
 
 def test_every_subcommand_and_argument_is_documented() -> None:

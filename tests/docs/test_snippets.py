@@ -15,7 +15,7 @@ import django
 import pytest
 from django.utils.module_loading import import_string
 
-from assetpipe.options import parse_storage_options
+from assetpipe.conf.options import parse_storage_options
 from tests.docs.pages import Block, python_blocks
 
 BLOCKS = python_blocks()

@@ -29,21 +29,23 @@ from django.template import engines
 from pytest_django.fixtures import Settings
 
 from assetpipe import checks, extras
-from assetpipe.compress import ENCODINGS, Compressor, FetchedVariant
+from assetpipe.build.compress import ENCODINGS, Compressor, FetchedVariant
+from assetpipe.build.lock import BuildLock, lock_path
+from assetpipe.build.outputs import BuiltFile, WriteError, scan_tree
+from assetpipe.build.report import BuildReport
+from assetpipe.build.state import CompressState
+from assetpipe.conf import images as image_settings
+from assetpipe.conf.options import parse_storage_options
+from assetpipe.conf.s3 import PublishError, S3Config
 from assetpipe.digests import md5_file
-from assetpipe.files import BuiltFile, WriteError, scan_tree
-from assetpipe.images import settings as image_settings
-from assetpipe.lock import BuildLock, lock_path
-from assetpipe.options import parse_storage_options
-from assetpipe.publish import manifest_storage, prune, s3, upload
+from assetpipe.edge.negotiation import Negotiation
+from assetpipe.publish import bucket_manifest_storage as manifest_storage
+from assetpipe.publish import prune, s3, upload
 from assetpipe.publish.client import S3Client
-from assetpipe.publish.config import PublishError, S3Config
 from assetpipe.publish.history import HistoryEntry
 from assetpipe.publish.inventory import list_prefix
 from assetpipe.publish.local import LocalFile
 from assetpipe.publish.plan import Upload
-from assetpipe.report import BuildReport
-from assetpipe.state import CompressState
 from assetpipe.storage import AssetPipeStorage
 from tests.conftest import StaticProject, post_processing_error
 from tests.docs.pages import text
@@ -158,7 +160,7 @@ def test_bundler_record_problems(project: StaticProject, settings: Settings) -> 
     warnings = err.split("assetpipe: ")[0].replace(str(stats), "/srv/app/webpack-stats.json")
     assert "2 bundler record problems" in warnings
     assert_on_page(warnings)
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     with pytest.raises((ValueError, CommandError)) as failure:
         project.collect()
     error = post_processing_error(failure, ValueError)
@@ -176,7 +178,7 @@ def test_undeclared_content_named_files(project: StaticProject) -> None:
 
 def test_strict_mode(project: StaticProject) -> None:
     project.write("js/lib.js", "var a = 1;\n//# sourceMappingURL=lib.js.map\n")
-    project.configure(strict=True)
+    project.configure(missing_references="fail")
     err = StringIO()
     with pytest.raises(Exception) as failure:
         call_command("collectstatic", interactive=False, stdout=StringIO(), stderr=err)
@@ -219,11 +221,11 @@ def test_the_build_lock(
     other = BuildLock(state, root)
     other.acquire(0, print)
     clock = iter([0.0, 0.0, 601.0])
-    monkeypatch.setattr("assetpipe.lock.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("assetpipe.build.lock.time.monotonic", lambda: next(clock))
     storage = AssetPipeStorage(location=str(root), state_dir=str(state), lock_timeout=600)
     try:
         with pytest.raises(CommandError) as failure:
-            storage._take_lock()
+            storage.copy.take_lock()
     finally:
         other.release()
     assert_on_page(as_srv(capsys.readouterr().err, root, state))
@@ -260,9 +262,22 @@ def test_a_full_or_read_only_disk(code: int) -> None:
         {"encoding": ["br"]},
         {"lock_timeout": -1},
         {"s3": {"bucket": "acme-static"}},
-        {"edge": {"cdn": "cloudfront"}},
+        {"cdn": "cloudfront"},
+        {"cdn": "cloudfront", "s3": CONFIG},
+        {"import_map": ["*.mjs"]},
+        {"compress_workers": 4},
+        {"s3": {**CONFIG, "upload_encodings": True}},
     ],
-    ids=["unknown", "invalid", "s3-key", "edge-without-s3"],
+    ids=[
+        "unknown",
+        "invalid",
+        "s3-key",
+        "cdn-without-s3",
+        "cdn-without-bucket-variants",
+        "import-map-without-integrity",
+        "renamed",
+        "s3-renamed",
+    ],
 )
 def test_an_unknown_or_invalid_option(options: dict[str, Any]) -> None:
     with pytest.raises(ImproperlyConfigured) as failure:
@@ -437,9 +452,10 @@ def test_prune_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_edge_would_ask_for_a_missing_variant() -> None:
-    options, _ = parse_storage_options({"s3": CONFIG, "edge": {"cdn": "cloudfront"}})
-    config = options.s3_config()
-    negotiation = options.negotiation("staticfiles.json")
+    both = {**CONFIG, "variants": "static_root_and_bucket"}
+    options, _ = parse_storage_options({"s3": both, "cdn": "cloudfront"})
+    config = options.s3
+    negotiation = Negotiation.for_options(options, "staticfiles.json")
     assert config is not None and negotiation is not None
     app = LocalFile("css/app.css", STATIC_ROOT, 2000, hashed=False)
     build = SimpleNamespace(root=STATIC_ROOT, files={"css/app.css": app})
@@ -476,4 +492,4 @@ def test_signed_urls_on_a_custom_domain() -> None:
 def test_no_unchecked_message_blocks() -> None:
     # Every ```text block of the page is one of the messages above: a new entry needs a test.
     blocks = PAGE.count("```text\n")
-    assert blocks == 46, f"{blocks} message blocks: add a test for the new one, then this count"
+    assert blocks == 50, f"{blocks} message blocks: add a test for the new one, then this count"

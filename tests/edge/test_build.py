@@ -45,6 +45,8 @@ def tree(project: StaticProject, s3_endpoint: str, make_bucket: Callable[[], str
             "location": "static",
             "endpoint_url": s3_endpoint,
             "region_name": "us-east-1",
+            # A CDN picks the variants in the bucket.
+            "variants": "static_root_and_bucket",
         }
     )
     return project
@@ -68,7 +70,7 @@ def test_without_an_edge_variants_are_kept_only_when_worth_it(tree: StaticProjec
 def test_every_negotiable_file_has_every_variant_locally_and_in_the_bucket(
     tree: StaticProject, s3_client: Any
 ) -> None:
-    tree.configure(edge={"cdn": "cloudfront"})
+    tree.configure(cdn="cloudfront")
     tree.collect()
     negotiation = negotiation_of(tree)
     built = {name for pair in tree.manifest().items() for name in pair}
@@ -96,14 +98,14 @@ def test_every_negotiable_file_has_every_variant_locally_and_in_the_bucket(
 def test_turning_the_edge_off_drops_the_variants_that_are_not_worth_it(
     tree: StaticProject,
 ) -> None:
-    tree.configure(edge={"cdn": "cloudflare"})
+    tree.configure(cdn="cloudflare")
     tree.collect()
     assert "data/noise.txt.br" in variants(tree.root)
-    tree.options.pop("edge")
+    tree.options.pop("cdn")
     tree.configure()
     tree.collect()
     assert not {n for n in variants(tree.root) if n.startswith("data/noise")}
-    tree.configure(edge={"cdn": "cloudflare"})
+    tree.configure(cdn="cloudflare")
     tree.collect()
     assert {"data/noise.txt.br", "data/noise.txt.gz"} <= variants(tree.root)
 
@@ -115,7 +117,7 @@ def test_a_build_missing_a_variant_the_edge_needs_is_never_published(
     s3 = dict(tree.options.pop("s3"))  # type: ignore[call-overload]
     tree.configure()
     tree.collect()  # no edge: data/noise.txt has no variants
-    config = S3Config.from_options({**s3, "upload_encodings": True})
+    config = S3Config.from_options({**s3, "variants": "static_root_and_bucket"})
     negotiation = Negotiation("static/", ("br", "gzip"), frozenset({"png"}))
     with pytest.raises(PublishError) as raised:
         publish(tree.root, "staticfiles.json", config, negotiation=negotiation)
@@ -138,9 +140,9 @@ def test_status_names_the_variants_an_edge_would_miss_in_the_bucket(tree: Static
     assert any(line.startswith("edge: ") and "are missing" in line for line in before.lines())
 
     tree.write("data/noise.txt", NOISE[::-1])
-    tree.configure(edge={"cdn": "cloudfront"})
+    tree.configure(cdn="cloudfront")
     tree.collect()  # every variant of this build; the old build's hashed noise lacks its own
-    config = S3Config.from_options({**s3, "upload_encodings": True})
+    config = S3Config.from_options({**s3, "variants": "static_root_and_bucket"})
     after = status(tree.root, "staticfiles.json", config, negotiation=negotiation)
     assert after.edge_missing == [f"{old}.br", f"{old}.gz"]
     assert not after.in_sync

@@ -1,9 +1,9 @@
 """The generated Cloudflare Worker, run by workerd in front of a published build.
 
-Django admin's static files and the example shop's are built with ``"edge": {"cdn":
-"cloudflare"}`` and published through the S3 front (S3's CORS behaviour in front of moto) to a
-bucket whose static prefix is publicly readable. The Worker that ``edge_files`` renders runs in
-workerd with ``ORIGIN`` pointing at that bucket, and every request goes through it.
+Django admin's static files and the example shop's are built with ``"cdn": "cloudflare"`` and
+published through the S3 front (S3's CORS behaviour in front of moto) to a bucket whose static
+prefix is publicly readable. The Worker that ``edge_files`` renders runs in workerd with
+``ORIGIN`` pointing at that bucket, and every request goes through it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.options import parse_storage_options
 from assetpipe.edge.cloudflare import COMPATIBILITY_DATE, edge_files
-from assetpipe.edge.config import CorsConfig
 from assetpipe.edge.negotiation import Negotiation, preferred_encoding
-from assetpipe.options import parse_storage_options
 from tests.conftest import StaticProject, free_port
 from tests.edge.s3_cors import S3CorsFront
 from tests.edge.shop import build_shop, load_shop, public_read_policy, serving_pages
@@ -141,8 +141,9 @@ def storage_options(front: S3CorsFront, bucket: str) -> dict[str, Any]:
             "location": PREFIX.rstrip("/"),
             "endpoint_url": front.url,
             "region_name": "us-east-1",
+            "variants": "static_root_and_bucket",
         },
-        "edge": {"cdn": "cloudflare"},
+        "cdn": "cloudflare",
         "cors": {"origins": ["*"]},
     }
 
@@ -184,7 +185,7 @@ def published(s3_front: S3CorsFront, tmp_path_factory: pytest.TempPathFactory) -
                 etag=got["ETag"],
             )
     s3.close()
-    negotiation = parse_storage_options(options)[0].negotiation("staticfiles.json")
+    negotiation = Negotiation.for_options(parse_storage_options(options)[0], "staticfiles.json")
     assert negotiation is not None
     manifest = json.loads((root / "staticfiles.json").read_bytes())["paths"]
     return Published(
@@ -592,14 +593,21 @@ def test_manage_py_assetpipe_edge_writes_the_three_files(
     project: StaticProject, tmp_path: Path
 ) -> None:
     project.configure(
-        s3={"bucket_name": "static-bucket", "location": "static", "region_name": "eu-west-1"},
-        edge={"cdn": "cloudflare"},
+        s3={
+            "bucket_name": "static-bucket",
+            "location": "static",
+            "region_name": "eu-west-1",
+            "variants": "static_root_and_bucket",
+        },
+        cdn="cloudflare",
         cors={"origins": [SHOP]},
     )
     out = tmp_path / "edge"
     call_command("assetpipe", "edge", "--out", str(out), verbosity=0)
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "worker.js", "wrangler.toml"]
-    negotiation = parse_storage_options(project.options)[0].negotiation("staticfiles.json")
+    negotiation = Negotiation.for_options(
+        parse_storage_options(project.options)[0], "staticfiles.json"
+    )
     assert negotiation is not None
     expected = edge_files(negotiation, CorsConfig(origins=(SHOP,)))
     for name, text in expected.items():

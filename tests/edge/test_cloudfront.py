@@ -30,9 +30,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
 
-from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge.cloudfront import FUNCTION_MAX_BYTES, edge_files, function_code
-from assetpipe.edge.config import CorsConfig
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.naming import VARIANT_SUFFIXES, split_variant
 from tests.edge.conftest import CheckFunction, RunFunction
@@ -285,7 +285,7 @@ def test_the_code_embeds_the_negotiation_and_renders_the_same_text_every_time() 
     assert json.loads(config) == NEGOTIATION.as_json()
     # The same text whatever order a frozenset iterates in (a new hash seed per process).
     render = (
-        "import sys; from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS as S; "
+        "import sys; from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS as S; "
         "from assetpipe.edge.negotiation import Negotiation as N; "
         "from assetpipe.edge.cloudfront import function_code as f; "
         "sys.stdout.write(f(N('static/', ('br', 'gzip'), S)))"
@@ -493,8 +493,9 @@ def published(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "location": "static",
             "endpoint_url": s3_endpoint,
             "region_name": "us-east-1",
+            "variants": "static_root_and_bucket",
         },
-        "edge": {"cdn": "cloudfront"},
+        "cdn": "cloudfront",
     }
     with override_settings(
         STATIC_ROOT=str(root),
@@ -582,13 +583,16 @@ def use_storage(settings: Settings, **options: Any) -> None:
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {
             "BACKEND": "assetpipe.storage.AssetPipeStorage",
-            "OPTIONS": {"s3": {"bucket_name": "b", "location": "static"}, **options},
+            "OPTIONS": {
+                "s3": {"bucket_name": "b", "location": "static", "variants": "bucket"},
+                **options,
+            },
         },
     }
 
 
 def test_edge_command_writes_the_four_files(settings: Settings, tmp_path: Path) -> None:
-    use_storage(settings, edge={"cdn": "cloudfront"}, cors={"origins": ["https://example.com"]})
+    use_storage(settings, cdn="cloudfront", cors={"origins": ["https://example.com"]})
     out = io.StringIO()
     call_command("assetpipe", "edge", "--out", str(tmp_path / "edge"), stdout=out)
 
@@ -609,13 +613,15 @@ def test_edge_command_writes_the_four_files(settings: Settings, tmp_path: Path) 
 
 def test_edge_command_without_an_edge_names_the_option(settings: Settings) -> None:
     use_storage(settings)
-    with pytest.raises(CommandError, match=r'\["edge"\] is not set.*"cdn": "cloudfront"'):
+    with pytest.raises(
+        CommandError, match=r'\["cdn"\] is not set: name the CDN, e.g. "cloudfront"'
+    ):
         call_command("assetpipe", "edge", stdout=io.StringIO())
 
 
 def test_edge_command_refuses_cors_origins_cloudfront_cannot_state(
     settings: Settings,
 ) -> None:
-    use_storage(settings, edge={"cdn": "cloudfront"}, cors={"origins": ["https://a*.example.com"]})
+    use_storage(settings, cdn="cloudfront", cors={"origins": ["https://a*.example.com"]})
     with pytest.raises(CommandError, match=r"leftmost label"):
         call_command("assetpipe", "edge", stdout=io.StringIO())

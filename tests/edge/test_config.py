@@ -1,4 +1,4 @@
-"""The cors and edge options: validated at start-up, naming the key and what was expected."""
+"""The cors and cdn options: validated at start-up, naming the key and what was expected."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.edge.config import CorsConfig, EdgeConfig
+from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.options import parse_storage_options, storage_option_problems
 from assetpipe.edge.cors import merged_s3_rules, response_headers, rule_is_current, s3_rule
-from assetpipe.options import parse_storage_options, storage_option_problems
+from assetpipe.edge.negotiation import Negotiation
 
 S3 = {"bucket_name": "static-bucket", "location": "static"}
 
@@ -23,38 +24,38 @@ def test_cors_defaults_to_any_origin_for_a_day() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ({"origins": "https://shop.example"}, "['origins'] is 'https://shop.example'"),
+        ({"origins": "https://shop.example"}, "[\"origins\"] is 'https://shop.example' (str)"),
         ({"origins": []}, "a non-empty list of origins"),
         ({"origins": ["https://shop.example/"]}, "no trailing"),
         ({"origins": ["shop.example"]}, "scheme, host and port"),
         ({"origins": ["https://*.*.example"]}, "at most one"),
         ({"origins": ["*", "https://shop.example"]}, '["*"] alone'),
-        ({"max_age": -1}, "['max_age'] is -1"),
-        ({"max_age": True}, "['max_age'] is True"),
-        ({"origin": ["*"]}, "unknown key 'origin'"),
+        ({"max_age": -1}, '["max_age"] is -1 (int)'),
+        ({"max_age": True}, '["max_age"] is True (bool)'),
+        ({"origin": ["*"]}, '["origin"] is not an option (did you mean "origins"?)'),
         (["*"], "expected a dict"),
     ],
 )
 def test_a_bad_cors_value_names_the_key(value: Any, expected: str) -> None:
     with pytest.raises(ImproperlyConfigured) as raised:
         parse_storage_options({"cors": value})
-    assert 'STORAGES["staticfiles"]["OPTIONS"]["cors"]' in str(raised.value)
+    assert str(raised.value).startswith('assetpipe: STORAGES["staticfiles"]["OPTIONS"]["cors"]')
     assert expected in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({"edge": {"cdn": "fastly"}}, "expected 'cloudfront' or 'cloudflare'"),
-        ({"edge": {"cdn": "cloudfront"}}, 'needs the "s3" option'),
+        ({"cdn": "fastly"}, 'expected None (no CDN) or one of "cloudfront", "cloudflare"'),
+        ({"cdn": "cloudfront"}, 'needs the "s3" option'),
+        ({"cdn": "cloudfront", "s3": S3}, 'set the "s3" option\'s "variants"'),
         (
-            {"edge": {"cdn": "cloudfront"}, "s3": {**S3, "upload_encodings": False}},
-            'remove "upload_encodings": False',
+            {"cdn": "cloudfront", "s3": {**S3, "variants": "bucket"}, "encodings": []},
+            '"encodings" is empty',
         ),
-        ({"edge": {"cdn": "cloudfront"}, "s3": S3, "encodings": []}, '"encodings" is empty'),
     ],
 )
-def test_an_edge_needs_a_bucket_with_every_variant(options: dict[str, Any], expected: str) -> None:
+def test_a_cdn_needs_a_bucket_with_every_variant(options: dict[str, Any], expected: str) -> None:
     problems = storage_option_problems(options)
     assert len(problems) == 1
     assert expected in str(problems[0])
@@ -62,17 +63,19 @@ def test_an_edge_needs_a_bucket_with_every_variant(options: dict[str, Any], expe
         parse_storage_options(options)
 
 
-def test_an_edge_uploads_the_variants_by_default() -> None:
+def test_a_cdn_never_changes_what_is_uploaded() -> None:
+    # The variants' place is stated, not flipped by the cdn option.
     plain, _ = parse_storage_options({"s3": S3})
-    edge, _ = parse_storage_options({"s3": S3, "edge": {"cdn": "cloudflare"}})
-    assert plain.s3_config() is not None and not plain.s3_config().upload_encodings  # type: ignore[union-attr]
-    assert edge.s3_config() is not None and edge.s3_config().upload_encodings  # type: ignore[union-attr]
-    assert edge.edge == EdgeConfig("cloudflare")
-    negotiation = edge.negotiation("staticfiles.json")
+    both = {**S3, "variants": "static_root_and_bucket"}
+    cdn, _ = parse_storage_options({"s3": both, "cdn": "cloudflare"})
+    assert plain.s3 is not None and not plain.s3.variants_in_bucket
+    assert cdn.s3 is not None and cdn.s3.variants_in_bucket
+    assert cdn.cdn == "cloudflare"
+    negotiation = Negotiation.for_options(cdn, "staticfiles.json")
     assert negotiation is not None
     assert negotiation.prefix == "static/"
     assert negotiation.encodings == ("br", "gzip")
-    assert plain.negotiation("staticfiles.json") is None
+    assert Negotiation.for_options(plain, "staticfiles.json") is None
 
 
 def test_the_s3_rule_goes_first_and_keeps_the_bucket_s_other_rules() -> None:

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from pytest_django.fixtures import Settings as Settings
 
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge.cors import s3_rule
 from tests.edge.s3_cors import S3CorsFront
 from tests.edge.shop import public_read_policy

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge.cors import (
     METHODS,
     methods_pattern,

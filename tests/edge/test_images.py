@@ -16,7 +16,7 @@ from urllib.parse import unquote
 import boto3
 import pytest
 
-from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.edge import cloudflare, cloudfront
 from assetpipe.edge.negotiation import Negotiation, negotiate_image_js
 from assetpipe.publish.s3 import S3Config, publish
@@ -24,8 +24,8 @@ from tests.edge.conftest import CheckFunction, RunFunction
 from tests.edge.s3_cors import S3CorsFront
 from tests.edge.shop import public_read_policy
 from tests.edge.workerd import running_worker
-from tests.images_serving.pictures import BROWSER_ACCEPTS, REFUSING_ACCEPTS, encode, photo
 from tests.publish.conftest import build_static
+from tests.serve.images.pictures import BROWSER_ACCEPTS, REFUSING_ACCEPTS, encode, photo
 
 FORMATS = ("avif", "webp")
 PLAIN = Negotiation("static/", ("br", "gzip"), DEFAULT_SKIP_EXTENSIONS)
@@ -190,7 +190,7 @@ def bucket(s3_front: S3CorsFront, tmp_path_factory: pytest.TempPathFactory) -> B
             "location": "static",
             "endpoint_url": s3_front.url,
             "region_name": "us-east-1",
-            "upload_encodings": True,
+            "variants": "static_root_and_bucket",
         }
     )
     publish(root, "staticfiles.json", config, negotiation=IMAGES)

@@ -76,3 +76,15 @@ def test_variant_key() -> None:
     assert NEGOTIATION.variant_key("static/a.css", None) == "static/a.css"
     assert Negotiation("", ("gzip",), frozenset()).variant_key("a.css", "br, gzip") == "a.css.gz"
     assert not Negotiation("", (), frozenset()).negotiable("a.css")
+
+
+def test_the_edge_code_reads_weights_in_one_place() -> None:
+    # negotiate_image.js reads Accept with negotiate.js's helpers: one q-value loop for both
+    # headers, so the two cannot drift (the node and workerd tests run both against Python).
+    from assetpipe.edge import cloudflare, cloudfront
+
+    with_images = Negotiation("static/", ENCODINGS, frozenset(), image_formats=("avif", "webp"))
+    for code in (cloudfront.function_code(with_images), cloudflare.worker_js(with_images, None)):
+        assert code.count("QVALUE.test(") == 1
+        assert code.count("function headerWeights(") == 1
+        assert "preferredImageFormat" in code

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.serve.nginx import render_server, static_site
 from tests.conftest import free_port
 from tests.edge.shop import Shop, ShopLoad, build_shop, load_shop, serving_pages

@@ -263,7 +263,7 @@ def config(proxy: FaultProxy, make_bucket: Callable[[], str]) -> Callable[..., S
             "location": "static",
             "endpoint_url": proxy.url,
             "region_name": "us-east-1",
-            "max_workers": 4,
+            "workers": 4,
         }
         options.update(overrides)
         return S3Config.from_options(options)

@@ -36,7 +36,7 @@ def test_a_planted_variant_is_reported_by_status_and_repaired_by_publish(
     tmp_path: Path, config: Callable[..., S3Config], proxy: FaultProxy, s3_client: Any
 ) -> None:
     root = build_static(tmp_path / "static", TREE_WITH_ADMIN)
-    cfg = config(upload_encodings=True)
+    cfg = config(variants="static_root_and_bucket")
     publish(root, "staticfiles.json", cfg)
     hashed = manifest_paths(root)[ADMIN_CSS]
     key = f"static/{hashed}.br"
@@ -78,7 +78,7 @@ def test_a_variant_of_the_same_size_is_compared_by_its_md5(
     tmp_path: Path, config: Callable[..., S3Config], s3_client: Any
 ) -> None:
     root = build_static(tmp_path / "static", TREE)
-    cfg = config(upload_encodings=True)
+    cfg = config(variants="static_root_and_bucket")
     publish(root, "staticfiles.json", cfg)
     hashed = manifest_paths(root)["js/app.js"]
     key = f"static/{hashed}.gz"
@@ -102,7 +102,7 @@ def test_the_one_request_run_trusts_its_record_and_verify_repairs(
     """A run whose build the last publish made live sends one request and lists nothing, so it
     cannot see an object altered since; ``sync --verify`` (``verify=True``) lists and repairs."""
     root = build_static(tmp_path / "static", TREE)
-    cfg = config(upload_encodings=True)
+    cfg = config(variants="static_root_and_bucket")
     state = tmp_path / "state"
     publish(root, "staticfiles.json", cfg, state_dir=state)
     key = f"static/{manifest_paths(root)['css/app.css']}.br"

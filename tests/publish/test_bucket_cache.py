@@ -1,8 +1,9 @@
 """The bucket as a build cache: a fresh runner fetches the variants the last build published.
 
 Each "runner" is a STATIC_ROOT and a state directory of its own, built from the same sources
-against the same bucket; the first publishes with ``upload_encodings``, the next ones start
-with nothing local. Every request goes through the test proxy, which logs what was sent.
+against the same bucket; the first publishes with ``"variants": "static_root_and_bucket"``, the
+next ones start with nothing local. Every request goes through the test proxy, which logs what
+was sent.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from django.core.management import call_command
 from pytest_django.fixtures import Settings
 
-from assetpipe.compress import ENCODINGS
+from assetpipe.build.compress import ENCODINGS
 from assetpipe.publish.bucket_cache import DIRECT_GETS
 from assetpipe.publish.s3 import S3Config
 from tests.publish.conftest import FaultProxy, Respond, bucket_keys
@@ -57,7 +58,7 @@ class Runner:
         self.settings = settings
         self.s3 = s3
 
-    def collect(self, edge: dict[str, Any] | None = None, **s3_overrides: Any) -> str:
+    def collect(self, cdn: str | None = None, **s3_overrides: Any) -> str:
         self.settings.STATICFILES_DIRS = [str(self.source)]
         self.settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
         self.settings.STATIC_ROOT = str(self.root)
@@ -68,7 +69,7 @@ class Runner:
                 "OPTIONS": {
                     "state_dir": str(self.state_dir),
                     "s3": {**self.s3, **s3_overrides},
-                    **({"edge": edge} if edge is not None else {}),
+                    **({"cdn": cdn} if cdn is not None else {}),
                 },
             },
         }
@@ -101,8 +102,8 @@ def runners(
         "bucket_name": cfg.bucket_name,
         "location": cfg.location,
         "endpoint_url": cfg.endpoint_url,
-        "max_workers": 4,
-        "upload_encodings": True,
+        "workers": 4,
+        "variants": "static_root_and_bucket",
     }
     return lambda name: Runner(tmp_path / name, source, settings, s3)
 
@@ -251,19 +252,20 @@ def test_a_read_only_runner_builds_from_the_bucket_and_writes_nothing(
     )
 
 
-def test_without_fetch_variants_a_fresh_runner_compresses_everything(
+def test_with_variants_in_static_root_a_fresh_runner_compresses_everything(
     runners: Callable[[str], Runner], proxy: FaultProxy
 ) -> None:
     runners("deploy").collect()
     proxy.clear()
 
-    output = runners("fresh").collect(fetch_variants=False)
+    # The bucket is not the build's cache when the variants are not published.
+    output = runners("fresh").collect(variants="static_root")
 
     assert "fetched" not in output
     assert variant_gets(proxy) == []
 
 
-def test_without_local_variants_a_fresh_runner_leaves_them_in_the_bucket(
+def test_with_variants_in_the_bucket_a_fresh_runner_leaves_them_there(
     runners: Callable[[str], Runner],
     proxy: FaultProxy,
     s3_client: Any,
@@ -276,7 +278,7 @@ def test_without_local_variants_a_fresh_runner_leaves_them_in_the_bucket(
     proxy.clear()
 
     fresh = runners("fresh")
-    output = fresh.collect(local_variants=False)
+    output = fresh.collect(variants="bucket")
 
     changed = fresh.hashed("css/part7.css")
     assert "2 files compressed (0 reused, 48 left in the bucket)" in output
@@ -293,7 +295,7 @@ def test_without_local_variants_a_fresh_runner_leaves_them_in_the_bucket(
 
     # The next run knows what the bucket holds: no listing for it, nothing written.
     proxy.clear()
-    again = fresh.collect(local_variants=False)
+    again = fresh.collect(variants="bucket")
     assert "0 files compressed (2 reused, 48 left in the bucket)" in again
     assert proxy.counts()["LIST"] + proxy.counts()["GET"] <= 2  # the publish's own check
 
@@ -307,18 +309,17 @@ def test_without_local_variants_a_fresh_runner_leaves_them_in_the_bucket(
     } | {f"{name}{suffix}" for name in ("css/part7.css", changed) for suffix in (".br", ".gz")}
 
 
-def test_an_edge_build_without_local_variants_completes_the_bucket(
+def test_a_cdn_build_with_variants_in_the_bucket_completes_it(
     runners: Callable[[str], Runner],
     proxy: FaultProxy,
     s3_client: Any,
     config: Callable[..., S3Config],
 ) -> None:
-    edge = {"cdn": "cloudfront"}
     deploy = runners("deploy")
-    deploy.collect(edge=edge)
+    deploy.collect(cdn="cloudfront")
     proxy.clear()
 
-    output = runners("fresh").collect(edge=edge, local_variants=False)
+    output = runners("fresh").collect(cdn="cloudfront", variants="bucket")
 
     assert "left in the bucket" in output and "published build" in output
     assert not [key for key in proxy.puts() if key.endswith((".br", ".gz"))]
@@ -328,7 +329,7 @@ def test_an_edge_build_without_local_variants_completes_the_bucket(
     hashed = deploy.hashed("js/mod3.js")
     s3_client.delete_object(Bucket=config().bucket_name, Key=f"static/{hashed}.gz")
     proxy.clear()
-    output = runners("another").collect(edge=edge, local_variants=False)
+    output = runners("another").collect(cdn="cloudfront", variants="bucket")
     assert "2 files compressed" in output
     assert f"static/{hashed}.gz" in proxy.puts()
     assert f"static/{hashed}.gz" in bucket_keys(s3_client, config().bucket_name)

@@ -73,7 +73,7 @@ def test_access_denied_on_listing(
 def test_access_denied_on_upload_names_the_key_and_publishes_no_manifest(
     static_root: Path, config: Callable[..., S3Config], proxy: FaultProxy, s3_client: Any
 ) -> None:
-    cfg = config(max_workers=1)
+    cfg = config(workers=1)
     proxy.rule = lambda request: ACCESS_DENIED if request.kind == "PUT" else None
     with pytest.raises(PublishError) as failure:
         publish(static_root, "staticfiles.json", cfg)

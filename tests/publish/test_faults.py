@@ -141,7 +141,7 @@ def test_a_run_that_dies_keeps_the_previous_manifest_and_the_rerun_uploads_the_r
     make_rule: Callable[[], Rule],
 ) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # the outcome is the same, the backoff shorter
-    cfg = config(max_workers=2)
+    cfg = config(workers=2)
     previous = live_manifest(s3_client, cfg.bucket_name)
     proxy.rule = make_rule()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assetpipe.publish.headers import manifest_args, upload_args
 from assetpipe.publish.local import LocalFile
+from assetpipe.publish.object_args import manifest_args, upload_args
 from assetpipe.publish.s3 import S3Config
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assetpipe.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.publish.prune import prune
 from assetpipe.publish.s3 import PublishError, S3Config, publish
@@ -50,14 +50,14 @@ def head(s3_client: Any, config: S3Config, name: str) -> dict[str, Any]:
     return response
 
 
-@pytest.mark.parametrize("upload_encodings", [False, True])
+@pytest.mark.parametrize("variants", ["static_root", "static_root_and_bucket"])
 def test_variants_are_published_with_the_type_of_their_bytes_and_their_originals_caching(
-    static_root: Path, config: Callable[..., S3Config], s3_client: Any, upload_encodings: bool
+    static_root: Path, config: Callable[..., S3Config], s3_client: Any, variants: str
 ) -> None:
     # The .webp of an edge-mode build whose encode was not smaller: a copy of the PNG.
     png = (static_root / "img/logo.png").read_bytes()
     root = with_variants(static_root, webp=png)
-    cfg = config(upload_encodings=upload_encodings)
+    cfg = config(variants=variants)
     publish(root, "staticfiles.json", cfg)
     hashed = logo(root)
     for name, cache_control in ((hashed, IMMUTABLE), ("img/logo.png", SHORT)):
@@ -74,7 +74,7 @@ def test_an_edge_build_lacking_an_image_variant_is_never_published(
     static_root: Path, config: Callable[..., S3Config], s3_client: Any
 ) -> None:
     root = with_variants(static_root, webp=None)
-    cfg = config(upload_encodings=True)
+    cfg = config(variants="static_root_and_bucket")
     with pytest.raises(PublishError) as raised:
         publish(root, "staticfiles.json", cfg, negotiation=EDGE)
     assert ".png.webp is missing" in str(raised.value)
@@ -90,7 +90,7 @@ def test_an_edge_build_with_every_image_variant_is_published_and_status_agrees(
     static_root: Path, config: Callable[..., S3Config], s3_client: Any
 ) -> None:
     root = with_variants(static_root)
-    cfg = config(upload_encodings=True)
+    cfg = config(variants="static_root_and_bucket")
     publish(root, "staticfiles.json", cfg, negotiation=EDGE)
     keys = bucket_keys(s3_client, cfg.bucket_name)
     for name in (logo(root), "img/logo.png"):

@@ -11,8 +11,8 @@ from pytest_django.fixtures import Settings
 
 from assetpipe.publish.history import build_id
 from assetpipe.publish.s3 import S3Config, publish
+from tests.build.modules_tree import CLASSIC_SCRIPT, MODULES
 from tests.conftest import StaticProject
-from tests.modules_tree import CLASSIC_SCRIPT, MODULES
 from tests.publish.conftest import FaultProxy
 
 pytestmark = pytest.mark.django_db(databases=[])

@@ -56,7 +56,7 @@ def test_a_failed_part_aborts_the_upload(
     fault: Respond | Reset,
 ) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    cfg = config(multipart_threshold=5 * MIB, max_workers=1)
+    cfg = config(multipart_threshold=5 * MIB, workers=1)
     root = build_static(tmp_path / "static", {"data/big.bin": BIG})
     second_part = part(2)
     proxy.rule = lambda request: fault if second_part(request) else None

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 from pytest_django.fixtures import Settings
 
-from assetpipe.publish.config import S3Config
+from assetpipe.conf.s3 import S3Config
 from assetpipe.publish.s3 import publish
 from tests.conftest import StaticProject
 from tests.publish.conftest import FaultProxy, bucket_keys
@@ -105,13 +105,15 @@ def test_prune_refuses_to_delete_uploads(
     assert UPLOAD in before
 
 
-def test_collectstatic_stops_at_the_system_check(
+@pytest.fixture
+def static_over_uploads(
     project: StaticProject,
     settings: Settings,
     make_bucket: Callable[[], str],
     s3_client: Any,
     s3_endpoint: str,
-) -> None:
+) -> str:
+    """A bucket holding an upload under media/, and a build publishing to its root."""
     bucket = make_bucket()
     s3_client.put_object(Bucket=bucket, Key="media/acme/invoice.pdf", Body=b"%PDF-1")
     project.write("css/app.css", "body { color: red }\n")
@@ -120,7 +122,13 @@ def test_collectstatic_stops_at_the_system_check(
         **settings.STORAGES,
         "default": {"BACKEND": UPLOADS, "OPTIONS": {"bucket_name": bucket, "location": "media"}},
     }
+    return bucket
 
+
+def test_collectstatic_stops_at_the_system_check(
+    project: StaticProject, static_over_uploads: str, s3_client: Any
+) -> None:
+    bucket = static_over_uploads
     with pytest.raises(SystemCheckError, match=r"assetpipe\.E001") as stopped:
         project.collect(skip_checks=False)
 
@@ -131,21 +139,9 @@ def test_collectstatic_stops_at_the_system_check(
 
 
 def test_collectstatic_with_checks_skipped_refuses_to_publish(
-    project: StaticProject,
-    settings: Settings,
-    make_bucket: Callable[[], str],
-    s3_client: Any,
-    s3_endpoint: str,
+    project: StaticProject, static_over_uploads: str, s3_client: Any
 ) -> None:
-    bucket = make_bucket()
-    s3_client.put_object(Bucket=bucket, Key="media/acme/invoice.pdf", Body=b"%PDF-1")
-    project.write("css/app.css", "body { color: red }\n")
-    project.configure(s3={"bucket_name": bucket, "endpoint_url": s3_endpoint})
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": UPLOADS, "OPTIONS": {"bucket_name": bucket, "location": "media"}},
-    }
-
+    bucket = static_over_uploads
     # call_command skips the system checks: the publish itself refuses.
     with pytest.raises(CommandError, match=rf"refusing to publish to s3://{bucket}/"):
         project.collect()

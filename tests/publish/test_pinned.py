@@ -110,7 +110,7 @@ def test_without_a_digest_the_live_manifest_is_read(
 
 @pytest.mark.parametrize("value", ["", "0123456789AB", "0123456789a", 123, "0123456789abc"])
 def test_the_digest_must_be_a_build_id(config: Callable[..., S3Config], value: Any) -> None:
-    with pytest.raises(ImproperlyConfigured, match=r"\['manifest_digest'\] is .*build id"):
+    with pytest.raises(ImproperlyConfigured, match=r'\["manifest_digest"\] is .*build id'):
         config(manifest_digest=value)
 
 

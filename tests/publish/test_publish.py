@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assetpipe import s3_listing
+from assetpipe.publish import listing as bucket_listing
 from assetpipe.publish.s3 import PublishError, S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, bucket_keys, build_static
 
@@ -134,7 +134,7 @@ def test_encodings_are_uploaded_only_when_asked(
         key.endswith((".br", ".gz")) for key in bucket_keys(s3_client, plain.bucket_name)
     )
 
-    cfg = config(upload_encodings=True, location="with-encodings")
+    cfg = config(variants="static_root_and_bucket", location="with-encodings")
     publish(static_root, "staticfiles.json", cfg)
     keys = bucket_keys(s3_client, cfg.bucket_name, "with-encodings/")
     hashed = manifest_paths(static_root)["css/app.css"]
@@ -227,7 +227,7 @@ def test_listing_takes_one_request_per_page_of_a_thousand_keys(
     assert "max-keys=1000" in listing.query
 
     # 12 keys (10 files, the manifest, its history copy) in pages of 5: 3 listing requests.
-    monkeypatch.setattr(s3_listing, "PAGE_SIZE", 5)
+    monkeypatch.setattr(bucket_listing, "PAGE_SIZE", 5)
     proxy.clear()
     result = publish(static_root, "staticfiles.json", cfg)
     assert proxy.counts() == {"LIST": 3}

@@ -19,8 +19,8 @@ from botocore.credentials import Credentials as BotocoreCredentials
 from django.core.management import call_command
 from pytest_django.fixtures import Settings
 
+from assetpipe.publish.last_publish import load_record, record_path
 from assetpipe.publish.live_check import Credentials, signed_headers
-from assetpipe.publish.record import load_record, record_path
 from assetpipe.publish.s3 import S3Config, publish
 from tests.publish.conftest import TREE, FaultProxy, Reset, Respond, build_static
 from tests.publish.test_collectstatic import STORAGE, s3_options, use_source_tree
@@ -149,14 +149,29 @@ def test_a_rebuilt_tree_a_corrupt_record_or_other_settings_mean_listing(
     assert proxy.counts()["LIST"] == 1  # and the record is written again
     proxy.clear()
     # The variants become part of what is published: the record no longer describes it.
-    publish(published, "staticfiles.json", config(upload_encodings=True), state_dir=state_dir)
+    publish(
+        published,
+        "staticfiles.json",
+        config(variants="static_root_and_bucket"),
+        state_dir=state_dir,
+    )
     assert proxy.counts()["LIST"] == 1
     proxy.clear()
     build_static(published, V2)
-    publish(published, "staticfiles.json", config(upload_encodings=True), state_dir=state_dir)
+    publish(
+        published,
+        "staticfiles.json",
+        config(variants="static_root_and_bucket"),
+        state_dir=state_dir,
+    )
     assert proxy.counts()["LIST"] == 1
     proxy.clear()
-    publish(published, "staticfiles.json", config(upload_encodings=True), state_dir=state_dir)
+    publish(
+        published,
+        "staticfiles.json",
+        config(variants="static_root_and_bucket"),
+        state_dir=state_dir,
+    )
     assert proxy.counts() == {"HEAD": 1}
 
 

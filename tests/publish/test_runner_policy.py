@@ -34,7 +34,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from pytest_django.fixtures import Settings
 
-from assetpipe.edge.access import runner_policy
+from assetpipe.publish.policies import runner_policy
 from tests.conftest import free_port
 from tests.publish.conftest import Fault, FaultProxy, ProxyRequest, Respond, Rule
 
@@ -135,7 +135,7 @@ def collect(
                     "location": "static",
                     "endpoint_url": endpoint,
                     "region_name": "us-east-1",
-                    "upload_encodings": True,
+                    "variants": "static_root_and_bucket",
                     **s3,
                 },
             },

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.serve.nginx import render_snippet, static_site
 from tests.serve.conftest import NGINX, require_nginx
 

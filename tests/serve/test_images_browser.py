@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from assetpipe.serve.nginx import render_snippet, static_site
-from tests.images_serving.pictures import encode, photo, write_variants
 from tests.serve.conftest import BuiltStatic, build_static, running_nginx
 from tests.serve.fetch import fetch
+from tests.serve.images.pictures import encode, photo, write_variants
 
 pytestmark = [pytest.mark.browser, pytest.mark.nginx]
 

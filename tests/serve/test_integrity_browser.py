@@ -30,7 +30,7 @@ from django.test import override_settings
 from django.urls import path
 
 from assetpipe.serve.nginx import render_server, static_site
-from tests.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
+from tests.build.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
 from tests.serve.conftest import running_nginx, running_wsgi, write_source_tree
 from tests.serve.fetch import fetch
 

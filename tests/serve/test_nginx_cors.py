@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge.cors import METHODS, origin_allowed
 from assetpipe.headers import IMMUTABLE_CACHE_CONTROL as IMMUTABLE
 from assetpipe.serve.nginx import render_snippet, static_site

@@ -11,19 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from assetpipe.edge.config import CorsConfig
+from assetpipe.conf.edge import CorsConfig
 from assetpipe.headers import IMMUTABLE_CACHE_CONTROL as IMMUTABLE
 from assetpipe.headers import media_type
 from assetpipe.serve.nginx import render_snippet, static_site
-from tests.images_serving.pictures import (
+from tests.serve.conftest import BuiltStatic, NginxServer, build_static, running_nginx
+from tests.serve.fetch import Response, fetch
+from tests.serve.images.pictures import (
     BROWSER_ACCEPTS,
     REFUSING_ACCEPTS,
     encode,
     photo,
     write_variants,
 )
-from tests.serve.conftest import BuiltStatic, NginxServer, build_static, running_nginx
-from tests.serve.fetch import Response, fetch
 
 pytestmark = pytest.mark.nginx
 

@@ -18,8 +18,8 @@ from django.test import AsyncClient, Client, override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assetpipe.early_hints import EarlyHints
-from assetpipe.preload import (
+from assetpipe.serve.early_hints import EarlyHints
+from assetpipe.serve.preload import (
     Link,
     Preload,
     PreloadMiddleware,
@@ -36,7 +36,7 @@ from tests.serve.fetch import fetch
 
 site = integrity.site  # the integrity tests' build and page
 
-PRELOAD = "assetpipe.preload.PreloadMiddleware"
+PRELOAD = "assetpipe.serve.preload.PreloadMiddleware"
 TAG_URL = re.compile(r'<(?:script|link)\b[^>]*?\b(?:src|href)="(/static/[^"]+)"')
 
 
@@ -110,7 +110,7 @@ def test_without_the_middleware_no_link(site: Any, settings: Any) -> None:
 def test_outside_a_request_nothing_is_recorded(site: Any) -> None:
     from django.template import engines
 
-    from assetpipe import preload
+    from assetpipe.serve import preload
 
     html = engines["django"].from_string(integrity.PAGE).render({})
     assert TAG_URL.findall(html)

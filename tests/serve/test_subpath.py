@@ -33,7 +33,7 @@ from assetpipe.headers import IMMUTABLE_CACHE_CONTROL, short_cache_control
 from assetpipe.serve import servestatic_mimetypes, whitenoise_mimetypes
 from assetpipe.serve.nginx import render_server, static_site
 from assetpipe.serve.whitenoise import immutable_file_test
-from tests.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
+from tests.build.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
 from tests.serve.conftest import REPO, BuiltStatic, build_static, running_asgi, running_nginx
 from tests.serve.conftest import running_wsgi as running_wsgi_server
 from tests.serve.fetch import fetch
@@ -57,7 +57,7 @@ MIDDLEWARES: dict[str, dict[str, Any]] = {
     "whitenoise": {
         "MIDDLEWARE": [
             "assetpipe.serve.whitenoise.WhiteNoiseMiddleware",
-            "assetpipe.preload.PreloadMiddleware",
+            "assetpipe.serve.preload.PreloadMiddleware",
         ],
         "WHITENOISE_MIMETYPES": whitenoise_mimetypes(),
         "WHITENOISE_IMMUTABLE_FILE_TEST": immutable_file_test,
@@ -66,7 +66,7 @@ MIDDLEWARES: dict[str, dict[str, Any]] = {
     "servestatic": {
         "MIDDLEWARE": [
             "assetpipe.serve.servestatic.ServeStaticMiddleware",
-            "assetpipe.preload.PreloadMiddleware",
+            "assetpipe.serve.preload.PreloadMiddleware",
         ],
         "SERVESTATIC_MIMETYPES": servestatic_mimetypes(),
     },
@@ -296,7 +296,7 @@ def test_nginx_in_front_of_the_app_below_the_script_name(
     # The page from the app, proxied without the script name; the files its tags and preload
     # links name, from disk with nginx's own caching (not a middleware's: there is none).
     site = static_site(SUBPATH["STATIC_URL"], built.root)
-    settings = {**built.settings, "MIDDLEWARE": ["assetpipe.preload.PreloadMiddleware"]}
+    settings = {**built.settings, "MIDDLEWARE": ["assetpipe.serve.preload.PreloadMiddleware"]}
     with (
         override_settings(**settings),
         running_wsgi_server(get_wsgi_application()) as app,

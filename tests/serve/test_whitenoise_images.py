@@ -12,9 +12,9 @@ from django.test import override_settings
 
 from assetpipe.serve import whitenoise_mimetypes
 from assetpipe.serve.whitenoise import immutable_file_test
-from tests.images_serving.pictures import BROWSER_ACCEPTS, encode, photo, write_variants
 from tests.serve.conftest import BuiltStatic, build_static, running_wsgi
 from tests.serve.fetch import fetch
+from tests.serve.images.pictures import BROWSER_ACCEPTS, encode, photo, write_variants
 
 CHROME = BROWSER_ACCEPTS["Chrome"][0]
 

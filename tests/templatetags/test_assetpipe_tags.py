@@ -13,8 +13,8 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template import Context, Template
 from django.utils.functional import empty
 
+from tests.build.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
 from tests.conftest import StaticProject
-from tests.modules_tree import CLASSIC_SCRIPT, MODULES, STYLESHEET
 
 pytestmark = pytest.mark.django_db(databases=[])
 

@@ -29,11 +29,15 @@ class ProjectStorage(AssetPipeStorage):
 
 
 PROJECT_OPTIONS: dict[str, Any] = {
-    "strict": True,
+    "missing_references": "fail",
     "integrity": True,
     "encodings": ["gzip"],
-    "s3": {"bucket_name": "shop-static", "endpoint_url": "http://127.0.0.1:9"},
-    "edge": {"cdn": "cloudfront"},
+    "s3": {
+        "bucket_name": "shop-static",
+        "endpoint_url": "http://127.0.0.1:9",
+        "variants": "static_root_and_bucket",
+    },
+    "cdn": "cloudfront",
     "state_dir": "/var/cache/assetpipe",
     "location": "/srv/static",
     "manifest_storage": None,
@@ -52,7 +56,7 @@ def test_the_session_keeps_the_project_s_options_but_where_files_go_and_publishi
     assert overrides["STORAGES"]["staticfiles"] == {
         "BACKEND": "assetpipe.storage.AssetPipeStorage",
         "OPTIONS": {
-            "strict": True,
+            "missing_references": "fail",
             "integrity": True,
             "encodings": ["gzip"],
             "base_url": "/assets/",
@@ -152,7 +156,7 @@ def test_the_plugin_s_switch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 def shop_tree(project: StaticProject) -> StaticProject:
     project.write("shop/site.css", 'body { background: url("stripes.svg"); }\n')
     project.write("shop/stripes.svg", "<svg/>")
-    project.configure(strict=True, integrity=True, **{"s3": PROJECT_OPTIONS["s3"]})
+    project.configure(missing_references="fail", integrity=True, **{"s3": PROJECT_OPTIONS["s3"]})
     return project
 
 

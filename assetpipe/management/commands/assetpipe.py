@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from assetpipe.checks import TAG
 from assetpipe.extras import require
-from assetpipe.subcommand import Subcommand
+from assetpipe.management.subcommand import Subcommand
 
 
 @dataclass(frozen=True)

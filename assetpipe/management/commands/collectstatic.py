@@ -12,7 +12,7 @@ from typing import Any, SupportsIndex
 
 from django.contrib.staticfiles.management.commands import collectstatic
 
-from assetpipe.report import Console, reporting_to
+from assetpipe.build.report import Console, reporting_to
 
 
 class Command(collectstatic.Command):

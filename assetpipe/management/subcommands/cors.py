@@ -1,5 +1,5 @@
 """``manage.py assetpipe cors`` and ``manage.py assetpipe bucket-policy``: what a browser on
-another origin needs from the bucket (assetpipe.edge.bucket, assetpipe.edge.access)."""
+another origin needs from the bucket (assetpipe.publish.cors_rule, assetpipe.publish.policies)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assetpipe.edge.access import (
+from assetpipe.conf.kit import OPTIONS
+from assetpipe.conf.s3 import PublishError, S3Config
+from assetpipe.management.subcommands.settings import s3_config, storage_options
+from assetpipe.publish.cors_rule import bucket_cors
+from assetpipe.publish.overlap import refuse_media_overlap
+from assetpipe.publish.policies import (
     PolicyError,
     cloudfront_read_policy,
     how_to_apply,
     public_read_policy,
     runner_policy,
 )
-from assetpipe.edge.bucket import bucket_cors
-from assetpipe.edge.config import OPTIONS
-from assetpipe.management.subcommands.publish import s3_config, storage_options
-from assetpipe.publish.config import PublishError, S3Config
-from assetpipe.publish.overlap import refuse_media_overlap
 
 
 class Cors:

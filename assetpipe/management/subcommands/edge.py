@@ -10,9 +10,11 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from assetpipe.edge.config import OPTIONS
-from assetpipe.files import WriteError, write_atomic
-from assetpipe.management.subcommands.publish import manifest_name, storage_options
+from assetpipe.build.outputs import WriteError, write_atomic
+from assetpipe.conf.kit import OPTIONS
+from assetpipe.conf.storages import manifest_name
+from assetpipe.edge.negotiation import Negotiation
+from assetpipe.management.subcommands.settings import storage_options
 
 
 class Edge:
@@ -25,14 +27,12 @@ class Edge:
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
         storage = storage_options()
-        if storage.edge is None:
-            raise CommandError(
-                f'{OPTIONS}["edge"] is not set: name the CDN, e.g. {{"cdn": "cloudfront"}}'
-            )
-        negotiation = storage.negotiation(manifest_name())
+        if storage.cdn is None:
+            raise CommandError(f'{OPTIONS}["cdn"] is not set: name the CDN, e.g. "cloudfront"')
+        negotiation = Negotiation.for_options(storage, manifest_name())
         if negotiation is None:
-            raise CommandError(f'{OPTIONS}["edge"] needs the "s3" option: the edge serves it')
-        module = importlib.import_module(f"assetpipe.edge.{storage.edge.cdn}")
+            raise CommandError(f'{OPTIONS}["cdn"] needs the "s3" option: the CDN serves it')
+        module = importlib.import_module(f"assetpipe.edge.{storage.cdn}")
         try:
             written: dict[str, str] = module.edge_files(negotiation, storage.cors)
         except ImproperlyConfigured as exc:  # settings the CDN cannot state

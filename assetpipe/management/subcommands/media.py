@@ -13,10 +13,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
+from assetpipe.conf.storages import configured_options
 from assetpipe.media.iam import tenant_policy
 from assetpipe.media.storage import TenantMediaStorage
 from assetpipe.media.upload import Action, UploadReport, upload_media
-from assetpipe.options import configured_options
 
 
 def media_storage(alias: str, tenant: str | None = None) -> TenantMediaStorage:

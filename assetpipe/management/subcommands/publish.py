@@ -9,19 +9,17 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
 
-from assetpipe.options import StorageOptions, configured_options, parse_storage_options
-from assetpipe.publish.config import SETTING, PublishError, S3Config
+from assetpipe.conf import storages
+from assetpipe.conf.s3 import PublishError
+from assetpipe.edge.negotiation import Negotiation
+from assetpipe.management.subcommands.settings import s3_config, storage_options
 from assetpipe.publish.overlap import refuse_media_overlap
 from assetpipe.publish.prune import prune
 from assetpipe.publish.rollback import rollback
 from assetpipe.publish.s3 import publish
 from assetpipe.publish.status import status
-
-DEFAULT_MANIFEST_NAME = "staticfiles.json"
 
 
 class Sync:
@@ -44,13 +42,13 @@ class Sync:
             refuse_media_overlap(config.bucket_name, config.prefix, "publish to")
             result = publish(
                 _static_root(),
-                manifest_name(),
+                storages.manifest_name(),
                 config,
                 dry_run=options["dry_run"],
                 verify=options["verify"],
-                state_dir=_state_dir(),
+                state_dir=storages.static_state_dir(),
                 stdout=_stdout(command, options),
-                negotiation=storage_options().negotiation(manifest_name()),
+                negotiation=Negotiation.for_options(storage_options(), storages.manifest_name()),
             )
         if options["verbosity"]:
             command.stdout.write(result.summary())
@@ -93,7 +91,7 @@ class Prune:
                 keep=options["keep"],
                 min_age=options["min_age"],
                 keep_builds=options["keep_build"],
-                manifest_name=manifest_name(),
+                manifest_name=storages.manifest_name(),
                 dry_run=options["dry_run"],
                 stdout=_stdout(command, options),
             )
@@ -110,10 +108,10 @@ class Status:
         with _user_errors():
             report = status(
                 _static_root(),
-                manifest_name(),
+                storages.manifest_name(),
                 s3_config(),
                 cors=storage.cors,
-                negotiation=storage.negotiation(manifest_name()),
+                negotiation=Negotiation.for_options(storage, storages.manifest_name()),
             )
         if options["verbosity"]:
             for line in report.lines():
@@ -122,52 +120,10 @@ class Status:
             raise SystemExit(1)
 
 
-def storage_options() -> StorageOptions:
-    """The staticfiles storage's assetpipe options, validated as the storage validates them."""
-    try:
-        return parse_storage_options(configured_options(settings.STORAGES.get("staticfiles")))[0]
-    except ImproperlyConfigured as exc:
-        raise CommandError(str(exc)) from exc
-
-
-def s3_config() -> S3Config:
-    options = storage_options()
-    if options.s3 is None:
-        raise CommandError(f"{SETTING} is not set: there is no bucket to publish to")
-    try:
-        config = options.s3_config()
-    except ImproperlyConfigured as exc:
-        raise CommandError(str(exc)) from exc
-    assert config is not None
-    return config
-
-
 def _static_root() -> Path:
     if not settings.STATIC_ROOT:
         raise CommandError("STATIC_ROOT is not set: there is no build to publish")
     return Path(settings.STATIC_ROOT)
-
-
-def manifest_name() -> str:
-    """The manifest file name of the configured staticfiles backend (a class attribute)."""
-    backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND")
-    if not backend:
-        return DEFAULT_MANIFEST_NAME
-    return str(getattr(import_string(backend), "manifest_name", DEFAULT_MANIFEST_NAME))
-
-
-def _state_dir() -> Path | None:
-    """Where AssetPipeStorage keeps its build state; other storages keep none."""
-    from django.core.files.storage import storages
-
-    from assetpipe.storage import AssetPipeStorage
-
-    backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND")
-    # Only an AssetPipeStorage is instantiated: another backend may not take the s3 option.
-    if not backend or not issubclass(import_string(backend), AssetPipeStorage):
-        return None
-    storage = storages["staticfiles"]
-    return storage.state_dir if isinstance(storage, AssetPipeStorage) else None
 
 
 @contextmanager
@@ -203,7 +159,7 @@ class Rollback:
             result = rollback(
                 s3_config(),
                 to=options["to"],
-                manifest_name=manifest_name(),
+                manifest_name=storages.manifest_name(),
                 dry_run=options["dry_run"],
                 stdout=_stdout(command, options),
             )

@@ -11,8 +11,8 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from assetpipe.edge.config import CorsConfig
-from assetpipe.images.settings import ImageSettings
+from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.images import ImageSettings
 from assetpipe.serve.nginx import DEFAULT_MAX_AGE, render_server, render_snippet, static_site
 
 

@@ -31,7 +31,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "assetpipe.storage.AssetPipeStorage",
         "OPTIONS": {
-            "strict": True,
+            "missing_references": "fail",
             "integrity": True,
             # Nothing listens there: a build that tried to publish would fail.
             "s3": {"bucket_name": "shop-static", "endpoint_url": "http://127.0.0.1:9"},
