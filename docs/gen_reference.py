@@ -189,11 +189,16 @@ def option_rows(
 
 
 def render_options() -> str:
-    from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
     from assetpipe.conf import images, s3
     from assetpipe.conf.edge import CORS_CHECKS, CorsConfig
     from assetpipe.conf.images import ImageSettings
-    from assetpipe.conf.options import CHECKS, DJANGO_OPTIONS, SETTING, StorageOptions
+    from assetpipe.conf.options import (
+        CHECKS,
+        DEFAULT_SKIP_EXTENSIONS,
+        DJANGO_OPTIONS,
+        SETTING,
+        StorageOptions,
+    )
     from assetpipe.conf.s3 import S3Config
     from docs import reference_text as text
 

@@ -50,7 +50,7 @@ from assetpipe.build.outputs import (
 from assetpipe.build.state import CompressState
 
 # The extensions never compressed are the option's defaults.
-from assetpipe.conf.options import DEFAULT_SKIP_EXTENSIONS as DEFAULT_SKIP_EXTENSIONS
+from assetpipe.conf.options import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.digests import CHUNK_SIZE, md5_bytes
 from assetpipe.naming import VARIANT_SUFFIXES, looks_hashed, suffixes_fit
 
@@ -62,7 +62,6 @@ NOT_WORTH_IT = ".none"
 CACHE_VERSION = 5
 # A cached blob: this, the MD5 of the content it encodes, the MD5 of the payload, the payload.
 BLOB_MAGIC = b"APB3"
-BLOB_HEADER = HEADER
 
 
 # Brotli 11 with 64 KiB input blocks: on a 1 MiB file the encoder needs half the memory of its
@@ -420,7 +419,7 @@ class Compressor:
                 return None
             try:
                 if blob.is_file():
-                    cached[encoding.name] = blob.stat().st_size - BLOB_HEADER
+                    cached[encoding.name] = blob.stat().st_size - HEADER
                 elif not self.every_variant and blob.with_name(blob.name + NOT_WORTH_IT).is_file():
                     cached[encoding.name] = None
                 else:

@@ -9,7 +9,8 @@ from pathlib import Path
 import brotli
 import pytest
 
-from assetpipe.build.compress import BLOB_HEADER, ENCODINGS, Compressor, should_compress
+from assetpipe.build.cache_blobs import HEADER as BLOB_HEADER
+from assetpipe.build.compress import ENCODINGS, Compressor, should_compress
 from assetpipe.build.outputs import BuiltFile, OutputRecords, scan_tree
 from assetpipe.build.state import CompressState
 from assetpipe.digests import md5_bytes

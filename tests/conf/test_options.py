@@ -11,9 +11,9 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.conf.options import (
     CHECKS,
+    DEFAULT_SKIP_EXTENSIONS,
     DJANGO_OPTIONS,
     SETTING,
     StorageOptions,

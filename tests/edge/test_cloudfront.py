@@ -30,8 +30,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
 
-from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.conf.edge import CorsConfig
+from assetpipe.conf.options import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.edge.cloudfront import FUNCTION_MAX_BYTES, edge_files, function_code
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.naming import VARIANT_SUFFIXES, split_variant
@@ -285,7 +285,7 @@ def test_the_code_embeds_the_negotiation_and_renders_the_same_text_every_time() 
     assert json.loads(config) == NEGOTIATION.as_json()
     # The same text whatever order a frozenset iterates in (a new hash seed per process).
     render = (
-        "import sys; from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS as S; "
+        "import sys; from assetpipe.conf.options import DEFAULT_SKIP_EXTENSIONS as S; "
         "from assetpipe.edge.negotiation import Negotiation as N; "
         "from assetpipe.edge.cloudfront import function_code as f; "
         "sys.stdout.write(f(N('static/', ('br', 'gzip'), S)))"

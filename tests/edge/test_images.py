@@ -16,7 +16,7 @@ from urllib.parse import unquote
 import boto3
 import pytest
 
-from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.conf.options import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.edge import cloudflare, cloudfront
 from assetpipe.edge.negotiation import Negotiation, negotiate_image_js
 from assetpipe.publish.s3 import S3Config, publish

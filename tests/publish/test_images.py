@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assetpipe.build.compress import DEFAULT_SKIP_EXTENSIONS
+from assetpipe.conf.options import DEFAULT_SKIP_EXTENSIONS
 from assetpipe.edge.negotiation import Negotiation
 from assetpipe.publish.prune import prune
 from assetpipe.publish.s3 import PublishError, S3Config, publish
