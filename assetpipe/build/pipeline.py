@@ -77,6 +77,8 @@ class BuildOptions:
     content_addressed: bool
     # Whether manifest keys are the cleaned names, as with Django's own hash_key().
     plain_keys: bool
+    # The kinds of files minified before hashing ("css", "js"); empty: off.
+    minify: tuple[str, ...] = ()
 
     @classmethod
     def from_options(
@@ -102,6 +104,7 @@ class BuildOptions:
             negotiation=negotiation,
             content_addressed=content_addressed,
             plain_keys=plain_keys,
+            minify=options.minify,
         )
 
 
@@ -156,7 +159,11 @@ def build(
     if options.strict and detection.problems:
         yield bundler_error(detection.problems)
         return
-    repaired = check_originals(sources, existing, copy.saved)
+    saved: set[str] | frozenset[str] = copy.saved
+    if options.minify:
+        sources, minified = _minify(options.minify, sources, detection.prehashed, path, console)
+        saved = saved - minified  # Django's copy phase wrote these unminified
+    repaired = check_originals(sources, existing, saved)
     hashed = Hasher(
         storage, sources, storage.rules, state.hashing, existing, root,
         content_addressed=options.content_addressed,
@@ -268,6 +275,29 @@ def _bucket_cache(options: BuildOptions) -> BucketVariants | None:
     from assetpipe.publish.bucket_cache import BucketVariants
 
     return BucketVariants(s3)
+
+
+def _minify(
+    kinds: tuple[str, ...],
+    sources: dict[str, Source],
+    prehashed: frozenset[str],
+    path: Path,
+    console: Console,
+) -> tuple[dict[str, Source], frozenset[str]]:
+    """The sources with CSS/JS minified, and the names whose bytes that changed."""
+    # Imported here: a project without the option never loads the minifier.
+    from assetpipe.build.minify import MinifyStep, Tdewolff
+
+    step = MinifyStep(kinds, path.with_name(f"{path.stem}.minified"), Tdewolff())
+    result = step.run(sources, keep=prehashed)
+    try:
+        step.prune_cache()
+    except OSError as exc:
+        console.warn(f"assetpipe: could not prune the minify cache: {exc}")
+    console.info(f"assetpipe: {result.summary()}")
+    for warning in result.warnings:
+        console.warn(f"assetpipe: {warning}")
+    return result.sources, result.replaced
 
 
 def _images(

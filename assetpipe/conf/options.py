@@ -24,6 +24,7 @@ from assetpipe.conf.edge import CorsConfig, cdn
 from assetpipe.conf.images import ImageSettings
 from assetpipe.conf.kit import OPTIONS, Check, conflict, invalid, key, renamed
 from assetpipe.conf.s3 import VARIANTS_IN_STATIC_ROOT, S3Config
+from assetpipe.extras import require
 from assetpipe.naming import VARIANT_SUFFIXES
 
 SETTING = OPTIONS
@@ -86,6 +87,8 @@ class StorageOptions:
     debug_unknown_names: str = "raise"
     # AVIF/WebP variants of raster images (assetpipe.build.images); None: off.
     images: ImageSettings | None = None
+    # The kinds of files minified before hashing ("css", "js"; assetpipe.build.minify).
+    minify: tuple[str, ...] = ()
 
     @property
     def uncompressed_extensions(self) -> frozenset[str]:
@@ -196,6 +199,16 @@ def _images(where: str, value: object) -> ImageSettings | None:
     return ImageSettings.from_options(value)
 
 
+MINIFY_KINDS = ("css", "js")
+
+
+def _minify(where: str, value: object) -> tuple[str, ...]:
+    kinds = kit.names_from(MINIFY_KINDS, "kind")(where, value)
+    if kinds:
+        require("minify")
+    return kinds
+
+
 CHECKS: dict[str, Check[Any]] = {
     "encodings": kit.names_from(ENCODING_NAMES, "encoding"),
     "missing_references": kit.choice(*MISSING_REFERENCES),
@@ -213,6 +226,7 @@ CHECKS: dict[str, Check[Any]] = {
     "cdn": kit.optional(cdn, "no CDN"),
     "debug_unknown_names": kit.choice(*DEBUG_UNKNOWN_NAMES),
     "images": _images,
+    "minify": _minify,
 }
 
 RETIRED = {
