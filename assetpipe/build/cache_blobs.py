@@ -1,7 +1,8 @@
 """Cache blobs bound to the content they encode: a 4-byte magic, the MD5 of that content, the
 MD5 of the payload, the payload.
 
-The compressed-bytes cache, the image variants' cache and the minified-bytes cache keep bytes outside STATIC_ROOT this way.
+The compressed-bytes cache, the image variants' cache and the minified-bytes cache keep bytes
+outside STATIC_ROOT this way.
 A blob is checked while it is copied into place: its header must name the content it is asked
 for (a blob moved or restored under another content's name is foreign) and its payload must match
 its checksum, and a ``check`` given by the caller (the compressed cache decodes the payload) must
@@ -94,10 +95,11 @@ def read_blob(blob: Path, content: str) -> tuple[bytes, bytes]:
     with open(blob, "rb") as source:
         data = source.read()
     header, payload = data[:HEADER], data[HEADER:]
+    checksum = hashlib.md5(payload, usedforsecurity=False).digest()
     if (
         len(header) != HEADER
         or header[MAGIC_SIZE : MAGIC_SIZE + DIGEST_SIZE] != bound_digest(content)
-        or hashlib.md5(payload, usedforsecurity=False).digest() != header[MAGIC_SIZE + DIGEST_SIZE :]
+        or checksum != header[MAGIC_SIZE + DIGEST_SIZE :]
     ):
         raise Corrupt
     return header[:MAGIC_SIZE], payload

@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from assetpipe.build.cache_blobs import Corrupt, read_blob, write_blob
 from assetpipe.build.sources import Source
@@ -67,7 +67,7 @@ class Tdewolff:
     """tdewolff's minifiers (``tdewolff-minify`` on PyPI: Go, run in process), as configured
     by default: the best bytes after brotli of the minifiers compared in docs/how-to/minify.md."""
 
-    MEDIA_TYPES = {"css": "text/css", "js": "application/javascript"}
+    MEDIA_TYPES: ClassVar[dict[str, str]] = {"css": "text/css", "js": "application/javascript"}
 
     def __init__(self) -> None:
         from importlib.metadata import version
@@ -191,11 +191,10 @@ class MinifyStep:
 
     def _source(self, source: Source, data: bytes, blob: Path | None) -> Source:
         # No path: the bytes are the blob's payload, never the file at the source's path.
-        load: Callable[[], bytes]
-        if blob is None:
-            load = lambda: data  # noqa: E731  (the cache could not be written: kept in memory)
-        else:
-            load = BlobLoader(blob, source.digest)
+        # Without a blob (the cache could not be written) they are kept in memory.
+        load: Callable[[], bytes] = (
+            (lambda: data) if blob is None else BlobLoader(blob, source.digest)
+        )
         return Source(source.name, source.key, md5_bytes(data), len(data), None, load)
 
     def _blob(self, digest: str, kind: str) -> Path | None:
