@@ -91,6 +91,12 @@ STATIC_OPTIONS: dict[str, str] = {
         "([images](../how-to/images.md)); adds the `images` key to `staticfiles.json`. "
         "[Its keys](#images-avif-and-webp-variants) are below."
     ),
+    "minify": (
+        'The kinds of files minified before they are hashed: `"css"`, `"js"` (`.js`, `.mjs`, '
+        "`.cjs`), each on its own; needs the `minify` extra. `.min.` names, minified content, "
+        "files with a `sourceMappingURL` and bundler output are left as they are "
+        "([minify](../how-to/minify.md))."
+    ),
     "debug_unknown_names": (
         "With `DEBUG = True`, what `{% static %}` does with a name no staticfiles finder finds "
         '(or one starting with `/`): `"raise"` production\'s `ValueError: Missing staticfiles '
