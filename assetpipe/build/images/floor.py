@@ -31,18 +31,19 @@ if TYPE_CHECKING:
 # key with the metric's package versions, so changing it re-encodes every image once.
 METRIC_VERSION = 1
 _LUMA = (0.299, 0.587, 0.114)
+# The Gaussian window's width at sigma 1.5, as scikit-image truncates it (3.5 sigma each side).
+WINDOW = 11
 
 
 def metric_versions() -> str:
-    """The packages that compute the score, without importing them (the step's key is made on
-    every run, also one that decodes nothing)."""
-    parts = [f"floor metric {METRIC_VERSION}"]
-    for package in ("scikit-image", "scipy", "numpy"):
-        try:
-            parts.append(f"{package} {version(package)}")
-        except PackageNotFoundError:
-            parts.append(f"{package} missing")
-    return "; ".join(parts)
+    """The metric's implementation, without importing it (the step's key is made on every run,
+    also one that decodes nothing). numpy's and scipy's versions are left out on purpose: the
+    rounded scores must not depend on them, and the lock gives each Python its own."""
+    try:
+        package = f"scikit-image {version('scikit-image')}"
+    except PackageNotFoundError:
+        package = "scikit-image missing"
+    return f"floor metric {METRIC_VERSION}; {package}"
 
 
 class Reference:
@@ -79,6 +80,10 @@ def _planes(image: Image.Image) -> list[np.ndarray]:
     import numpy as np
 
     pixels = np.asarray(image, dtype=np.float64)
+    # SSIM's window needs WINDOW pixels each way: a smaller image is scored with its edge pixels
+    # repeated up to that size (the original and its variant alike).
+    short = [(0, max(0, WINDOW - side)) for side in pixels.shape[:2]] + [(0, 0)]
+    pixels = np.pad(pixels, short, mode="edge")
     luma = pixels[..., :3] @ np.array(_LUMA)
     if image.mode != "RGBA":
         return [luma]
