@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -190,9 +191,12 @@ def test_bisection_returns_the_lowest_passing_quality_it_measured() -> None:
         tried.append(quality)
         return bytes([quality])
 
+    def at_least(quality: int) -> Callable[[bytes], bool]:
+        return lambda blob: blob[0] >= quality
+
     for lowest in (20, 21, 50, 82, 83):
         tried.clear()
-        found = lowest_passing(encode, lambda blob, at=lowest: blob[0] >= at, 20, 83)
+        found = lowest_passing(encode, at_least(lowest), 20, 83)
         assert found == (lowest, bytes([lowest]))
         assert len(tried) <= 7 and len(set(tried)) == len(tried)
     tried.clear()
