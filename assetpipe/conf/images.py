@@ -192,6 +192,15 @@ def _lossless(where: str, value: object) -> bool | tuple[str, ...]:
         ) from None
 
 
+def _lossy(where: str, value: object) -> tuple[str, ...]:
+    try:
+        return globs(where, value)
+    except ImproperlyConfigured:
+        raise invalid(
+            where, value, 'a list of glob patterns of static names, e.g. ["photos/*.png"]'
+        ) from None
+
+
 def _formats(where: str, value: object) -> tuple[str, ...]:
     formats = _format_names(where, value)
     if not formats:
@@ -227,7 +236,7 @@ CHECKS: dict[str, Check[Any]] = {
     "avif_speed": integer(0, 10),
     "webp_method": integer(0, 6),
     "lossless": _lossless,
-    "lossy": globs,
+    "lossy": _lossy,
     "min_saving": _fraction,
 }
 

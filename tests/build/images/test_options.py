@@ -101,7 +101,7 @@ def test_boolean_lossless_keeps_its_meaning(value: bool, stills: str) -> None:
             {"lossless": "icons/*"},
             r'\["lossless"\] is \'icons/\*\' \(str\); expected a list of glob patterns',
         ),
-        ({"lossy": [""]}, r'\["lossy"\] is \[\'\'\] \(list\); expected a list of non-empty'),
+        ({"lossy": [""]}, r'\["lossy"\] is \[\'\'\] \(list\); expected a list of glob patterns'),
         ({"floor": 0.95}, rf'{WHERE}\["floor"\] is 0.95 \(float\); expected None'),
         ({"floor": {}}, rf'{WHERE}\["floor"\] is \{{\}} \(dict\); expected None'),
         ({"floor": {"ssmi": 0.9}}, r'keys are from "ssim" \(did you mean "ssim"\?\)'),
