@@ -1,19 +1,24 @@
 """``python -m bench.images``: the image step's cost and the bytes it saves, on real images.
 
 The tree is the default bench tree (Django admin, Django REST framework, django-debug-toolbar;
-``--package ckeditor`` adds CKEditor 4's 147 PNG and GIF files) plus a few large photos drawn
-deterministically with Pillow (gradients, shapes, blur and grain from a fixed seed, saved as JPEG
-quality 90), made once into the work directory. Two contenders, AssetPipeStorage with the
-``images`` option off and on (its defaults), each run as a complete ``collectstatic`` process:
+``--package ckeditor`` adds CKEditor 4's 147 PNG and GIF files) plus photographs: scikit-image's
+bundled samples (PNG and JPEG photographs: astronaut, chelsea, coffee, camera, motorcycle,
+rocket, the Hubble deep field, a retina scan) and a few large photos drawn deterministically with
+Pillow (gradients, shapes, blur and grain from a fixed seed, saved as JPEG quality 90), made once
+into the work directory. Three contenders, AssetPipeStorage with the ``images`` option off, with
+the fixed qualities and every PNG lossless (``"floor": None, "lossless": True``: the step before
+the perceptual floor) and with its defaults (the floor, PNG photographs lossy), each run as a
+complete ``collectstatic`` process:
 
 * **cold**: output directory and build state removed first;
 * **no-change**: run again on that output.
 
-Repeated ``--repeat`` times, the contenders' order rotating. Then a table of the bytes per
-source format: the raster images' original bytes; their AVIF variants where there is one (else
-the original); what a browser that accepts AVIF gets (the AVIF variant, else the WebP one, else
-the original: the order ``<picture>`` and the server offer them in); what a WebP-only browser
-gets. Fails if any variant is not smaller than its original.
+Repeated ``--repeat`` times, the contenders' order rotating. Then, for the fixed qualities and
+for the floor side by side, a table of the bytes per source format: the raster images' original
+bytes; their AVIF variants where there is one (else the original); what a browser that accepts
+AVIF gets (the AVIF variant, else the WebP one, else the original: the order ``<picture>`` and
+the server offer them in); what a WebP-only browser gets. Fails if any variant is not smaller
+than its original.
 """
 
 from __future__ import annotations
@@ -34,9 +39,22 @@ from bench.workdir import check_workdir, fresh_workdir
 
 MARKER = ".assetpipe-bench-images"
 BACKEND = "assetpipe.storage.AssetPipeStorage"
+FIXED = {"images": {"floor": None, "lossless": True}}
 CONTENDERS = (
     Contender("off", "images off", BACKEND, {}, installed_apps=("assetpipe",)),
-    Contender("on", "images on (defaults)", BACKEND, {"images": {}}, installed_apps=("assetpipe",)),
+    Contender("fixed", "fixed quality", BACKEND, FIXED, installed_apps=("assetpipe",)),
+    Contender("floor", "floor (defaults)", BACKEND, {"images": {}}, installed_apps=("assetpipe",)),
+)
+# scikit-image's bundled photographs (skimage/data), copied as they are.
+SAMPLES = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "camera.png",
+    "motorcycle_left.png",
+    "rocket.jpg",
+    "hubble_deep_field.jpg",
+    "retina.jpg",
 )
 # (width, height) of the generated photos, one seed each.
 PHOTOS = ((2400, 1600), (1920, 1280), (1600, 1067), (1200, 800), (800, 1200), (640, 427))
@@ -89,6 +107,11 @@ def make_photos(directory: Path) -> Path:
         for seed, (width, height) in enumerate(PHOTOS):
             data = synthetic_photo(seed, width, height)
             (staging / "photos" / f"photo-{seed}-{width}x{height}.jpg").write_bytes(data)
+        from importlib.resources import files
+
+        for name in SAMPLES:
+            data = files("skimage.data").joinpath(name).read_bytes()
+            (staging / "photos" / f"sample-{name}").write_bytes(data)
         staging.rename(photos)
     return photos
 
@@ -120,7 +143,9 @@ def served_bytes(static_root: Path) -> tuple[dict[str, dict[str, int]], list[str
 
 
 def render(
-    times: dict[tuple[str, str], list[float]], table: dict[str, dict[str, int]], tree: str
+    times: dict[tuple[str, str], list[float]],
+    tables: dict[str, dict[str, dict[str, int]]],
+    tree: str,
 ) -> str:
     lines = [
         f"## Image step: {tree}\n",
@@ -139,16 +164,17 @@ def render(
             )
     lines += [
         "",
-        "| images | files | original bytes | AVIF or original | AVIF browser (AVIF, else WebP) "
-        "| WebP-only browser |",
-        "|---|---|---|---|---|---|",
+        "| contender | images | files | original bytes | AVIF or original "
+        "| AVIF browser (AVIF, else WebP) | WebP-only browser |",
+        "|---|---|---|---|---|---|---|",
     ]
-    total = dict.fromkeys(("files", "original", *COLUMNS), 0)
-    for kind, row in sorted(table.items()):
-        lines.append(_bytes_row(kind, row))
-        for key in total:
-            total[key] += row[key]
-    lines.append(_bytes_row("all", total))
+    for label, table in tables.items():
+        total = dict.fromkeys(("files", "original", *COLUMNS), 0)
+        for kind, row in sorted(table.items()):
+            lines.append(f"| {label} {_bytes_row(kind, row)}")
+            for key in total:
+                total[key] += row[key]
+        lines.append(f"| {label} {_bytes_row('all', total)}")
     return "\n".join(lines) + "\n"
 
 
@@ -163,7 +189,7 @@ def _bytes_row(label: str, row: dict[str, int]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.images", description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per cell (default 3)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per cell (default 1)")
     parser.add_argument("--package", action="append", default=[], metavar="MODULE")
     parser.add_argument("--workdir", type=Path, help="keep the tree and outputs here")
     args = parser.parse_args(argv)
@@ -189,9 +215,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seconds = measure_collectstatic(workspace).seconds
                     times.setdefault((scenario, workspace.contender.key), []).append(seconds)
                     log(f"{scenario} {workspace.contender.key}: {seconds:.2f} s")
-        table, larger = served_bytes(workspaces[1].static_root)
+        tables, larger = {}, []
+        for workspace in workspaces[1:]:
+            table, bad = served_bytes(workspace.static_root)
+            tables[workspace.contender.label] = table
+            larger += bad
         label = f"{tree.files} files, {tree.bytes / 1e6:.1f} MB ({', '.join(tree.sources)})"
-        sys.stdout.write(render(times, table, label))
+        sys.stdout.write(render(times, tables, label))
         if larger:
             sys.stdout.write("\nVariants not smaller than their original:\n")
             sys.stdout.writelines(f"- {line}\n" for line in larger)

@@ -187,14 +187,24 @@ IMAGE_KEYS: dict[str, str] = {
         "offered them in."
     ),
     "quality": (
-        "Lossy quality per format, 1 to 100; a format left out keeps its default (AVIF 55, "
-        "WebP 80, PageSpeed's WebP quality)."
+        'With `"floor": None`: the fixed lossy quality per format, 1 to 100; a format left out '
+        "keeps its default (AVIF 55, WebP 80, PageSpeed's WebP quality)."
+    ),
+    "floor": (
+        "Each lossy variant at the lowest quality (AVIF 20-83, WebP 37-100, by bisection) whose "
+        "decoded result keeps this SSIM against the original, measured on luma; a variant that "
+        'cannot is not written. `None`: the fixed `"quality"`.'
     ),
     "avif_speed": "libaom's speed, 0 (slowest, smallest) to 10; 8 is 3-4 times faster than 6.",
     "webp_method": "libwebp's effort, 0 (fastest) to 6.",
     "lossless": (
-        "PNG and GIF stills get lossless WebP and no AVIF; `False`: lossy variants in every "
-        "format, like photos."
+        "Glob patterns of static names always encoded lossless (WebP only, exact pixels); "
+        "unnamed PNGs are classified photo (lossy) or graphic (lossless), GIFs lossless. `True`: "
+        "every PNG and GIF still lossless; `False`: every image lossy."
+    ),
+    "lossy": (
+        "Glob patterns of static names always encoded lossy (AVIF and WebP at the floor); "
+        '`"lossless"` patterns win over these.'
     ),
     "min_saving": (
         "The fraction of the original's bytes a variant must save to be kept; otherwise the "

@@ -194,6 +194,20 @@ class ImageRecord(NamedTuple):
     height: int
     sizes: dict[str, int | None]  # format -> the variant's size, or None when not kept
     skipped: str = ""  # why it gets no variants at all (animated, unreadable); "" if converted
+    forced: str = ""  # "lossless" or "lossy" when a pattern named the image; else ""
+    quality: dict[str, int] = {}  # noqa: RUF012 - never mutated; format -> its lossy quality
+
+    @classmethod
+    def from_json(cls, raw: list[Any]) -> ImageRecord:
+        quality = raw[5] if len(raw) > 5 else {}
+        return cls(
+            int(raw[0]),
+            int(raw[1]),
+            dict(raw[2]),
+            str(raw[3]),
+            str(raw[4]) if len(raw) > 4 else "",
+            {str(f): int(q) for f, q in quality.items()},
+        )
 
 
 @dataclass
@@ -224,10 +238,7 @@ class ImageState:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ImageState:
-        images = {
-            k: ImageRecord(int(v[0]), int(v[1]), dict(v[2]), str(v[3]))
-            for k, v in raw["images"].items()
-        }
+        images = {k: ImageRecord.from_json(v) for k, v in raw["images"].items()}
         return cls(
             str(raw["key"]),
             str(raw["libraries"]),

@@ -5,11 +5,12 @@ image it encodes, the MD5 of its payload and the payload (``assetpipe.build.cach
 while it is copied into place, so a damaged blob, or one filed under another image's digest, is
 re-encoded rather than served. A lossy encode cannot be decoded back to its source to prove it, so
 only a build that is trusted to publish may write this cache (see docs/how-to/ci.md). Beside the
-blobs, one small record per content (its size, the formats kept, or why none) lets a build whose
-state is gone place every variant without decoding an image.
+blobs, one small record per content (its size, the formats kept and their qualities, or why
+none) lets a build whose state is gone place every variant without decoding an image.
 
-The directory's name carries the step's key (settings and encoder library versions), so bytes
-made under other settings are never reused. Failing to read or write the cache is a warning.
+The directory's name carries the step's key (settings, the floor's metric and encoder library
+versions), so bytes made under other settings are never reused. Failing to read or write the
+cache is a warning.
 """
 
 from __future__ import annotations
@@ -46,11 +47,10 @@ class ImageCache:
         if path is None:
             return None
         try:
-            raw = json.loads(path.read_bytes())
-            return ImageRecord(int(raw[0]), int(raw[1]), dict(raw[2]), str(raw[3]))
+            return ImageRecord.from_json(json.loads(path.read_bytes()))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, TypeError, IndexError, KeyError):
+        except (OSError, ValueError, TypeError, IndexError, KeyError, AttributeError):
             return None  # a damaged record costs one decode
 
     def store(self, digest: str, record: ImageRecord, blobs: dict[str, bytes | None]) -> None:

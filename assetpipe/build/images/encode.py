@@ -4,19 +4,25 @@ Only the image step imports this module, and only with the ``images`` option on.
 deterministic: fixed encoder settings, AVIF on one thread (libaom's output depends on its thread
 count), no EXIF, XMP or timestamps; only the colour profile is carried over. The library
 versions that decide the bytes are in :func:`library_versions`, part of the step's cache key.
+
+Each image is lossless (exact pixels: WebP only) or lossy (every format): see :func:`_lossless`.
+A lossy variant is encoded at the fixed ``quality``, or, with a ``floor``, at the lowest quality
+whose decoded result still scores the floor against the original (``floor``).
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps, features
 
-from assetpipe.conf.images import ImageSettings
+from assetpipe.build.images.classify import is_photo
+from assetpipe.conf.images import SEARCHED, ImageSettings
 
-# Sources whose pixels are exact (lossless originals): with ``lossless`` they get lossless WebP.
+# Sources whose pixels are exact (lossless originals), which may get lossless WebP.
 LOSSLESS_SOURCES = frozenset({"PNG", "GIF"})
 # Lossless WebP: effort 80 of 100 at method 4, libwebp's defaults.
 _LOSSLESS_WEBP = {"lossless": True, "quality": 80, "method": 4}
@@ -34,6 +40,8 @@ class Encoded:
     height: int
     # format -> encoded bytes, or None for a format this image does not get
     blobs: dict[str, bytes | None]
+    # format -> the quality of its lossy variant (absent: lossless, or none reached the floor)
+    quality: dict[str, int] = field(default_factory=dict)
 
 
 def library_versions() -> str:
@@ -52,8 +60,9 @@ def library_versions() -> str:
     return "; ".join(parts)
 
 
-def encode_image(source: Path | bytes, settings: ImageSettings) -> Encoded:
+def encode_image(source: Path | bytes, settings: ImageSettings, forced: str = "") -> Encoded:
     """The variants of one image; :class:`Skipped` when it gets none, never another error.
+    ``forced``: "lossless" or "lossy" when a pattern of the settings names the image.
 
     Pillow's DecompressionBombWarning must be an error in the calling thread's filters (the
     step sets that up around its pool), so an image over Pillow's pixel limit is skipped.
@@ -64,11 +73,35 @@ def encode_image(source: Path | bytes, settings: ImageSettings) -> Encoded:
                 raise Skipped("animated image, served as it is")
             source_format = opened.format or ""
             image, icc = _normalized(opened)
-        lossless = settings.lossless and source_format in LOSSLESS_SOURCES
         blobs: dict[str, bytes | None] = {}
-        for image_format in settings.formats:
-            blobs[image_format] = _encode(image, icc, image_format, settings, lossless)
-        return Encoded(image.width, image.height, blobs)
+        quality: dict[str, int] = {}
+        if _lossless(image, source_format, settings, forced):
+            for image_format in settings.formats:
+                blobs[image_format] = _encode_lossless(image, icc, image_format)
+        elif settings.floor is None:
+            for image_format in settings.formats:
+                quality[image_format] = settings.quality[image_format]
+                blobs[image_format] = _encode(
+                    image, icc, image_format, settings, quality[image_format]
+                )
+        else:
+            from assetpipe.build.images.floor import Reference, lowest_passing
+
+            reference, floor = Reference(image), settings.floor["ssim"]
+
+            def passes(blob: bytes) -> bool:
+                return reference.score(blob) >= floor
+
+            for image_format in settings.formats:
+                found = lowest_passing(
+                    partial(_encode, image, icc, image_format, settings),
+                    passes,
+                    *SEARCHED[image_format],
+                )
+                blobs[image_format] = None if found is None else found[1]
+                if found is not None:
+                    quality[image_format] = found[0]
+        return Encoded(image.width, image.height, blobs, quality)
     except Skipped:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -130,28 +163,49 @@ def _to_srgb(image: Image.Image, icc: bytes, target: str) -> Image.Image:
     return converted
 
 
+def _lossless(image: Image.Image, source_format: str, settings: ImageSettings, forced: str) -> bool:
+    """Exact pixels? A pattern decides first, then the source: a JPEG is lossy already; a PNG or
+    GIF still by ``stills``, where "classify" keeps GIFs (256 colours, often dithered: noise that
+    no lossy codec keeps cheaply) lossless and looks at a PNG's pixels (``classify``)."""
+    if forced:
+        return forced == "lossless"
+    if source_format not in LOSSLESS_SOURCES or settings.stills == "lossy":
+        return False
+    if settings.stills == "lossless" or source_format == "GIF":
+        return True
+    return not is_photo(image)
+
+
+def _encode_lossless(image: Image.Image, icc: bytes | None, image_format: str) -> bytes | None:
+    if image_format != "webp":
+        return None  # no AVIF of an exact-pixel image: AVIF converts to YUV even at 100
+    out = io.BytesIO()
+    image.save(out, format="WEBP", icc_profile=icc or b"", exact=False, **_LOSSLESS_WEBP)
+    return out.getvalue()
+
+
 def _encode(
     image: Image.Image,
     icc: bytes | None,
     image_format: str,
     settings: ImageSettings,
-    lossless: bool,
-) -> bytes | None:
+    quality: int,
+) -> bytes:
     out = io.BytesIO()
     if image_format == "webp":
-        options: dict[str, object] = (
-            dict(_LOSSLESS_WEBP)
-            if lossless
-            else {"quality": settings.quality["webp"], "method": settings.webp_method}
+        image.save(
+            out,
+            format="WEBP",
+            icc_profile=icc or b"",
+            exact=False,
+            quality=quality,
+            method=settings.webp_method,
         )
-        image.save(out, format="WEBP", icc_profile=icc or b"", exact=False, **options)
     elif image_format == "avif":
-        if lossless:
-            return None  # no AVIF for an exact-pixel source: lossy would blur its edges
         image.save(
             out,
             format="AVIF",
-            quality=settings.quality["avif"],
+            quality=quality,
             speed=settings.avif_speed,
             subsampling="4:2:0",
             max_threads=1,  # libaom's bytes depend on its thread count

@@ -8,10 +8,14 @@ run, or one with a deleted STATIC_ROOT and a persisted state, copies instead of 
 already in place are left alone; those of a content that changed, or of a format no longer
 configured, are removed.
 
-A variant is kept only when it is smaller than the original by ``min_saving``. With an edge CDN
-in front (``every_format``), which picks ``.avif``/``.webp`` by name alone and cannot check
-that a key exists, every raster image gets every configured format's file: a byte copy of the
-original where no smaller variant exists. Those copies are never listed for ``<picture>``.
+Each content is encoded lossless or lossy (``encode``: the ``lossless``/``lossy`` patterns,
+matched against every name the content has, then its source format and pixels), each lossy
+variant at the fixed quality or at the perceptual floor (``floor``). A variant is kept only when
+it is smaller than the original by ``min_saving``; one that cannot reach the floor is not kept.
+With an edge CDN in front (``every_format``), which picks ``.avif``/``.webp`` by name alone and
+cannot check that a key exists, every raster image gets every configured format's file: a byte
+copy of the original where no smaller variant exists. Those copies are never listed for
+``<picture>``.
 
 Unreadable images (corrupt, over Pillow's pixel limit) are warnings naming the file; the
 original is served as it is. Encoding runs in a thread pool (Pillow releases the GIL in its
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
     from assetpipe.build.images.encode import Encoded
 
 # Part of the step's key: a change to how variants are made or cached must change it.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # Why an image got no variants, when that is no problem of the image's.
 ANIMATED = "animated image, served as it is"
 EMPTY = "empty file"  # only an edge's build groups these, to give them copies
@@ -65,7 +69,11 @@ class ImageStats:
 
 
 def step_key(settings: ImageSettings, versions: str) -> str:
-    """The settings and encoder versions that decide the variants' bytes."""
+    """The settings, encoder versions and (with a floor) the metric's that decide the bytes."""
+    if settings.floor is not None:
+        from assetpipe.build.images.floor import metric_versions
+
+        versions = f"{versions}; {metric_versions()}"
     return md5_bytes(f"{CACHE_VERSION}\0{settings.describe()}\0{versions}".encode())
 
 
@@ -154,7 +162,7 @@ class ImageStep:
         groups = self._group(files)
         pending: dict[str, list[BuiltFile]] = {}
         for digest, servables in groups.items():
-            record = self._known(digest)
+            record = self._known(digest, self._forced(servables))
             for servable in servables:
                 if record is None or not self._place(servable, record, encoded=None):
                     pending.setdefault(digest, []).append(servable)
@@ -191,21 +199,32 @@ class ImageStep:
             self.state.variants.pop(name, None)
         return groups
 
-    def _known(self, digest: str) -> ImageRecord | None:
+    def _forced(self, servables: list[BuiltFile]) -> str:
+        """How the ``lossless``/``lossy`` patterns encode one content, by all of its names (an
+        image and its hashed copy are one content): lossless if a name is a lossless one."""
+        forced = {self.settings.forced(servable.name) for servable in servables}
+        return next((mode for mode in ("lossless", "lossy") if mode in forced), "")
+
+    def _known(self, digest: str, forced: str) -> ImageRecord | None:
         record = self.state.images.get(digest)
         if record is None:
             record = self.cache.record(digest)
             if record is None or set(record.sizes) != set(self.settings.formats):
                 return None
             self.state.images[digest] = record
+        if record.forced != forced:
+            return None  # renamed into or out of a pattern: encoded again
         return record
 
     # -- placing --------------------------------------------------------------------------
 
-    def _identity(self, digest: str, image_format: str, kept: bool) -> str:
+    def _identity(self, digest: str, image_format: str, kept: bool, forced: str) -> str:
         """What a variant file holds, as the output records spell it: encoded bytes are
-        specific to the step's key; a copy of the original is the original's content."""
-        return f"{digest}.{image_format}.{self.key[:12]}" if kept else digest
+        specific to the step's key and to a pattern's choice; a copy of the original is the
+        original's content."""
+        if not kept:
+            return digest
+        return f"{digest}.{image_format}.{self.key[:12]}" + (f".{forced}" if forced else "")
 
     def _place(
         self,
@@ -227,7 +246,7 @@ class ImageStep:
             if size is None and not self.every_format:
                 self.existing.remove(variant)
                 continue
-            identity = self._identity(digest, image_format, size is not None)
+            identity = self._identity(digest, image_format, size is not None, record.forced)
             if self.existing.holds(variant, identity):
                 continue
             source = image_variant_name(twin.name, image_format) if twin is not None else None
@@ -291,7 +310,8 @@ class ImageStep:
             if not servable.size:
                 return EMPTY
             try:
-                return encode_image(servable.path or servable.read(), self.settings)
+                forced = self._forced(pending[servable.digest])
+                return encode_image(servable.path or servable.read(), self.settings, forced)
             except Skipped as skipped:
                 return str(skipped)
 
@@ -313,8 +333,9 @@ class ImageStep:
         self.stats.decoded += 1
         formats = self.settings.formats
         blobs: dict[str, bytes | None] = {}
+        forced = self._forced(servables)
         if isinstance(result, str):
-            record = ImageRecord(0, 0, dict.fromkeys(formats), result)
+            record = ImageRecord(0, 0, dict.fromkeys(formats), result, forced)
         else:
             limit = servables[0].size * (1 - self.settings.min_saving)
             blobs = {
@@ -322,7 +343,8 @@ class ImageStep:
                 for f, b in result.blobs.items()
             }
             sizes = {f: (len(b) if b is not None else None) for f, b in blobs.items()}
-            record = ImageRecord(result.width, result.height, sizes)
+            quality = {f: q for f, q in result.quality.items() if blobs.get(f) is not None}
+            record = ImageRecord(result.width, result.height, sizes, "", forced, quality)
             result = replace(result, blobs=blobs)
         self.state.images[digest] = record
         self.cache.store(digest, record, blobs)

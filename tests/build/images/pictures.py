@@ -71,3 +71,37 @@ def decode(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+def sample(name: str) -> bytes:
+    """One of scikit-image's bundled sample images (``skimage/data``), as its file's bytes:
+    photographs (astronaut, chelsea, coffee, camera: PNG; rocket: JPEG) and graphics (logo)."""
+    from importlib.resources import files
+
+    return files("skimage.data").joinpath(name).read_bytes()
+
+
+def downscaled(data: bytes, factor: int, alpha: bool = False) -> bytes:
+    """A photograph made smaller (to keep tests fast), as PNG; with ``alpha``, an elliptical
+    cut-out with a soft edge, the way a product photo on a transparent ground looks."""
+    image = decode(data).convert("RGB")
+    image = image.resize((image.width // factor, image.height // factor), Image.Resampling.LANCZOS)
+    if alpha:
+        mask = Image.new("L", image.size, 0)
+        ImageDraw.Draw(mask).ellipse((0, 0, image.width - 1, image.height - 1), fill=255)
+        image.putalpha(mask.filter(ImageFilter.GaussianBlur(3)))
+    return png(image)
+
+
+def screenshot(width: int = 320, height: int = 200) -> bytes:
+    """A UI screenshot: flat panels, a few colours, anti-aliased text, sharp edges."""
+    image = Image.new("RGB", (width, height), (246, 246, 246))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, 28), fill=(64, 112, 160))
+    draw.text((8, 8), "Site administration", fill="white")
+    for row in range(5):
+        top = 40 + row * 30
+        draw.rectangle((8, top, width - 8, top + 24), fill="white", outline=(220, 220, 220))
+        draw.text((16, top + 6), f"Item {row}: Lorem ipsum dolor sit amet", fill=(51, 51, 51))
+        draw.ellipse((width - 30, top + 6, width - 18, top + 18), fill=(112, 191, 43))
+    return png(image)

@@ -13,7 +13,7 @@ from assetpipe.build.images.step import ANIMATED
 from assetpipe.conf.images import ImageSettings
 from tests.build.images.pictures import animated_gif, decode, photo, png, rgba_png, srgb_profile
 
-LOSSY = ImageSettings(lossless=False)
+LOSSY = ImageSettings(stills="lossy")
 
 
 def test_photo_variants_are_smaller_and_the_same_size() -> None:

@@ -29,7 +29,9 @@ def test_defaults() -> None:
     assert settings.formats == ("avif", "webp")
     assert dict(settings.quality) == {"avif": 55, "webp": 80}
     assert (settings.avif_speed, settings.webp_method) == (8, 4)
-    assert settings.lossless is True and settings.min_saving == 0.1
+    assert dict(settings.floor or {}) == {"ssim": 0.95}
+    assert settings.stills == "classify" and settings.lossless == settings.lossy == ()
+    assert settings.min_saving == 0.1
 
 
 def test_given_values() -> None:
@@ -39,13 +41,36 @@ def test_given_values() -> None:
             "quality": {"webp": 75},
             "avif_speed": 6,
             "min_saving": 0,
-            "lossless": False,
+            "floor": {"ssim": 0.97},
+            "lossless": ["icons/*", "img/logo.png"],
+            "lossy": ["photos/*"],
         }
     )
     assert settings is not None
     assert settings.formats == ("avif", "webp")  # the order a server prefers them in
     assert dict(settings.quality) == {"avif": 55, "webp": 75}
-    assert (settings.avif_speed, settings.min_saving, settings.lossless) == (6, 0.0, False)
+    assert (settings.avif_speed, settings.min_saving) == (6, 0.0)
+    assert dict(settings.floor or {}) == {"ssim": 0.97}
+    assert settings.lossless == ("icons/*", "img/logo.png") and settings.lossy == ("photos/*",)
+    assert settings.forced("icons/a/b.png") == "lossless"
+    assert settings.forced("photos/cat.12ab34cd56ef.png") == "lossy"
+    assert settings.forced("img/hero.png") == ""
+
+
+def test_floor_none_is_the_fixed_quality() -> None:
+    settings = parse({"floor": None, "quality": {"avif": 60}})
+    assert settings is not None and settings.floor is None
+    assert dict(settings.quality) == {"avif": 60, "webp": 80}
+    assert "floor" not in settings.describe()
+
+
+@pytest.mark.parametrize(("value", "stills"), [(True, "lossless"), (False, "lossy")])
+def test_boolean_lossless_keeps_its_meaning(value: bool, stills: str) -> None:
+    # True: every PNG and GIF lossless as before the classifier; False: every image lossy.
+    settings = parse({"lossless": value})
+    assert settings is not None
+    assert (settings.stills, settings.lossless) == (stills, ())
+    assert settings.describe() != ImageSettings().describe()
 
 
 @pytest.mark.parametrize(
@@ -72,7 +97,17 @@ def test_given_values() -> None:
         ),
         ({"webp_method": True}, r'\["webp_method"\] is True \(bool\)'),
         ({"min_saving": 1}, rf'{WHERE}\["min_saving"\] is 1 \(int\); expected a fraction'),
-        ({"lossless": "yes"}, r'\["lossless"\] is \'yes\' \(str\); expected True or False'),
+        (
+            {"lossless": "icons/*"},
+            r'\["lossless"\] is \'icons/\*\' \(str\); expected a list of glob patterns',
+        ),
+        ({"lossy": [""]}, r'\["lossy"\] is \[\'\'\] \(list\); expected a list of glob patterns'),
+        ({"floor": 0.95}, rf'{WHERE}\["floor"\] is 0.95 \(float\); expected None'),
+        ({"floor": {}}, rf'{WHERE}\["floor"\] is \{{\}} \(dict\); expected None'),
+        ({"floor": {"ssmi": 0.9}}, r'keys are from "ssim" \(did you mean "ssim"\?\)'),
+        ({"floor": {"ssim": 1.5}}, rf'{WHERE}\["floor"\]\["ssim"\] is 1.5 \(float\); expected a'),
+        ({"floor": {"ssim": 0}}, r'\["floor"\]\["ssim"\] is 0 \(int\); expected a score above'),
+        ({"floor": {"ssim": 0.95001}}, r"expected a score of at most 4 decimals"),
     ],
 )
 def test_errors_name_the_option_and_the_value(value: object, message: str) -> None:
@@ -98,6 +133,17 @@ def test_missing_pillow_names_the_option_and_the_extra(monkeypatch: pytest.Monke
         f"assetpipe: {WHERE.replace(chr(92), '')} needs Pillow, which is not installed; "
         "install it with `pip install 'assetpipe[images]'`"
     )
+
+
+def test_a_floor_without_scikit_image_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.util import find_spec
+
+    monkeypatch.setattr(
+        image_settings, "find_spec", lambda name: None if name == "skimage" else find_spec(name)
+    )
+    with pytest.raises(ImproperlyConfigured, match=r'\["floor"\] measures variants with scikit'):
+        parse({})
+    assert parse({"floor": None}) is not None
 
 
 def test_a_pillow_without_avif_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,14 +78,14 @@ def test_not_smaller_means_no_variant_and_is_not_tried_again(tmp_path: Path) -> 
     data = tiny_png()
     files = [servable(root, "dot.png", data)]
     state = ImageState()
-    cold = run(root, state, cache, files, ImageSettings(lossless=False))
+    cold = run(root, state, cache, files, ImageSettings(stills="lossy"))
     assert cold.decoded == 1 and cold.converted == 0 and cold.written == 0
     assert state.images[md5_bytes(data)] == ImageRecord(1, 1, {"avif": None, "webp": None})
     assert not list(root.glob("dot.png.*"))
-    warm = run(root, state, cache, files, ImageSettings(lossless=False))
+    warm = run(root, state, cache, files, ImageSettings(stills="lossy"))
     assert (warm.decoded, warm.converted, warm.reused, warm.written) == (0, 0, 0, 0)
     # Without the state, the cache's record says the same: still no decode.
-    again = run(root, ImageState(), cache, files, ImageSettings(lossless=False))
+    again = run(root, ImageState(), cache, files, ImageSettings(stills="lossy"))
     assert again.decoded == 0
 
 
