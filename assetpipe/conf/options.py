@@ -20,6 +20,7 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
 from assetpipe.conf import kit
+from assetpipe.conf.dictionaries import DictionarySettings
 from assetpipe.conf.edge import CorsConfig, cdn
 from assetpipe.conf.images import ImageSettings
 from assetpipe.conf.kit import OPTIONS, Check, conflict, invalid, key, renamed
@@ -86,6 +87,8 @@ class StorageOptions:
     debug_unknown_names: str = "raise"
     # AVIF/WebP variants of raster images (assetpipe.build.images); None: off.
     images: ImageSettings | None = None
+    # Deltas against earlier builds' versions of CSS/JS (assetpipe.build.dictionaries); None: off.
+    dictionaries: DictionarySettings | None = None
 
     @property
     def uncompressed_extensions(self) -> frozenset[str]:
@@ -196,6 +199,10 @@ def _images(where: str, value: object) -> ImageSettings | None:
     return ImageSettings.from_options(value)
 
 
+def _dictionaries(where: str, value: object) -> DictionarySettings | None:
+    return DictionarySettings.from_options(value)
+
+
 CHECKS: dict[str, Check[Any]] = {
     "encodings": kit.names_from(ENCODING_NAMES, "encoding"),
     "missing_references": kit.choice(*MISSING_REFERENCES),
@@ -213,6 +220,7 @@ CHECKS: dict[str, Check[Any]] = {
     "cdn": kit.optional(cdn, "no CDN"),
     "debug_unknown_names": kit.choice(*DEBUG_UNKNOWN_NAMES),
     "images": _images,
+    "dictionaries": _dictionaries,
 }
 
 RETIRED = {
