@@ -193,6 +193,16 @@ def read_dictionaries(manifest: bytes) -> dict[str, dict[str, Any]]:
     }
 
 
+def manifest_deltas(manifest: bytes) -> dict[str, list[str]]:
+    """Hashed name -> the names of the deltas a ``staticfiles.json`` lists for it."""
+    return {
+        name: [
+            delta_name(name, dictionary_id(h)) for h in map(dictionary_hash, entry["deltas"]) if h
+        ]
+        for name, entry in read_dictionaries(manifest).items()
+    }
+
+
 def immutable_names(manifest: bytes) -> frozenset[str]:
     """The names a ``staticfiles.json`` says are content-named: its hashed and prehashed outputs.
 

@@ -21,10 +21,10 @@ import base64
 import hashlib
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from assetpipe.build.cache_blobs import (
     DIGEST_SIZE,
@@ -63,7 +63,17 @@ BLOB_MAGIC = b"APD1"
 # name that contains one is matched literally.
 _PATTERN_SYNTAX = re.compile(r"([:*(){}+?\\])")
 
-DictionarySource = Callable[[str], bytes | None]  # a name of an earlier build -> its bytes
+
+class EarlierBuilds(Protocol):
+    """Where earlier builds are found when this machine did not make them (the bucket)."""
+
+    def paths(self, count: int) -> list[dict[str, str]]:
+        """The ``paths`` of the newest ``count`` builds, newest first."""
+        ...
+
+    def read(self, name: str, limit: int) -> bytes | None:
+        """An earlier build's file, or None (missing, or larger than ``limit``)."""
+        ...
 
 
 @dataclass
@@ -196,16 +206,16 @@ class DictionaryStep:
         existing: Outputs,
         cache_dir: Path,
         *,
-        earlier: DictionarySource | None = None,
+        earlier: EarlierBuilds | None = None,
     ) -> None:
         self.root = root
         self.previous_builds = previous_builds
         self.state = state
         self.existing = existing
         self.cache_dir = cache_dir
-        # Where an earlier version's bytes are found when STATIC_ROOT no longer has them (the
-        # bucket); its bytes are used as they are: a delta names the SHA-256 of what it was made
-        # with, so foreign bytes could only make a delta no browser asks for.
+        # Where earlier builds are found when neither the state nor STATIC_ROOT has them (the
+        # bucket); their bytes are used as they are: a delta names the SHA-256 of what it was
+        # made with, so foreign bytes could only make a delta no browser asks for.
         self.earlier = earlier
         self.stats = DeltaStats()
         self.warnings: list[str] = []
@@ -243,16 +253,22 @@ class DictionaryStep:
         return entries
 
     def _earlier_versions(self, found: Mapping[str, tuple[str, str]]) -> dict[str, list[str]]:
-        """Logical name -> the distinct hashed names it had in the recorded earlier builds,
-        newest first, without this build's own."""
-        versions: dict[str, list[str]] = {}
+        """Logical name -> the distinct hashed names it had in the earlier builds, newest
+        first, at most ``previous_builds`` of them, without this build's own."""
         current = {logical: hashed for logical, (hashed, _) in found.items()}
         earlier = [build for build in self.state.history if build != current]
-        for build in earlier[: self.previous_builds]:
-            for logical, (hashed, _) in found.items():
+        if not earlier and self.earlier is not None:
+            # A machine that made none of them: the newest published builds (this one may be
+            # among them, and then gives no version of its own).
+            earlier = self.earlier.paths(self.previous_builds + 1)
+        versions: dict[str, list[str]] = {}
+        for build in earlier:
+            for logical, hashed in current.items():
                 old = build.get(logical)
-                if old is not None and old != hashed and old not in versions.get(logical, []):
-                    versions.setdefault(logical, []).append(old)
+                seen = versions.setdefault(logical, [])
+                if old in (None, hashed, *seen) or len(seen) == self.previous_builds:
+                    continue
+                seen.append(str(old))
         return versions
 
     def _remember(self, found: Mapping[str, tuple[str, str]]) -> None:
@@ -267,7 +283,7 @@ class DictionaryStep:
         except OSError:
             pass
         if self.earlier is not None:
-            return self.earlier(name)
+            return self.earlier.read(name, LARGE_FILE)
         return None
 
     def _delta(self, output: BuiltFile, old: str) -> bytes | None:
@@ -282,8 +298,10 @@ class DictionaryStep:
         if not suffixes_fit(output.name, [name[len(output.name) :]]):
             return None
         recorded = self.state.deltas.get(name)
-        if recorded is not None and recorded[0] == output.digest and self.existing.holds(
-            name, _delta_digest(output.digest, sha256)
+        if (
+            recorded is not None
+            and recorded[0] == output.digest
+            and self.existing.holds(name, _delta_digest(output.digest, sha256))
         ):
             self.stats.reused += 1
             return sha256

@@ -333,14 +333,25 @@ def _dictionaries(
         return None
     from assetpipe.build.dictionaries import DictionaryStep, encoder_version
 
+    earlier = None
+    if options.s3 is not None:
+        from assetpipe.publish.earlier_builds import EarlierBuilds
+
+        earlier = EarlierBuilds(options.s3)
     step = DictionaryStep(
         root,
         options.dictionaries.previous_builds,
         state.dictionaries,
         existing,
         cache_dir=path.with_name(f"{path.stem}.deltas-{encoder_version()}"),
+        earlier=earlier,
     )
-    entries = step.run(hashed.outputs, hashed.names)
+    try:
+        entries = step.run(hashed.outputs, hashed.names)
+    finally:
+        if earlier is not None:
+            earlier.close()
+            step.warnings.extend(earlier.problems)
     return step, dict(sorted(entries.items()))
 
 

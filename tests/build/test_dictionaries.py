@@ -9,6 +9,7 @@ import json
 import random
 import shutil
 import string
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,8 @@ def script(version: int) -> str:
 
 def stylesheet(version: int) -> str:
     rules = "\n".join(
-        f".block-{i} {{ margin: {i % 7}px; color: #{(i * version) % 4096:03x}; }}" for i in range(300)
+        f".block-{i} {{ margin: {i % 7}px; color: #{(i * version) % 4096:03x}; }}"
+        for i in range(300)
     )
     return f"/* theme {version} */\n{rules}\n"
 
@@ -52,8 +54,9 @@ def write(project: StaticProject, version: int) -> None:
     project.write("css/print.css", "@media print { body { color: black; } }\n" * 40)
 
 
-def built(project: StaticProject) -> dict[str, object]:
-    return json.loads(project.read("staticfiles.json"))
+def built(project: StaticProject) -> dict[str, Any]:
+    stored: dict[str, Any] = json.loads(project.read("staticfiles.json"))
+    return stored
 
 
 def sha256_b64(data: bytes) -> str:
@@ -81,7 +84,9 @@ def test_deltas_against_the_previous_build(project: StaticProject) -> None:
     assert isinstance(entries, dict)
     assert entries[second["js/app.js"]]["deltas"] == [sha256_b64(old_js)]
     assert entries[second["css/print.css"]]["deltas"] == []  # unchanged: nothing to send
-    delta = project.read(delta_name(second["js/app.js"], dictionary_id(hashlib.sha256(old_js).digest())))
+    delta = project.read(
+        delta_name(second["js/app.js"], dictionary_id(hashlib.sha256(old_js).digest()))
+    )
     # RFC 9842's dcz: the skippable frame naming the dictionary, then zstd with it as content.
     assert delta[:8] == DCZ_MAGIC and delta[8:40] == hashlib.sha256(old_js).digest()
     assert dcz_decode(delta, old_js, len(new_js)) == new_js
@@ -106,7 +111,11 @@ def test_versions_of_the_last_builds_only(project: StaticProject) -> None:
         delta_name(current, dictionary_id(hashlib.sha256(v).digest())) for v in versions[1:3]
     }
     # Deltas of earlier builds' files are gone with the builds that made them.
-    assert all(split_delta(n)[0] in project.manifest().values() for n in project.files() if split_delta(n)[1])
+    assert all(
+        split_delta(n)[0] in project.manifest().values()
+        for n in project.files()
+        if split_delta(n)[1]
+    )
 
 
 def test_second_run_reuses_and_a_changed_delta_is_made_again(project: StaticProject) -> None:
@@ -134,7 +143,7 @@ def test_fresh_static_root_keeps_the_history_of_the_state(project: StaticProject
     project.collect()
     shutil.rmtree(project.root)
     write(project, 2)
-    out, err = project.collect()
+    _, err = project.collect()
     assert all(entry["deltas"] == [] for entry in built(project)["dictionaries"].values())
     assert not err
 
