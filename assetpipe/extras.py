@@ -29,6 +29,7 @@ EXTRAS = {
         Extra("whitenoise", "serving with WhiteNoise", ("whitenoise",)),
         Extra("servestatic", "serving with ServeStatic", ("servestatic",)),
         Extra("images", "AVIF and WebP image variants", ("PIL",)),
+        Extra("dictionaries", "deltas against earlier builds (dcz)", ("zstandard",)),
     )
 }
 

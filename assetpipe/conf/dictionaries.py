@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.util import find_spec
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-
 from assetpipe.conf.kit import OPTIONS, Check, integer, invalid, key, read_group
+from assetpipe.extras import require
 
 WHERE = key(OPTIONS, "dictionaries")
 
@@ -34,11 +32,7 @@ class DictionarySettings:
             raise invalid(WHERE, value, 'None, True or a dict such as {"previous_builds": 3}')
         group = read_group(WHERE, value, CHECKS)
         group.raise_first()
-        if find_spec("zstandard") is None:
-            raise ImproperlyConfigured(
-                f"assetpipe: {WHERE} needs zstandard, which is not installed; install it with "
-                "`pip install 'assetpipe[dictionaries]'`"
-            )
+        require("dictionaries")
         return cls(**group.values)
 
 
