@@ -114,3 +114,21 @@ class Site:
         an access log in that format (``logs/dictionaries.log`` under nginx's prefix)."""
         log = f" access_log logs/dictionaries.log {log_format};\n" if log_format else ""
         return f"server {{\n listen {listen};\n root {self.pages};\n{log}{snippet}\n}}"
+
+
+def write_page(site: Site, build: int, manifest: Mapping[str, Any]) -> str:
+    """``pages/build-<n>.html``: the stylesheet and the module script of this build by their
+    hashed URLs, with the integrity values ``staticfiles.json`` records; its path."""
+    paths, integrity = manifest["paths"], manifest["integrity"]
+    css, js = paths[CSS], paths[JS]
+    html = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><link rel="icon" href="data:,">\n'
+        f'<link rel="stylesheet" href="/static/{css}" integrity="{integrity[css]}" '
+        'crossorigin="anonymous">\n'
+        f'<script type="module" src="/static/{js}" integrity="{integrity[js]}" '
+        'crossorigin="anonymous"></script>\n'
+        '</head><body><p class="applied" id="marker">dictionaries</p></body></html>\n'
+    )
+    site.pages.mkdir(parents=True, exist_ok=True)
+    (site.pages / f"build-{build}.html").write_text(html)
+    return f"/build-{build}.html"

@@ -11,7 +11,10 @@ import difflib
 import hashlib
 import json
 import re
+import signal
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import ModuleType
@@ -29,7 +32,14 @@ from assetpipe.naming import delta_name, dictionary_id
 from assetpipe.serve import nginx as nginx_module
 from assetpipe.serve.nginx import accepts_coding_pattern
 from tests.serve.conftest import NginxServer, running_nginx
-from tests.serve.dictionaries_site import CHROMIUM_ACCEPT_ENCODING, CSS, ICON, JS, Site
+from tests.serve.dictionaries_site import (
+    CHROMIUM_ACCEPT_ENCODING,
+    CSS,
+    ICON,
+    JS,
+    Site,
+    write_page,
+)
 from tests.serve.fetch import Response, fetch
 
 pytestmark = pytest.mark.nginx
@@ -477,3 +487,151 @@ def test_nginx_accepts_dcz_exactly_when_the_rule_does(
 ) -> None:
     header = separator.join(coding + parameters for coding, parameters in elements)
     assert nginx_accepts(header) is (preferred_encoding(header, ["dcz"]) == "dcz"), header
+
+
+# --- chromium: a returning visitor gets deltas --------------------------------------------------
+
+# The access log of the browser test: what was asked for, what was sent, and with which
+# dictionary, one request a line.
+LOG_FORMAT = (
+    "log_format dictionaries "
+    "'$request_uri $status enc=$sent_http_content_encoding dict=$http_available_dictionary';"
+)
+
+
+class ReloadableNginx:
+    """nginx whose server block includes the configuration rendered for the build in place,
+    rendered again and reloaded (SIGHUP) after a build, as a deploy does."""
+
+    def __init__(self, site: Site, server: NginxServer, included: Path) -> None:
+        self.site, self.server, self.included = site, server, included
+
+    def deploy(self, manifest: dict[str, Any]) -> None:
+        self.included.write_text(self.site.snippet())
+        self.server.process.send_signal(signal.SIGHUP)
+        # Reloaded when the new workers serve this build's files as dictionaries.
+        name = manifest["paths"][JS]
+        deadline = time.monotonic() + 30
+        while fetch(self.server.url, "/static/" + name).header("Use-As-Dictionary") is None:
+            assert time.monotonic() < deadline, self.server.error_log()
+            time.sleep(0.05)
+
+    def log_lines(self) -> list[str]:
+        path = self.server.prefix / "logs" / "dictionaries.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def wait_for_requests(self, *paths: str, after: int) -> dict[str, str]:
+        """The log line of each of ``paths`` logged after line ``after``, once all are there."""
+        deadline = time.monotonic() + 30
+        while True:
+            found = {}
+            for line in self.log_lines()[after:]:
+                uri = line.split(" ", 1)[0]
+                if uri in paths:
+                    found[uri] = line
+            if len(found) == len(paths):
+                return found
+            assert time.monotonic() < deadline, (paths, self.log_lines()[after:])
+            time.sleep(0.05)
+
+
+@contextmanager
+def reloadable_nginx(site: Site, prefix: Path) -> Iterator[ReloadableNginx]:
+    included = prefix / "assetpipe.conf"
+    prefix.mkdir(parents=True, exist_ok=True)
+    included.write_text(site.snippet())
+
+    def server(listen: str) -> str:
+        return LOG_FORMAT + "\n" + site.server_block(listen, f"include {included};", "dictionaries")
+
+    with running_nginx(prefix, server) as nginx:
+        yield ReloadableNginx(site, nginx, included)
+
+
+def visit(context: Any, url: str) -> dict[str, Any]:
+    """Load a page in a browser profile; what it shows once its module ran."""
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_function("window.assetpipeRuns !== undefined")
+        state: dict[str, Any] = page.evaluate(
+            """() => ({
+                runs: window.assetpipeRuns,
+                version: window.assetpipeVersion,
+                colour: getComputedStyle(document.getElementById("marker")).color,
+                integrity: [...document.querySelectorAll("script, link[rel=stylesheet]")]
+                    .map((element) => element.integrity),
+            })"""
+        )
+        return state
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_chromium_gets_deltas_after_a_deploy(chromium: Any, tmp_path: Path) -> None:
+    site = Site(tmp_path / "project", {"dictionaries": {"previous_builds": 3}, "integrity": True})
+    manifests = {1: site.build(1)}
+    pages = {1: write_page(site, 1, manifests[1])}
+    with reloadable_nginx(site, tmp_path / "nginx") as nginx:
+        url = nginx.server.url
+        # A visitor of build 1, who will not come back before build 5 (k-4).
+        old_visitor = chromium.new_context()
+        assert visit(old_visitor, url + pages[1])["version"] == "1.1.0"
+        for build in (2, 3, 4):
+            manifests[build] = site.build(build)
+            pages[build] = write_page(site, build, manifests[build])
+        nginx.deploy(manifests[4])
+        # A visitor of build 4 (k-1).
+        returning = chromium.new_context()
+        seen = len(nginx.log_lines())
+        state = visit(returning, url + pages[4])
+        assert (state["version"], state["runs"]) == ("1.4.0", 1)
+        dictionaries = [f"/static/{manifests[4]['paths'][logical]}" for logical in (CSS, JS)]
+        first = nginx.wait_for_requests(*dictionaries, after=seen)
+        assert all(" enc=br " in line for line in first.values()), first
+
+        manifests[5] = site.build(5)
+        pages[5] = write_page(site, 5, manifests[5])
+        nginx.deploy(manifests[5])
+        changed = [f"/static/{manifests[5]['paths'][logical]}" for logical in (CSS, JS)]
+        held = {
+            f"/static/{manifests[5]['paths'][logical]}": available(
+                (site.root / manifests[4]["paths"][logical]).read_bytes()
+            )
+            for logical in (CSS, JS)
+        }
+
+        seen = len(nginx.log_lines())
+        state = visit(returning, url + pages[5])
+        lines = nginx.wait_for_requests(*changed, after=seen)
+        for path, line in lines.items():
+            assert line == f"{path} 200 enc=dcz dict={held[path]}", line
+        # The page works: the stylesheet applied, the module ran once, both with integrity.
+        assert state["colour"] == "rgb(0, 5, 0)"
+        assert (state["version"], state["runs"]) == ("1.5.0", 1)
+        assert all(value.startswith("sha384-") for value in state["integrity"])
+        assert len(state["integrity"]) == 2
+
+        # A new visitor has no dictionary: brotli.
+        seen = len(nginx.log_lines())
+        fresh = chromium.new_context()
+        assert visit(fresh, url + pages[5])["colour"] == "rgb(0, 5, 0)"
+        for path, line in nginx.wait_for_requests(*changed, after=seen).items():
+            assert line == f"{path} 200 enc=br dict=-", line
+
+        # The visitor of build 1 offers its dictionary, older than the last 3 builds: brotli.
+        seen = len(nginx.log_lines())
+        state = visit(old_visitor, url + pages[5])
+        assert (state["colour"], state["version"], state["runs"]) == ("rgb(0, 5, 0)", "1.5.0", 1)
+        stale = {
+            f"/static/{manifests[5]['paths'][logical]}": available(
+                (site.root / manifests[1]["paths"][logical]).read_bytes()
+            )
+            for logical in (CSS, JS)
+        }
+        for path, line in nginx.wait_for_requests(*changed, after=seen).items():
+            assert line == f"{path} 200 enc=br dict={stale[path]}", line
+        for context in (old_visitor, returning, fresh):
+            context.close()
+        assert "[error]" not in nginx.server.error_log()
