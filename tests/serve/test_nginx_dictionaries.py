@@ -30,7 +30,7 @@ from assetpipe.edge.negotiation import preferred_encoding
 from assetpipe.headers import DELTA_VARY, IMMUTABLE_CACHE_CONTROL, use_as_dictionary
 from assetpipe.naming import delta_name, dictionary_id
 from assetpipe.serve import nginx as nginx_module
-from assetpipe.serve.nginx import accepts_coding_pattern
+from assetpipe.serve.nginx import accepts_coding_pattern, render_snippet, static_site
 from tests.serve.conftest import NginxServer, running_nginx
 from tests.serve.dictionaries_site import (
     CHROMIUM_ACCEPT_ENCODING,
@@ -635,3 +635,27 @@ def test_chromium_gets_deltas_after_a_deploy(chromium: Any, tmp_path: Path) -> N
         for context in (old_visitor, returning, fresh):
             context.close()
         assert "[error]" not in nginx.server.error_log()
+
+
+def test_a_prehashed_dictionary_has_one_location(tmp_path: Path) -> None:
+    # A name a bundler hashed, were the build to list it as a dictionary: its dictionary
+    # location states its caching, and nginx accepts the configuration.
+    root = tmp_path / "static"
+    name = "assets/index-DiwrgTda.js"
+    (root / "assets").mkdir(parents=True)
+    (root / name).write_text("export const a = 1;\n")
+    manifest = {
+        "paths": {name: name},
+        "version": "1.1",
+        "prehashed": [name],
+        "dictionaries": {name: {"match": "index-*.js", "dest": "script", "deltas": []}},
+    }
+    (root / "staticfiles.json").write_text(json.dumps(manifest))
+    snippet = render_snippet(static_site("/static/", root))
+    assert snippet.count(f'location = "/static/{name}"') == 1
+    with running_nginx(
+        tmp_path / "nginx", lambda listen: f"server {{ listen {listen};\n{snippet}\n}}"
+    ) as nginx:
+        response = fetch(nginx.url, f"/static/{name}")
+        assert response.header("Cache-Control") == IMMUTABLE_CACHE_CONTROL
+        assert response.header("Use-As-Dictionary") == use_as_dictionary("index-*.js", "script")
