@@ -22,7 +22,7 @@ LATEST = bool(os.environ.get("ASSETPIPE_LATEST"))
 nox.options.envdir = ".venv-nox-latest" if LATEST else ".venv-nox"
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-EXTRAS = ["s3", "media", "whitenoise", "servestatic", "images", "minify"]
+EXTRAS = ["s3", "media", "whitenoise", "servestatic", "images", "minify", "dictionaries"]
 
 # Each declared Django release on the oldest Python it supports.
 DJANGO_PYTHONS = [("5.2", "3.11"), ("6.0", "3.12"), ("6.1", "3.13")]

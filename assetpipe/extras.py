@@ -30,6 +30,7 @@ EXTRAS = {
         Extra("servestatic", "serving with ServeStatic", ("servestatic",)),
         Extra("images", "AVIF and WebP image variants", ("PIL",)),
         Extra("minify", "minifying CSS and JavaScript", ("minify",)),
+        Extra("dictionaries", "deltas against earlier builds (dcz)", ("zstandard",)),
     )
 }
 

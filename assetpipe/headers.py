@@ -12,6 +12,8 @@ import posixpath
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from assetpipe.naming import dictionary_hash
+
 # Hashed names never change content: cache them for a year, never revalidate.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 # Unhashed names (and the manifest) may change on the next deploy.
@@ -202,3 +204,34 @@ def sniffed_image_type(head: bytes) -> str | None:
         if b"avif" in brands or b"avis" in brands:
             return "image/avif"
     return None
+
+
+# Compression dictionaries (RFC 9842): a content-named CSS/JS file is declared a dictionary for
+# the next versions of its logical name, and a delta made with one is sent to a browser that
+# names that dictionary. assetpipe.build.dictionaries decides which files and patterns.
+USE_AS_DICTIONARY = "Use-As-Dictionary"
+AVAILABLE_DICTIONARY = "Available-Dictionary"
+# A delta answers only the request that named its dictionary: a cache keys on both headers.
+DELTA_VARY = "Accept-Encoding, Available-Dictionary"
+
+
+def use_as_dictionary(match: str, dest: str) -> str:
+    """``Use-As-Dictionary`` for a file whose next versions ``match`` covers (relative to its
+    URL), offered for requests of destination ``dest`` (``script``, ``style``)."""
+    return f"match={_sf_string(match)}, match-dest=({_sf_string(dest)})"
+
+
+def available_dictionary(value: str | None) -> bytes | None:
+    """The SHA-256 an ``Available-Dictionary`` header names (a structured-field byte sequence,
+    ``:<base64>:``); None for no header or any other value."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    if len(value) < 2 or value[0] != ":" or value[-1] != ":":
+        return None
+    return dictionary_hash(value[1:-1])
+
+
+def _sf_string(text: str) -> str:
+    """A structured-field string (RFC 8941, 3.3.3): quoted, ``\\`` and ``"`` escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -7,9 +7,11 @@ asks here, so hashing, compressing, publishing, serving and pruning agree.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 # The build's manifest, by the name Django's ManifestStaticFilesStorage gives it
 # (``manifest_name``). Code that has a storage at hand asks it (a subclass may rename it); this is
@@ -84,8 +86,9 @@ def looks_hashed_or_variant(name: str) -> bool:
 
 def variant_original(name: str) -> str:
     """The file a variant was made from (``hero.jpg`` for ``hero.jpg.avif`` and for a
-    ``hero.jpg.avif.br``, were one written); ``name`` itself for any other name."""
-    return split_image_variant(split_variant(name)[0])[0]
+    ``hero.jpg.avif.br``, were one written; ``app.js`` for a delta ``app.js.<id>.dcz``);
+    ``name`` itself for any other name."""
+    return split_image_variant(split_delta(split_variant(name)[0])[0])[0]
 
 
 def split_variant(name: str) -> tuple[str, str | None]:
@@ -98,6 +101,49 @@ def split_variant(name: str) -> tuple[str, str | None]:
 
 def variant_name(name: str, encoding: str) -> str:
     return name + VARIANT_SUFFIXES[encoding]
+
+
+# Deltas (RFC 9842 ``dcz``): a content-named CSS/JS file compressed with an earlier version of
+# the same file as its dictionary, written beside it as ``app.0123456789ab.js.<id>.dcz``, where
+# the id is the first 16 hex digits of the dictionary's SHA-256: what a browser names in
+# ``Available-Dictionary`` tells, without a table, which file to look for.
+DELTA_ENCODING = "dcz"
+DICTIONARY_ID_LENGTH = 16
+_DELTA = re.compile(rf"\.([0-9a-f]{{{DICTIONARY_ID_LENGTH}}})\.dcz$")
+# staticfiles.json's extra key with the build's dictionaries (build.dictionaries), only while
+# the ``dictionaries`` option is on: {hashed name: {"match": ..., "dest": ..., "deltas": [...]}},
+# the deltas as the base64 SHA-256 of each dictionary, the form ``Available-Dictionary`` has.
+DICTIONARIES_KEY = "dictionaries"
+
+
+def dictionary_id(sha256: bytes) -> str:
+    """The id a delta's name carries for the dictionary whose SHA-256 this is."""
+    return sha256.hex()[:DICTIONARY_ID_LENGTH]
+
+
+def dictionary_hash(encoded: str) -> bytes | None:
+    """A SHA-256 from its base64 form (as the manifest and ``Available-Dictionary`` carry it);
+    None for anything else."""
+    if len(encoded) != 44 or not encoded.endswith("="):
+        return None
+    try:
+        decoded = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return None
+    return decoded if len(decoded) == 32 else None
+
+
+def delta_name(name: str, dictionary: str) -> str:
+    """The delta of ``name`` against the dictionary of this id."""
+    return f"{name}.{dictionary}.{DELTA_ENCODING}"
+
+
+def split_delta(name: str) -> tuple[str, str | None]:
+    """``(original, dictionary id)`` for a delta's name; ``(name, None)`` for any other name."""
+    found = _DELTA.search(name)
+    if found is None or found.start() == 0 or name[found.start() - 1] == "/":
+        return name, None
+    return name[: found.start()], found.group(1)
 
 
 # staticfiles.json's extra key that lists the prehashed names (build.bundlers.prehashed), sorted.
@@ -124,6 +170,37 @@ def read_prehashed(manifest: bytes) -> frozenset[str]:
     if not isinstance(names, list):
         return frozenset()
     return frozenset(name for name in names if isinstance(name, str))
+
+
+def read_dictionaries(manifest: bytes) -> dict[str, dict[str, Any]]:
+    """The dictionaries a ``staticfiles.json`` records (:data:`DICTIONARIES_KEY`), entries of
+    the wrong shape left out; empty without the option."""
+    try:
+        found = json.loads(manifest).get(DICTIONARIES_KEY, {})
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {
+        name: entry
+        for name, entry in found.items()
+        if isinstance(name, str)
+        and isinstance(entry, dict)
+        and isinstance(entry.get("match"), str)
+        and isinstance(entry.get("dest"), str)
+        and isinstance(entry.get("deltas"), list)
+        and all(isinstance(d, str) and dictionary_hash(d) is not None for d in entry["deltas"])
+    }
+
+
+def manifest_deltas(manifest: bytes) -> dict[str, list[str]]:
+    """Hashed name -> the names of the deltas a ``staticfiles.json`` lists for it."""
+    return {
+        name: [
+            delta_name(name, dictionary_id(h)) for h in map(dictionary_hash, entry["deltas"]) if h
+        ]
+        for name, entry in read_dictionaries(manifest).items()
+    }
 
 
 def immutable_names(manifest: bytes) -> frozenset[str]:

@@ -51,6 +51,8 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         self.edge = parsed.cdn
         self.images = parsed.images
         self.integrity = parsed.integrity
+        # Whether staticfiles.json carries keys of assetpipe's beside Django's.
+        self.keeps_extras = any((parsed.integrity, parsed.images, parsed.dictionaries))
         self.negotiation = Negotiation.for_options(parsed, self.manifest_name)
         self.debug_names = DebugNames(parsed.debug_unknown_names)
         self.manifest_extras: dict[str, Any] = {}  # staticfiles.json's keys for the tags
@@ -137,8 +139,7 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
     def read_manifest(self) -> str:
         # Django keeps only "paths" and "hash"; the tags need the rest of the same bytes.
         content: str = super().read_manifest()  # None when there is no manifest
-        keeps_extras = self.integrity or self.images is not None
-        self.manifest_extras = manifest_extras(content) if keeps_extras else {}
+        self.manifest_extras = manifest_extras(content) if self.keeps_extras else {}
         return content
 
     def save_manifest(self) -> None:
@@ -147,10 +148,9 @@ class AssetPipeStorage(ManifestStaticFilesStorage):
         sorted_files = sorted(self.hashed_files.items())
         manifest_hash = self.file_hash(None, ContentFile(json.dumps(sorted_files).encode()))
         self.manifest_hash = manifest_hash  # type: ignore[assignment]
-        keeps_extras = self.integrity or self.images is not None
         extras = {
             **bundlers.manifest_extra(self.prehashed),
-            **(self.manifest_extras if keeps_extras else {}),
+            **(self.manifest_extras if self.keeps_extras else {}),
         }
         contents = manifest_bytes(sorted_files, self.manifest_version, manifest_hash, extras)
         storage = self.manifest_storage

@@ -189,7 +189,8 @@ def option_rows(
 
 
 def render_options() -> str:
-    from assetpipe.conf import images, s3
+    from assetpipe.conf import dictionaries, images, s3
+    from assetpipe.conf.dictionaries import DictionarySettings
     from assetpipe.conf.edge import CORS_CHECKS, CorsConfig
     from assetpipe.conf.images import ImageSettings
     from assetpipe.conf.options import (
@@ -216,12 +217,14 @@ def render_options() -> str:
     # ImageSettings also carries the storage's workers, which is not a key of the group.
     image_fields = {f.name: f for f in dataclasses.fields(ImageSettings) if f.name in images.CHECKS}
     described("images key", images.CHECKS, text.IMAGE_KEYS)
+    dictionary_fields = {f.name: f for f in dataclasses.fields(DictionarySettings)}
+    described("dictionaries key", dictionaries.CHECKS, text.DICTIONARY_KEYS)
 
     def static_accepts(name: str) -> str:
         return expected(lambda: CHECKS[name](name, WRONG))
 
-    s3_setting, cors_setting, images_setting = (
-        f'{SETTING}["{key}"]' for key in ("s3", "cors", "images")
+    s3_setting, cors_setting, images_setting, dictionaries_setting = (
+        f'{SETTING}["{key}"]' for key in ("s3", "cors", "images", "dictionaries")
     )
 
     def s3_accepts(name: str) -> str:
@@ -292,6 +295,19 @@ def render_options() -> str:
                 text.IMAGE_KEYS,
                 text.IMAGE_DEFAULT_WORDS,
                 lambda name: expected(lambda: ImageSettings.from_options({name: WRONG})),
+            ),
+        ),
+        "\n## `dictionaries`: deltas against earlier builds\n\n",
+        f"{code(dictionaries_setting)}, a dict; `{{}}` or `True` takes every default. "
+        "Needs the `dictionaries` extra (zstandard); see [compression dictionaries]"
+        "(../how-to/dictionaries.md) for what it saves and costs.\n\n",
+        table(
+            ["key", "default", "accepts", "what it does"],
+            option_rows(
+                ((name, field_default(field)) for name, field in dictionary_fields.items()),
+                text.DICTIONARY_KEYS,
+                {},
+                lambda name: expected(lambda: DictionarySettings.from_options({name: WRONG})),
             ),
         ),
         "\n",
@@ -680,7 +696,8 @@ def render_manifest() -> str:
             "names, with a copy under `<location>/manifests/<UTC time>-<build id>-<SHA-256>.json`. "
             "A build's id is the first 12 hex digits of the MD5 of this file; rollbacks and "
             "pinned app servers check a copy by the SHA-256 its name records. Without bundler "
-            "output, `integrity` and `images`, the file is byte for byte the one Django's "
+            "output, `integrity`, `images` and `dictionaries`, the file is byte for byte the "
+            "one Django's "
             "`ManifestStaticFilesStorage` writes; assetpipe's keys follow Django's, which "
             "Django ignores.\n\n",
             table(["key", "written", "holds"], rows),

@@ -97,6 +97,13 @@ STATIC_OPTIONS: dict[str, str] = {
         "files with a `sourceMappingURL` and bundler output are left as they are "
         "([minify](../how-to/minify.md))."
     ),
+    "dictionaries": (
+        "Deltas of each content-named CSS/JS file against its versions in the last builds "
+        "(RFC 9842 `dcz`, `x.js.<id>.dcz`), sent to a browser that still holds one "
+        "([compression dictionaries](../how-to/dictionaries.md)); adds the `dictionaries` key "
+        "to `staticfiles.json`. [Its keys](#dictionaries-deltas-against-earlier-builds) are "
+        "below."
+    ),
     "debug_unknown_names": (
         "With `DEBUG = True`, what `{% static %}` does with a name no staticfiles finder finds "
         '(or one starting with `/`): `"raise"` production\'s `ValueError: Missing staticfiles '
@@ -113,6 +120,7 @@ STATIC_DEFAULT_WORDS: dict[str, str] = {
     "cors": "`None`: no CORS rule",
     "cdn": "`None`: no CDN",
     "images": "`None`: no image variants",
+    "dictionaries": "`None`: no deltas",
 }
 
 # --- STORAGES["staticfiles"]["OPTIONS"]["s3"] --------------------------------------------------
@@ -177,6 +185,15 @@ CORS_KEYS: dict[str, str] = {
         "one `*` (`https://*.example.com`)."
     ),
     "max_age": "Seconds a browser may cache a preflight's answer (`Access-Control-Max-Age`).",
+}
+
+# --- STORAGES["staticfiles"]["OPTIONS"]["dictionaries"] -----------------------------------------
+
+DICTIONARY_KEYS: dict[str, str] = {
+    "previous_builds": (
+        "How many earlier builds' versions of a file its deltas are made against: a visitor "
+        "who last came that many deploys ago still gets a delta."
+    ),
 }
 
 # --- STORAGES["staticfiles"]["OPTIONS"]["images"] -----------------------------------------------
@@ -371,6 +388,13 @@ MANIFEST_KEYS: dict[str, tuple[str, str]] = {
         "Every module in the import map and every JS module with imports, by manifest key: "
         "`mapped` (whether `{% importmap %}` maps it), `imports` (static imports) and "
         "`dynamic` (`import()` targets).",
+    ),
+    "dictionaries": (
+        "with the `dictionaries` option",
+        "Each content-named CSS/JS file that is a dictionary, by its hashed name: `match` (the "
+        "`Use-As-Dictionary` pattern, relative to the file's URL), `dest` (`script` or "
+        "`style`) and `deltas`, the base64 SHA-256 of each earlier version a `.dcz` delta was "
+        "written against, as `Available-Dictionary` names it.",
     ),
     "images": (
         "with the `images` option",

@@ -40,13 +40,16 @@ from assetpipe.build.modules import module_graph
 from assetpipe.build.outputs import Outputs, scan_tree
 from assetpipe.build.report import WARNING_LINES, BuildReport, Console
 from assetpipe.build.sources import Source, check_originals, digest_sources, loaders
-from assetpipe.build.state import BuildState, IntegrityState, state_path
+from assetpipe.build.state import BuildState, DictionaryState, IntegrityState, state_path
+from assetpipe.conf.dictionaries import DictionarySettings
 from assetpipe.conf.images import ImageSettings
 from assetpipe.conf.options import StorageOptions
 from assetpipe.conf.s3 import S3Config
 from assetpipe.digests import md5_bytes
+from assetpipe.naming import DICTIONARIES_KEY
 
 if TYPE_CHECKING:
+    from assetpipe.build.dictionaries import DictionaryStep
     from assetpipe.build.images.step import ImageStep
     from assetpipe.edge.negotiation import Negotiation
     from assetpipe.publish.bucket_cache import BucketVariants
@@ -68,6 +71,7 @@ class BuildOptions:
     integrity: bool
     import_map: tuple[str, ...]
     images: ImageSettings | None
+    dictionaries: DictionarySettings | None
     s3: S3Config | None
     # The CDN ("cloudfront", "cloudflare") picks variants by name alone: every file gets every
     # variant it may pick.
@@ -99,6 +103,7 @@ class BuildOptions:
             integrity=options.integrity,
             import_map=options.import_map,
             images=options.images,
+            dictionaries=options.dictionaries,
             s3=options.s3,
             edge=options.cdn,
             negotiation=negotiation,
@@ -197,9 +202,11 @@ def build(
     if bucket is not None:
         compressed.warnings.extend(bucket.problems)
     images = _images(options, root, hashed, sources, state, existing, path, console)
+    deltas = _dictionaries(options, root, hashed, state, existing, path)
     extras = {
         **_template_extras(options, storage, static_path, hashed, sources, state, root, console),
         **_image_extras(options, storage, sources, state),
+        **({DICTIONARIES_KEY: deltas[1]} if deltas is not None else {}),
     }
     storage.save_built_manifest(hashed.names, detection.prehashed, extras)
     state.outputs = existing.records()
@@ -207,6 +214,8 @@ def build(
         compressor.prune_cache()
         if images is not None:
             images.prune_cache()
+        if deltas is not None:
+            deltas[0].prune_cache()
         state.save(path)
     except OSError as exc:
         console.warn(f"assetpipe: could not save the build state to {path}: {exc}")
@@ -214,6 +223,10 @@ def build(
     report = BuildReport.from_steps(
         len(paths), hashed, compressed, repaired, images.stats if images else None
     )
+    if deltas is not None:
+        console.info(f"assetpipe: {deltas[0].stats.describe()}")
+        for warning in deltas[0].warnings:
+            console.warn(warning)
     report.bundler_problems = detection.problems
     report.undeclared = detection.undeclared
     for line in report.warnings(None if console.verbosity >= 2 else WARNING_LINES):
@@ -331,6 +344,45 @@ def _images(
     )
     step.run(hashed.servables(sources, root))
     return step
+
+
+def _dictionaries(
+    options: BuildOptions,
+    root: Path,
+    hashed: HashResult,
+    state: BuildState,
+    existing: Outputs,
+    path: Path,
+) -> tuple[DictionaryStep, dict[str, Any]] | None:
+    """Deltas against earlier builds and ``staticfiles.json``'s ``dictionaries`` key; with the
+    option off, only the removal of earlier deltas."""
+    if options.dictionaries is None:
+        for name in state.dictionaries.deltas:
+            existing.remove(name)
+        state.dictionaries = DictionaryState()
+        return None
+    from assetpipe.build.dictionaries import DictionaryStep, encoder_version
+
+    earlier = None
+    if options.s3 is not None:
+        from assetpipe.publish.earlier_builds import EarlierBuilds
+
+        earlier = EarlierBuilds(options.s3)
+    step = DictionaryStep(
+        root,
+        options.dictionaries.previous_builds,
+        state.dictionaries,
+        existing,
+        cache_dir=path.with_name(f"{path.stem}.deltas-{encoder_version()}"),
+        earlier=earlier,
+    )
+    try:
+        entries = step.run(hashed.outputs, hashed.names)
+    finally:
+        if earlier is not None:
+            earlier.close()
+            step.warnings.extend(earlier.problems)
+    return step, dict(sorted(entries.items()))
 
 
 def _template_extras(

@@ -249,6 +249,29 @@ class ImageState:
 
 
 @dataclass
+class DictionaryState:
+    """The dictionary step's part; empty (and not saved) while the ``dictionaries`` option is
+    off."""
+
+    # The newest builds first: {logical name: hashed name} of the files that were dictionaries.
+    history: list[dict[str, str]] = field(default_factory=list)
+    # delta in STATIC_ROOT -> [MD5 of its file's content, base64 SHA-256 of its dictionary]
+    deltas: dict[str, list[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.history or self.deltas)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"history": self.history, "deltas": self.deltas}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> DictionaryState:
+        history = [{str(k): str(v) for k, v in build.items()} for build in raw["history"]]
+        deltas = {str(k): [str(v[0]), str(v[1])] for k, v in raw["deltas"].items()}
+        return cls(history, deltas)
+
+
+@dataclass
 class BuildState:
     fingerprint: str
     root: str = ""  # STATIC_ROOT, resolved: a state read for another root is discarded
@@ -257,6 +280,7 @@ class BuildState:
     compressing: CompressState = field(default_factory=CompressState)
     integrity: IntegrityState = field(default_factory=IntegrityState)
     images: ImageState = field(default_factory=ImageState)
+    dictionaries: DictionaryState = field(default_factory=DictionaryState)
     outputs: OutputRecords = field(default_factory=dict)  # what the build wrote, as written
     _loaded: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
@@ -276,6 +300,7 @@ class BuildState:
                 IntegrityState.from_json(raw.get("integrity", {"sha384": {}, "imports": {}})),
                 # Saved only while the images option is on; the other parts survive a bad one.
                 _image_state(raw.get("images")),
+                _dictionary_state(raw.get("dictionaries")),
                 _output_records(raw["outputs"]),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -300,6 +325,8 @@ class BuildState:
             self.images.images,
             self.images.variants,
             self.images.cache_garbage,
+            self.dictionaries.history,
+            self.dictionaries.deltas,
             self.outputs,
         )
 
@@ -325,6 +352,8 @@ class BuildState:
         if self.images:
             # Left out while empty: a build without images writes the state it always wrote.
             payload["images"] = self.images.to_json()
+        if self.dictionaries:
+            payload["dictionaries"] = self.dictionaries.to_json()
         return _encode(payload)
 
     def save(self, path: Path) -> None:
@@ -373,6 +402,19 @@ def _image_state(raw: Any) -> ImageState:
         if isinstance(variants, dict):
             return ImageState(variants={str(k): str(v) for k, v in variants.items()})
         return ImageState()
+
+
+def _dictionary_state(raw: Any) -> DictionaryState:
+    if raw is None:
+        return DictionaryState()
+    try:
+        return DictionaryState.from_json(raw)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        # Its deltas may be on disk: kept by name, so that they can be removed.
+        deltas = raw.get("deltas") if isinstance(raw, dict) else None
+        if isinstance(deltas, dict):
+            return DictionaryState(deltas={str(k): ["", ""] for k in deltas})
+        return DictionaryState()
 
 
 def _output_records(raw: dict[str, str]) -> OutputRecords:

@@ -20,6 +20,7 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
 
 from assetpipe.conf import kit
+from assetpipe.conf.dictionaries import DictionarySettings
 from assetpipe.conf.edge import CorsConfig, cdn
 from assetpipe.conf.images import ImageSettings
 from assetpipe.conf.kit import OPTIONS, Check, conflict, invalid, key, renamed
@@ -89,6 +90,8 @@ class StorageOptions:
     images: ImageSettings | None = None
     # The kinds of files minified before hashing ("css", "js"; assetpipe.build.minify).
     minify: tuple[str, ...] = ()
+    # Deltas against earlier builds' versions of CSS/JS (assetpipe.build.dictionaries); None: off.
+    dictionaries: DictionarySettings | None = None
 
     @property
     def uncompressed_extensions(self) -> frozenset[str]:
@@ -209,6 +212,10 @@ def _minify(where: str, value: object) -> tuple[str, ...]:
     return kinds
 
 
+def _dictionaries(where: str, value: object) -> DictionarySettings | None:
+    return DictionarySettings.from_options(value)
+
+
 CHECKS: dict[str, Check[Any]] = {
     "encodings": kit.names_from(ENCODING_NAMES, "encoding"),
     "missing_references": kit.choice(*MISSING_REFERENCES),
@@ -227,6 +234,7 @@ CHECKS: dict[str, Check[Any]] = {
     "debug_unknown_names": kit.choice(*DEBUG_UNKNOWN_NAMES),
     "images": _images,
     "minify": _minify,
+    "dictionaries": _dictionaries,
 }
 
 RETIRED = {

@@ -32,6 +32,7 @@ from assetpipe.naming import (
     RASTER_EXTENSIONS,
     VARIANT_SUFFIXES,
     is_raster_image,
+    split_delta,
     split_variant,
     suffixes_fit,
 )
@@ -82,7 +83,7 @@ class Negotiation:
         name = key[len(self.prefix) :]
         if not name or name == self.manifest_name or name.startswith(HISTORY_PREFIX):
             return False
-        if split_variant(name)[1] is not None:
+        if split_variant(name)[1] is not None or split_delta(name)[1] is not None:
             return False  # a variant asked for by its own name
         _, dot, extension = name.rpartition(".")
         if dot and extension.lower() in self.skip_extensions:

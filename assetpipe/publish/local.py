@@ -10,10 +10,12 @@ from pathlib import Path
 from assetpipe.conf.s3 import PublishError
 from assetpipe.digests import md5_bytes
 from assetpipe.naming import (
+    DELTA_ENCODING,
     IMAGE_VARIANTS,
     VARIANT_SUFFIXES,
     image_variant_name,
     is_raster_image,
+    manifest_deltas,
     variant_name,
 )
 
@@ -24,7 +26,8 @@ class LocalFile:
     root: Path  # STATIC_ROOT
     size: int
     hashed: bool  # content-addressed name: immutable once uploaded
-    encoding: str | None = None  # set for a .br/.gz variant of ``name`` minus its suffix
+    # set for a .br/.gz variant of ``name`` minus its suffix, and "dcz" for a delta
+    encoding: str | None = None
     image_format: str | None = None  # set for an .avif/.webp variant of a raster image
 
     @property
@@ -78,8 +81,12 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
     paths = read_manifest_paths(manifest, str(manifest_path))
     hashed = frozenset(paths.values())
     wanted = hashed | frozenset(paths)
+    deltas: dict[str, list[str]] = {}
     if with_encodings:
         wanted |= {variant_name(name, e) for name in wanted for e in VARIANT_SUFFIXES}
+        # Deltas against earlier builds (the dictionaries option), as the manifest lists them.
+        deltas = {name: d for name, d in manifest_deltas(manifest).items() if name in hashed}
+        wanted |= {delta for names in deltas.values() for delta in names}
     # Image variants are files of their own type, not encodings: published whatever
     # the s3 option "variants" says, as a page's <picture> and an edge name them.
     rasters = [name for name in hashed | frozenset(paths) if is_raster_image(name)]
@@ -98,6 +105,10 @@ def read_build(static_root: Path, manifest_name: str, *, with_encodings: bool) -
                 files[variant] = LocalFile(
                     variant, static_root, sizes[variant], name in hashed, encoding
                 )
+    for name, names in deltas.items():
+        for delta in names:
+            if name in files and delta in sizes:
+                files[delta] = LocalFile(delta, static_root, sizes[delta], True, DELTA_ENCODING)
     for name in rasters:
         if name not in files:
             continue

@@ -7,7 +7,7 @@ from typing import Any
 from assetpipe.build.compress import ENCODINGS
 from assetpipe.conf.s3 import S3Config
 from assetpipe.headers import SNIFF_BYTES, content_type, sniffed_image_type
-from assetpipe.naming import split_variant
+from assetpipe.naming import variant_original
 from assetpipe.publish.local import LocalFile
 
 # The object metadata (x-amz-meta-encoder) that says which encoder made a variant.
@@ -17,7 +17,7 @@ ENCODER_METADATA = "encoder"
 def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
     """Arguments for PutObject (or ExtraArgs for a multipart upload) besides bucket/key/body."""
     # A variant keeps its original's type; Content-Encoding says how it is compressed.
-    original = split_variant(file.name)[0] if file.encoding else file.name
+    original = variant_original(file.name) if file.encoding else file.name
     args: dict[str, Any] = {
         "ContentType": image_content_type(file) if file.image_format else content_type(original),
         "CacheControl": (
@@ -28,8 +28,9 @@ def upload_args(file: LocalFile, md5: str, config: S3Config) -> dict[str, Any]:
     }
     if file.encoding:
         args["ContentEncoding"] = file.encoding
-        # What made it, so that a build using the bucket as its cache takes only its own kind.
-        args["Metadata"][ENCODER_METADATA] = ENCODINGS[file.encoding].tag
+        if file.encoding in ENCODINGS:
+            # What made it, so that a build using the bucket as its cache takes only its kind.
+            args["Metadata"][ENCODER_METADATA] = ENCODINGS[file.encoding].tag
     if config.default_acl:
         args["ACL"] = config.default_acl
     return args

@@ -17,6 +17,7 @@ from assetpipe.naming import (
     immutable_names,
     is_raster_image,
     looks_hashed_or_variant,
+    manifest_deltas,
     read_paths,
     variant_name,
     variant_original,
@@ -183,9 +184,10 @@ def _referenced(s3: S3Client, remote: Mapping[str, RemoteObject], manifests: lis
     """Every name the ``manifests`` reference, originals and hashed, with their variants."""
     referenced: set[str] = set()
     for name in manifests:
-        paths = read_manifest_paths(
-            _read(s3, remote[name].key), f"s3://{s3.config.bucket_name}/{name}"
-        )
+        data = _read(s3, remote[name].key)
+        paths = read_manifest_paths(data, f"s3://{s3.config.bucket_name}/{name}")
+        # Deltas against earlier builds (the dictionaries option), as the manifest lists them.
+        referenced.update(delta for deltas in manifest_deltas(data).values() for delta in deltas)
         for path in (*paths, *paths.values()):
             referenced.add(path)
             referenced.update(variant_name(path, e) for e in VARIANT_SUFFIXES)

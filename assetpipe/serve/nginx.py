@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from assetpipe.conf.edge import CorsConfig
@@ -24,22 +25,33 @@ from assetpipe.edge.cors import methods_pattern, origins_pattern, preflight_head
 from assetpipe.headers import (
     CHARSET,
     DEFAULT_MEDIA_TYPE,
+    DELTA_VARY,
     IMMUTABLE_CACHE_CONTROL,
     MEDIA_TYPES,
+    USE_AS_DICTIONARY,
     charset_types,
+    extension,
+    media_type,
     short_cache_control,
+    use_as_dictionary,
 )
 from assetpipe.headers import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE  # the CLI's --max-age default
 from assetpipe.naming import (
+    DELTA_ENCODING,
+    DICTIONARY_ID_LENGTH,
     HASH_LENGTH,
     HASHED_NAME_PATTERN,
     IMAGE_VARIANTS,
     MANIFEST_NAME,
     RASTER_EXTENSIONS,
+    delta_name,
+    dictionary_hash,
+    dictionary_id,
     image_variant_name,
     immutable_names,
     is_raster_image,
     looks_hashed,
+    read_dictionaries,
     read_paths,
     read_prehashed,
 )
@@ -53,8 +65,28 @@ CORS_PREFLIGHT_LOCATION = "@assetpipe_cors_preflight"
 # With image formats: the suffixes of the image variants the request's Accept names, most
 # preferred first, in variables named this and 1, 2...; empty for none.
 IMAGE_VARIANT_VARIABLE = "$assetpipe_image_variant_"
+# With compression dictionaries: the suffix of the delta (".<id>.dcz") for the dictionary the
+# request names, when dcz is acceptable; else "/", a path below a file, which never exists.
+DELTA_VARIABLE = "$assetpipe_delta"
+NO_DELTA = "/"
+# The Use-As-Dictionary value of the file a delta encodes, set by the file's location for the
+# delta's location it rewrites to.
+USE_AS_DICTIONARY_VARIABLE = "$assetpipe_use_as_dictionary"
 # A header value nginx reads as one word without quotes.
 _BARE_VALUE = re.compile(r"[A-Za-z0-9_$*.:/-]+")
+
+
+@dataclass(frozen=True)
+class DictionaryFile:
+    """A file the build declares a compression dictionary (``staticfiles.json``'s
+    ``dictionaries``), and the dictionaries its deltas were made with."""
+
+    name: str
+    """The hashed name, relative to STATIC_ROOT."""
+    use_as_dictionary: str
+    """The ``Use-As-Dictionary`` value of its responses."""
+    deltas: tuple[str, ...] = ()
+    """The base64 SHA-256 of each dictionary a delta of it was written against."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +111,9 @@ class StaticSite:
     image_formats: tuple[str, ...] = ()
     """Image variants the build writes beside raster images (keys of ``naming.IMAGE_VARIANTS``),
     in the order the server prefers them; empty: raster images are served as they are."""
+    dictionaries: tuple[DictionaryFile, ...] = ()
+    """The build's compression dictionaries and their deltas (the ``dictionaries`` option);
+    empty: no file is a dictionary."""
 
 
 def static_site(
@@ -131,8 +166,9 @@ def static_site(
     )
 
 
-def _from_build(manifest: Path) -> dict[str, tuple[str, ...]]:
-    """What the build says about names that their spelling gets wrong, for ``StaticSite``."""
+def _from_build(manifest: Path) -> dict[str, tuple[Any, ...]]:
+    """What the build says about names that their spelling gets wrong, and which files are
+    compression dictionaries, for ``StaticSite``."""
     try:
         data = manifest.read_bytes()
     except OSError:
@@ -140,20 +176,36 @@ def _from_build(manifest: Path) -> dict[str, tuple[str, ...]]:
     immutable = immutable_names(data)
     originals = read_paths(data)
     lookalikes = {n for n in originals if looks_hashed(n) and n not in immutable}
-    return {
-        "prehashed": tuple(sorted(filter(_nginx_safe, read_prehashed(data)))),
+    dictionaries = tuple(
+        DictionaryFile(
+            name=name,
+            use_as_dictionary=use_as_dictionary(entry["match"], entry["dest"]),
+            deltas=tuple(sorted(entry["deltas"])),
+        )
+        for name, entry in sorted(read_dictionaries(data).items())
+        if _nginx_safe(name) and _nginx_safe(entry["match"])
+    )
+    # A dictionary's own location states its caching: no second exact location for it.
+    own = {d.name for d in dictionaries}
+    found: dict[str, tuple[Any, ...]] = {
+        "prehashed": tuple(
+            sorted(n for n in read_prehashed(data) if _nginx_safe(n) and n not in own)
+        ),
         "lookalikes": tuple(sorted(filter(_nginx_safe, lookalikes))),
     }
+    if dictionaries:
+        found["dictionaries"] = dictionaries
+    return found
 
 
 def _types_block(indent: str) -> list[str]:
     # assetpipe's table, as S3 uploads and WhiteNoise (with WHITENOISE_MIMETYPES) use it.
     by_type: dict[str, list[str]] = {}
-    for extension, media_type in sorted(MEDIA_TYPES.items()):
-        by_type.setdefault(media_type, []).append(extension[1:])
+    for suffix, type_name in sorted(MEDIA_TYPES.items()):
+        by_type.setdefault(type_name, []).append(suffix[1:])
     lines = [f"{indent}types {{"]
-    for media_type, extensions in sorted(by_type.items()):
-        lines.append(f"{indent}    {media_type} {' '.join(extensions)};")
+    for type_name, suffixes in sorted(by_type.items()):
+        lines.append(f"{indent}    {type_name} {' '.join(suffixes)};")
     lines.append(f"{indent}}}")
     return lines
 
@@ -178,6 +230,7 @@ def render_snippet(site: StaticSite) -> str:
         "",
         *_cors_origin(site),
         *_image_variant_choice(site),
+        *_delta_choice(site),
         # ^~ keeps the server's regex locations (e.g. for .php) away from static files. A trailing
         # slash on both the location and the alias keeps /static../ from escaping STATIC_ROOT.
         f"location ^~ {url} {{",
@@ -205,6 +258,7 @@ def render_snippet(site: StaticSite) -> str:
         ]
     lines += _prehashed_locations(site)
     lines += _lookalike_locations(site)
+    lines += _dictionary_locations(site)
     lines += _raster_image_locations(site)
     lines += [
         "    # Content-hashed names never change: cache them for a year without revalidation.",
@@ -225,6 +279,11 @@ def _preamble(site: StaticSite) -> list[str]:
         "# Generated by `manage.py assetpipe nginx`; regenerate it when STATIC_URL or",
         "# STATIC_ROOT change.",
     ]
+    if site.dictionaries:
+        lines += [
+            "# It names this build's compression dictionaries and deltas: regenerate it after",
+            "# each build for the new ones to be used (until then, brotli or gzip as before).",
+        ]
     if site.brotli:
         lines += [
             "# brotli_static needs ngx_brotli's static module. Debian/Ubuntu:",
@@ -326,12 +385,32 @@ def accepts_pattern(image_format: str) -> str:
     image format against another; and whatever the function refuses, this refuses too.
     """
     media_type = re.escape(IMAGE_VARIANTS[image_format][1])
-    element = rf"(?:^|,)[ \t]*{media_type}[ \t]*"
-    refused = (
-        rf"{element};(?:[^,]*;)?[ \t]*q[ \t]*"
+    return rf"^(?!.*{_refused(media_type)}).*{_element(media_type)}(?:;|,|$)"
+
+
+def _element(token: str) -> str:
+    """An element of a header list that names ``token`` (a regular expression)."""
+    return rf"(?:^|,)[ \t]*{token}[ \t]*"
+
+
+def _refused(token: str) -> str:
+    """An element that names ``token`` with a weight of 0 or a malformed one."""
+    return (
+        rf"{_element(token)};(?:[^,]*;)?[ \t]*q[ \t]*"
         rf"(?:=(?![ \t]*{_POSITIVE_QVALUE}[ \t]*(?:;|,|$))|(?:;|,|$))"
     )
-    return rf"^(?!.*{refused}).*{element}(?:;|,|$)"
+
+
+def accepts_coding_pattern(coding: str) -> str:
+    """A regular expression (case-insensitive, PCRE and Python alike) that matches an
+    ``Accept-Encoding`` header by which ``coding`` is acceptable, as
+    :func:`~assetpipe.edge.negotiation.preferred_encoding` reads it: named with no weight or
+    one above 0 and never with a weight of 0 or a malformed one; or, not named at all, ``*``
+    is acceptable in the same way. No header: not acceptable."""
+    token, star = re.escape(coding), r"\*"
+    named = rf"{_element(token)}(?:;|,|$)"
+    by_star = rf"(?!.*{named})(?!.*{_refused(star)}).*{_element(star)}(?:;|,|$)"
+    return rf"^(?!.*{_refused(token)})(?:.*{named}|{by_star})"
 
 
 def _image_variables(site: StaticSite) -> list[str]:
@@ -401,6 +480,101 @@ def _raster_image_locations(site: StaticSite) -> list[str]:
         *_cors_headers(site, "        "),
         "    }",
     ]
+
+
+# --- compression dictionaries (RFC 9842): Use-As-Dictionary, and dcz deltas -------------------
+
+
+def _delta_choice(site: StaticSite) -> list[str]:
+    """Server-level (``map`` is not allowed where this snippet is included): the suffix of the
+    delta for the dictionary the request's ``Available-Dictionary`` names, one of this build's,
+    when ``dcz`` is acceptable; else :data:`NO_DELTA`. Exact comparisons: a malformed or
+    unknown value names none."""
+    ids = sorted(
+        {
+            encoded: dictionary_id(sha256)
+            for d in site.dictionaries
+            for encoded in d.deltas
+            if (sha256 := dictionary_hash(encoded)) is not None
+        }.items()
+    )
+    if not ids:
+        return []
+    lines = [
+        "# Compression dictionaries (RFC 9842): the suffix of the delta (.<id>.dcz) against the",
+        "# dictionary the request's Available-Dictionary names, one of this build's, when dcz",
+        f'# is acceptable; else "{NO_DELTA}", a path below a file, which never exists.',
+        f'set {DELTA_VARIABLE} "{NO_DELTA}";',
+    ]
+    for encoded, dictionary in ids:
+        suffix = delta_name("", dictionary)
+        lines += [
+            f'if ($http_available_dictionary = ":{encoded}:") {{',
+            f"    set {DELTA_VARIABLE} {suffix};",
+            "}",
+        ]
+    lines += [
+        f"if ($http_accept_encoding !~* {_quoted(accepts_coding_pattern(DELTA_ENCODING))}) {{",
+        f'    set {DELTA_VARIABLE} "{NO_DELTA}";',
+        "}",
+        "",
+    ]
+    return lines
+
+
+def _dictionary_locations(site: StaticSite) -> list[str]:
+    """Each dictionary file's own location: its headers whatever variant is sent, and a rewrite
+    to its delta when the request chose one that exists (``if`` with ``rewrite ... last``, the
+    safe use of ``if`` in a location); then a location per type for the deltas themselves."""
+    if not site.dictionaries:
+        return []
+    lines = [
+        f"    # {len(site.dictionaries)} compression dictionaries (RFC 9842) of this build, with",
+        "    # their deltas: regenerate this configuration after each build.",
+    ]
+    for dictionary in site.dictionaries:
+        lines += [
+            f'    location = "{site.url_path}{dictionary.name}" {{',
+            f"        set {USE_AS_DICTIONARY_VARIABLE} {_quoted(dictionary.use_as_dictionary)};",
+        ]
+        if dictionary.deltas:
+            lines += [
+                f"        if (-f $request_filename{DELTA_VARIABLE}) {{",
+                f"            rewrite ^ $uri{DELTA_VARIABLE} last;",
+                "        }",
+            ]
+        lines += [
+            "        gzip_vary off;  # Vary names Available-Dictionary too, on every variant",
+            f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
+            "        add_header X-Content-Type-Options nosniff;",
+            f"        add_header {USE_AS_DICTIONARY} {USE_AS_DICTIONARY_VARIABLE} always;",
+            f'        add_header Vary "{DELTA_VARY}" always;',
+            *_cors_headers(site, "        "),
+            "    }",
+        ]
+    id_pattern = f"[0-9a-f]{{{DICTIONARY_ID_LENGTH}}}"
+    types = {extension(d.name): media_type(d.name) for d in site.dictionaries if d.deltas}
+    if types:
+        lines.append(
+            "    # Deltas, reached only by that rewrite: their file's type, Content-Encoding dcz."
+        )
+    for ext, delta_type in sorted(types.items()):
+        lines += [
+            f'    location ~* "{re.escape(ext)}\\.{id_pattern}\\.{DELTA_ENCODING}$" {{',
+            "        internal;",
+            "        gzip_static off;",
+            *(["        brotli_static off;"] if site.brotli else []),
+            "        types { }",
+            f"        default_type {delta_type};",
+            f"        add_header Content-Encoding {DELTA_ENCODING};",
+            f'        add_header Cache-Control "{IMMUTABLE_CACHE_CONTROL}";',
+            "        add_header X-Content-Type-Options nosniff;",
+            f"        add_header {USE_AS_DICTIONARY} {USE_AS_DICTIONARY_VARIABLE};",
+            f'        add_header Vary "{DELTA_VARY}";',
+            *_cors_headers(site, "        "),
+            "    }",
+        ]
+    return lines
 
 
 # --- CORS: the rule of assetpipe.edge.cors, as nginx states it ---------------------------------

@@ -17,15 +17,19 @@ Every hashed and prehashed name the build recorded in its manifest is then serve
 (:func:`assetpipe.serve.whitenoise.immutable_file_test`), under a script name as well
 (``FORCE_SCRIPT_NAME``, STATIC_URL ``"/prefix/static/"``): the name is what follows the
 middleware's own static prefix. A ``SERVESTATIC_IMMUTABLE_FILE_TEST`` of your own takes
-precedence. Everything else is ServeStatic's.
+precedence. With the ``dictionaries`` option it also serves the build's deltas (RFC 9842,
+``dcz``) and declares dictionaries (:mod:`assetpipe.serve.dictionaries`). Everything else is
+ServeStatic's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponseBase
+
 from assetpipe.extras import require
-from assetpipe.serve import servestatic_mimetypes
+from assetpipe.serve import dictionaries, servestatic_mimetypes
 from assetpipe.serve.whitenoise import content_named
 
 require("servestatic")
@@ -40,6 +44,18 @@ __all__ = ["ServeStaticMiddleware", "servestatic_mimetypes"]
 class ServeStaticMiddleware(_ServeStaticMiddleware):  # type: ignore[misc]
     user_immutable_file_test: Any
     static_prefix: str
+    deltas: dictionaries.Deltas
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deltas = dictionaries.Deltas(self)
+
+    async def aserve(self, static_file: Any, request: HttpRequest) -> HttpResponseBase:
+        choice, delta = self.deltas.choose(request)
+        response: HttpResponseBase = await super().aserve(delta or static_file, request)
+        if choice is not None:
+            dictionaries.finish(response, static_file, choice, delta is not None)
+        return response
 
     def immutable_file_test(self, path: str, url: str) -> bool:
         if self.user_immutable_file_test is not None:

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 
-from assetpipe.naming import MANIFEST_NAME, immutable_names, split_image_variant
+from assetpipe.naming import MANIFEST_NAME, immutable_names, split_delta, split_image_variant
 
 if TYPE_CHECKING:
     from assetpipe.serve.whitenoise_middleware import WhiteNoiseMiddleware
@@ -64,10 +64,14 @@ def content_named(name: str) -> bool:
     immutable = _immutable()
     if name in immutable:
         return True
-    # An image variant (hero.<hash>.jpg.avif, asked for by <picture>) is its own URL, unlike
-    # the .br/.gz ones WhiteNoise picks for the original's: immutable with its original.
-    original, image_format = split_image_variant(name)
-    return image_format is not None and original in immutable
+    # An image variant (hero.<hash>.jpg.avif, asked for by <picture>) or a delta (the
+    # middleware sends it for the original's URL) is a file of its own, unlike the .br/.gz
+    # ones WhiteNoise picks for the original's: immutable with its original.
+    image, image_format = split_image_variant(name)
+    delta, dictionary = split_delta(name)
+    return (image_format is not None and image in immutable) or (
+        dictionary is not None and delta in immutable
+    )
 
 
 def static_prefixes() -> tuple[str, ...]:

@@ -9,6 +9,10 @@ in place of WhiteNoise's::
 
     "assetpipe.serve.whitenoise.WhiteNoiseMiddleware",
 
+With the ``dictionaries`` option it also serves the build's deltas (RFC 9842, ``dcz``) to a
+browser that names a dictionary the build made one against, and declares dictionaries
+(:mod:`assetpipe.serve.dictionaries`).
+
 Everything else is WhiteNoise's. With ``WHITENOISE_AUTOREFRESH`` (DEBUG's default) WhiteNoise reads
 nothing up front, and neither does this.
 """
@@ -22,9 +26,11 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
 
 from assetpipe.extras import require
 from assetpipe.naming import MANIFEST_NAME
+from assetpipe.serve import dictionaries
 
 require("whitenoise")
 
@@ -56,6 +62,19 @@ scans = 0  # tables built in this process, for tests and benchmarks
 class WhiteNoiseMiddleware(_WhiteNoiseMiddleware):  # type: ignore[misc]
     files: dict[str, Any]  # URL -> WhiteNoise's StaticFile (or Redirect)
     autorefresh: bool
+    static_prefix: str
+    deltas: dictionaries.Deltas
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deltas = dictionaries.Deltas(self)
+
+    def serve(self, static_file: Any, request: HttpRequest) -> HttpResponseBase:
+        choice, delta = self.deltas.choose(request)
+        response: HttpResponseBase = super().serve(delta or static_file, request)
+        if choice is not None:
+            dictionaries.finish(response, static_file, choice, delta is not None)
+        return response
 
     def add_files(self, root: str, prefix: str | None = None) -> None:
         if self.autorefresh:

@@ -124,7 +124,7 @@ def test_an_unknown_option_is_named_with_a_close_match() -> None:
         "expected one of "
     )
     assert (
-        "cdn, cors, debug_unknown_names, encodings, images, import_map, integrity, "
+        "cdn, cors, debug_unknown_names, dictionaries, encodings, images, import_map, integrity, "
         "js_module_imports, lock_timeout, minify, missing_references, never_compress, prehashed, "
         "prehashed_records, s3, state_dir, workers; Django's storage takes allow_overwrite, "
         "base_url" in message
