@@ -28,7 +28,7 @@ EXTRAS = {
         Extra("media", "tenant media storage", ("storages", "boto3", "botocore")),
         Extra("whitenoise", "serving with WhiteNoise", ("whitenoise",)),
         Extra("servestatic", "serving with ServeStatic", ("servestatic",)),
-        Extra("images", "AVIF and WebP image variants", ("PIL",)),
+        Extra("images", "AVIF and WebP image variants", ("PIL", "skimage", "numpy")),
         Extra("minify", "minifying CSS and JavaScript", ("minify",)),
         Extra("dictionaries", "deltas against earlier builds (dcz)", ("zstandard",)),
     )
