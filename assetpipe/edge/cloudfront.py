@@ -51,6 +51,7 @@ from assetpipe.edge.negotiation import (
     negotiate_js,
     use_as_dictionary_js,
 )
+from assetpipe.headers import AVAILABLE_DICTIONARY
 from assetpipe.naming import (
     DELTA_ENCODING,
     DICTIONARY_ID_LENGTH,
@@ -433,8 +434,17 @@ def response_headers_policy(
     policy sets its headers on every response of the behaviour, so non-images vary on
     ``Accept`` too; a browser sends the same ``Accept`` for every request of one kind (style,
     script, image), so that costs its cache nothing.
+
+    With ``dictionaries`` ``Available-Dictionary`` joins it: the request function picks a
+    delta by that header. A browser sends it only for a URL a dictionary's ``match`` covers,
+    so on other files it costs nothing; set by the policy alone, it holds whichever of the
+    policy and the viewer-response function CloudFront applies last.
     """
-    vary = ["Accept-Encoding", *(["Accept"] if images else [])]
+    vary = [
+        "Accept-Encoding",
+        *(["Accept"] if images else []),
+        *([AVAILABLE_DICTIONARY] if dictionaries else []),
+    ]
     config: dict[str, Any] = {
         "Name": NAME,
         "Comment": "assetpipe static files: Vary for the variants"
