@@ -19,6 +19,11 @@ Three runtime facts shape the handler (docs/cdn-cloudflare.md has the sources):
 - a body fetched with ``Content-Encoding: br`` or ``gzip`` is decoded by the runtime when the
   Worker reads or re-wraps it, so the handler fetches with ``encodeResponseBody: "manual"`` and
   answers with ``encodeBody: "manual"``: the client receives the stored object's bytes.
+
+With the ``dictionaries`` option the Worker reads which files are dictionaries from the live
+build's ``staticfiles.json`` in the bucket (kept per isolate no longer than its ``max-age``),
+marks their responses (``Use-As-Dictionary``, ``Vary``), and answers a request naming a listed
+dictionary with the delta only when the bucket returns it; otherwise as without the option.
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@
 - ``response-headers-policy.json``: the CORS rule (:mod:`assetpipe.edge.cors`) and ``Vary``;
 - ``README.md``: how to deploy them.
 
+With the ``dictionaries`` option the viewer-request function also reads a CloudFront
+KeyValueStore (:func:`dictionary_store` writes its content from a build's ``staticfiles.json``)
+and rewrites to a delta's key only when the store lists it; a viewer-response function
+(``cloudfront-response-function.js``) adds ``Use-As-Dictionary`` from the same store.
+
 What the function relies on from the runtime (``cloudfront-js-2.0``), by the AWS page that says
 it; the tests hold the rendered code to each:
 
