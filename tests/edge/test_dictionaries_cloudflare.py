@@ -24,6 +24,7 @@ from assetpipe.edge.negotiation import Negotiation
 from assetpipe.headers import DELTA_VARY, IMMUTABLE_CACHE_CONTROL, use_as_dictionary
 from assetpipe.naming import delta_name, dictionary_id
 from tests.conftest import free_port
+from tests.dictionary_probe import wait_until_offered
 from tests.edge.dictionaries_builds import (
     DICTIONARY_FILES,
     EXCLUDED,
@@ -368,6 +369,7 @@ def test_chromium_holding_the_previous_build_gets_each_changed_file_as_a_delta(
             tmp_path / "k-1", worker_js, published.origin, COMPATIBILITY_DATE, port=port
         ):
             first = load(page, origin + old_page)
+            wait_until_offered(page, [previous.hashed(n) for n in PAGE_FILES])
         make_live(published, live.manifest)
         with running_worker(
             tmp_path / "k", worker_js, published.origin, COMPATIBILITY_DATE, port=port
