@@ -56,6 +56,8 @@ def _probe(page: Any, urls: list[str], names: list[str]) -> None:
                 page.evaluate(
                     """([tag, attribute, probe]) => {
                         const element = document.createElement(tag);
+                        // CORS mode, as a cross-origin dictionary is offered only for it.
+                        element.crossOrigin = 'anonymous';
                         if (tag === 'link') element.rel = 'stylesheet';
                         element[attribute] = probe;
                         document.head.append(element);
