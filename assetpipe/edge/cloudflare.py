@@ -19,6 +19,11 @@ Three runtime facts shape the handler (docs/cdn-cloudflare.md has the sources):
 - a body fetched with ``Content-Encoding: br`` or ``gzip`` is decoded by the runtime when the
   Worker reads or re-wraps it, so the handler fetches with ``encodeResponseBody: "manual"`` and
   answers with ``encodeBody: "manual"``: the client receives the stored object's bytes.
+
+With the ``dictionaries`` option the Worker reads which files are dictionaries from the live
+build's ``staticfiles.json`` in the bucket (kept per isolate no longer than its ``max-age``),
+marks their responses (``Use-As-Dictionary``, ``Vary``), and answers a request naming a listed
+dictionary with the delta only when the bucket returns it; otherwise as without the option.
 """
 
 from __future__ import annotations
@@ -27,9 +32,19 @@ import json
 import textwrap
 from importlib.resources import files
 
+from assetpipe.conf.dictionaries import DictionarySettings
 from assetpipe.conf.edge import CorsConfig
 from assetpipe.edge import cors as cors_rule
-from assetpipe.edge.negotiation import Negotiation, config_js, negotiate_image_js, negotiate_js
+from assetpipe.edge.negotiation import (
+    Negotiation,
+    config_js,
+    negotiate_dictionary_js,
+    negotiate_image_js,
+    negotiate_js,
+    use_as_dictionary_js,
+)
+from assetpipe.headers import AVAILABLE_DICTIONARY, DELTA_VARY, USE_AS_DICTIONARY
+from assetpipe.naming import DELTA_ENCODING, DICTIONARY_ID_LENGTH
 
 # The date the Worker's runtime behaviour is pinned to: the release of workerd the tests run it
 # on (tests/edge/workerd/package.json). Brotli in fetch() is the default from 2024-04-29 on, so
@@ -179,11 +194,157 @@ _IMAGE_VARY = """\
 """
 
 
-def _handler(images: bool) -> str:
-    if not images:
-        return _HANDLER
-    assert _PICK in _HANDLER and _VARY in _HANDLER
-    return _HANDLER.replace(_PICK, _IMAGE_PICK).replace(_VARY, _IMAGE_VARY)
+# With dictionaries (the ``dictionaries`` option), what the handler does besides: it looks the
+# key up in the live build's dictionaries, tries the delta before the variant it picked, and
+# marks a dictionary file's responses. A delta is answered only when the bucket has it: a
+# dictionary older than the last builds, or a delta not worth making, gets today's response.
+_DICTIONARY_PICK = """\
+    var entry = await dictionaryEntry(env, key);
+"""
+_DICTIONARY_VARY = """\
+    if (entry !== null) {
+      headers.set("Vary", DELTA_VARY);
+    }
+"""
+_FETCH = """\
+    var upstream;
+    try {
+      upstream = await fetch("""
+_DICTIONARY_FETCH = """\
+    var upstream = await fetchDelta(request, env, path, entry);
+    try {
+      upstream = upstream || await fetch("""
+_COPY = """\
+    copyHeaders(upstream.headers, KEPT, headers);
+"""
+_DICTIONARY_COPY = """\
+    copyHeaders(upstream.headers, KEPT, headers);
+    if (entry !== null && (upstream.ok || upstream.status === 304)) {
+      headers.set(USE_AS_DICTIONARY, entry.header);
+    }
+"""
+
+# The Worker's side of dictionaries: the live build's table, and the delta's request.
+_DICTIONARIES = """\
+// The live build's dictionaries: its staticfiles.json's "dictionaries" by key, each entry
+// {header: Use-As-Dictionary, hashes: {SHA-256 hex of each dictionary it has a delta for}}.
+// Read from the bucket by the first request that finds it stale, and kept in the isolate no
+// longer than the manifest's own Cache-Control allows (max-age minus Age), so a deploy reaches
+// every isolate within one max-age. Only plain data is shared between requests.
+var dictionaries = { table: {}, expires: 0 };
+
+function dictionaryTable(manifest, prefix) {
+  var table = {};
+  var found = manifest !== null && typeof manifest === "object" ? manifest.dictionaries : null;
+  if (found === null || typeof found !== "object") {
+    return table;
+  }
+  for (var name in found) {
+    var entry = found[name];
+    if (!has(found, name) || entry === null || typeof entry !== "object"
+        || typeof entry.match !== "string" || typeof entry.dest !== "string"
+        || !Array.isArray(entry.deltas)) {
+      continue;
+    }
+    var hashes = {};
+    var valid = true;
+    for (var i = 0; i < entry.deltas.length && valid; i++) {
+      var hex = availableDictionary(":" + entry.deltas[i] + ":");
+      valid = hex !== null;
+      hashes[hex] = true;
+    }
+    if (valid) {
+      table[prefix + name] = { header: useAsDictionary(entry.match, entry.dest), hashes: hashes };
+    }
+  }
+  return table;
+}
+
+// How long a response may be reused by its Cache-Control and Age, in milliseconds.
+function freshFor(headers) {
+  var maxAge = /(?:^|,)[ \\t]*max-age=([0-9]+)/i.exec(headers.get("Cache-Control") || "");
+  var age = parseInt(headers.get("Age") || "0", 10) || 0;
+  return maxAge === null ? 0 : Math.max(0, parseInt(maxAge[1], 10) - age) * 1000;
+}
+
+async function dictionaryEntry(env, key) {
+  var now = Date.now();
+  if (now >= dictionaries.expires) {
+    var table = {};
+    var lifetime = RETRY_MS;
+    try {
+      var response = await fetch(bucketUrl(env, keyPath(CONFIG.prefix + CONFIG.manifest)), {
+        headers: { "Accept-Encoding": "identity" },
+        cf: { cacheEverything: true },
+      });
+      if (response.status === 200) {
+        table = dictionaryTable(await response.json(), CONFIG.prefix);
+        lifetime = freshFor(response.headers);
+      }
+    } catch (error) {
+      table = {};  // no table: every file is served as without the option
+    }
+    dictionaries = { table: table, expires: now + lifetime };
+  }
+  return has(dictionaries.table, key) ? dictionaries.table[key] : null;
+}
+
+// The bucket's response for the delta of path against the dictionary the client names, when
+// the entry lists it, the client takes dcz and the bucket has the key; else null.
+async function fetchDelta(request, env, path, entry) {
+  if (entry === null || !dczAccepted(clientAcceptEncoding(request))) {
+    return null;
+  }
+  var sha256 = availableDictionary(request.headers.get(AVAILABLE_DICTIONARY));
+  if (sha256 === null || !has(entry.hashes, sha256)) {
+    return null;
+  }
+  var forwarded = new Headers({ "Accept-Encoding": DELTA_ENCODING });
+  copyHeaders(request.headers, FORWARDED, forwarded);
+  var delta = path + "." + sha256.slice(0, ID_LENGTH) + "." + DELTA_ENCODING;
+  var response;
+  try {
+    response = await fetch(bucketUrl(env, delta), {
+      method: request.method,
+      headers: forwarded,
+      encodeResponseBody: "manual",
+      cf: { cacheEverything: true },
+    });
+  } catch (error) {
+    return null;
+  }
+  if (response.status === 200 || response.status === 304) {
+    return response;
+  }
+  if (response.body !== null) {
+    await response.body.cancel();
+  }
+  return null;
+}
+
+function bucketUrl(env, path) {
+  return env.ORIGIN.replace(/\\/+$/, "") + path;
+}
+"""
+# Seconds before a Worker that could not read the manifest tries again.
+RETRY_SECONDS = 10
+
+
+def _handler(images: bool, dictionaries: bool = False) -> str:
+    handler = _HANDLER
+    if images:
+        assert _PICK in handler and _VARY in handler
+        handler = handler.replace(_PICK, _IMAGE_PICK).replace(_VARY, _IMAGE_VARY)
+    if dictionaries:
+        pick, vary = (_IMAGE_PICK, _IMAGE_VARY) if images else (_PICK, _VARY)
+        assert pick in handler and vary in handler and _FETCH in handler and _COPY in handler
+        handler = (
+            handler.replace(pick, _DICTIONARY_PICK + pick)
+            .replace(vary, vary + _DICTIONARY_VARY)
+            .replace(_FETCH, _DICTIONARY_FETCH)
+            .replace(_COPY, _DICTIONARY_COPY)
+        )
+    return handler
 
 
 def path_js() -> str:
@@ -191,26 +352,43 @@ def path_js() -> str:
     return files("assetpipe.edge").joinpath("path.js").read_text(encoding="utf-8")
 
 
-def worker_js(negotiation: Negotiation, cors: CorsConfig | None) -> str:
-    """The ES module Worker for this negotiation and CORS rule."""
-    constants = "\n".join(
-        [
-            f"var CONFIG = {config_js(negotiation)};",
-            f"var CORS = {cors_rule.config_js(cors)};",
-            f"var ALLOW = {json.dumps(', '.join(ALLOW))};",
-            f"var FORWARDED = {json.dumps(list(FORWARDED))};",
-            f"var KEPT = {json.dumps(list(KEPT))};",
+def worker_js(
+    negotiation: Negotiation,
+    cors: CorsConfig | None,
+    dictionaries: DictionarySettings | None = None,
+) -> str:
+    """The ES module Worker for this negotiation, CORS rule and ``dictionaries`` option."""
+    constants = [
+        f"var CONFIG = {config_js(negotiation)};",
+        f"var CORS = {cors_rule.config_js(cors)};",
+        f"var ALLOW = {json.dumps(', '.join(ALLOW))};",
+        f"var FORWARDED = {json.dumps(list(FORWARDED))};",
+        f"var KEPT = {json.dumps(list(KEPT))};",
+    ]
+    if dictionaries is not None:
+        constants += [
+            f"var AVAILABLE_DICTIONARY = {json.dumps(AVAILABLE_DICTIONARY)};",
+            f"var USE_AS_DICTIONARY = {json.dumps(USE_AS_DICTIONARY)};",
+            f"var DELTA_VARY = {json.dumps(DELTA_VARY)};",
+            f"var DELTA_ENCODING = {json.dumps(DELTA_ENCODING)};",
+            f"var ID_LENGTH = {DICTIONARY_ID_LENGTH};",
+            f"var RETRY_MS = {RETRY_SECONDS * 1000};",
         ]
-    )
     images = bool(negotiation.image_formats)
     return "\n\n".join(
         [
-            _HEADER + constants,
+            _HEADER + "\n".join(constants),
             negotiate_js().rstrip(),
             *([negotiate_image_js().rstrip()] if images else []),
+            *(
+                [negotiate_dictionary_js().rstrip(), use_as_dictionary_js().rstrip()]
+                if dictionaries is not None
+                else []
+            ),
             path_js().rstrip(),
             cors_rule.cors_js().rstrip(),
-            _handler(images),
+            *([_DICTIONARIES.rstrip()] if dictionaries is not None else []),
+            _handler(images, dictionaries is not None),
         ]
     )
 
@@ -239,7 +417,11 @@ ORIGIN = "https://BUCKET.s3.REGION.amazonaws.com"
 """
 
 
-def readme(negotiation: Negotiation, cors: CorsConfig | None) -> str:
+def readme(
+    negotiation: Negotiation,
+    cors: CorsConfig | None,
+    dictionaries: DictionarySettings | None = None,
+) -> str:
     encodings = ", ".join(f"`{e}`" for e in negotiation.encodings)
     if cors is None:
         cors_line = (
@@ -271,6 +453,17 @@ def readme(negotiation: Negotiation, cors: CorsConfig | None) -> str:
             f"names ({formats}, in that order of preference; `image/*` and `*/*` name none), "
             "e.g. `hero.1a2b3c4d5e6f.jpg.avif`, with that object's `Content-Type`, and adds "
             "`Accept` to `Vary` on every response for a raster image.",
+            width=96,
+        )
+    if dictionaries is not None:
+        summary += "\n\n" + textwrap.fill(
+            "Compression dictionaries: the Worker reads the live build's "
+            f"`{negotiation.prefix}{negotiation.manifest_name}` from the bucket (again once its "
+            "`max-age` has passed) and sends its files' responses `Use-As-Dictionary` and "
+            "`Vary: Accept-Encoding, Available-Dictionary`. A request of such a file that names "
+            "a dictionary the file has a delta for (`Available-Dictionary`) and accepts `dcz` "
+            "gets the delta (`<file>.<16 hex>.dcz`) with `Content-Encoding: dcz`, when the "
+            "bucket has it; any other request gets what it would get without dictionaries.",
             width=96,
         )
     return f"""\
@@ -307,10 +500,14 @@ bills its own reads and transfer (R2 charges no egress, and bills reads as Class
 """
 
 
-def edge_files(negotiation: Negotiation, cors: CorsConfig | None) -> dict[str, str]:
+def edge_files(
+    negotiation: Negotiation,
+    cors: CorsConfig | None,
+    dictionaries: DictionarySettings | None = None,
+) -> dict[str, str]:
     """The files ``manage.py assetpipe edge`` writes for Cloudflare."""
     return {
-        "worker.js": worker_js(negotiation, cors),
+        "worker.js": worker_js(negotiation, cors, dictionaries),
         "wrangler.toml": wrangler_toml(negotiation),
-        "README.md": readme(negotiation, cors),
+        "README.md": readme(negotiation, cors, dictionaries),
     }

@@ -226,3 +226,14 @@ def negotiate_image_js() -> str:
 def config_js(negotiation: Negotiation) -> str:
     """The description as a JavaScript object literal, sorted so the output is deterministic."""
     return json.dumps(negotiation.as_json(), sort_keys=True, ensure_ascii=True)
+
+
+def negotiate_dictionary_js() -> str:
+    """``negotiate_dictionary.js``: the twin of :func:`assetpipe.headers.available_dictionary`
+    and whether a request takes ``dcz``, included only with the ``dictionaries`` option."""
+    return files("assetpipe.edge").joinpath("negotiate_dictionary.js").read_text(encoding="utf-8")
+
+
+def use_as_dictionary_js() -> str:
+    """``use_as_dictionary.js``: the twin of :func:`assetpipe.headers.use_as_dictionary`."""
+    return files("assetpipe.edge").joinpath("use_as_dictionary.js").read_text(encoding="utf-8")

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from django.utils.functional import empty
 from assetpipe.build.dictionaries import dcz_decode
 from assetpipe.serve import servestatic_mimetypes, whitenoise_middleware, whitenoise_mimetypes
 from tests.build.test_dictionaries import script, stylesheet
+from tests.dictionary_probe import wait_until_offered
 from tests.serve.conftest import running_asgi, running_wsgi
 from tests.serve.fetch import fetch
 
@@ -143,3 +147,137 @@ def test_dictionary_headers_on_dictionary_files_only(site: Site) -> None:
         )
         assert plain.header("Use-As-Dictionary") is None
         assert plain.header("Content-Encoding") != "dcz"
+
+
+# --- in chromium, with STATIC_URL on another origin ---------------------------------------------
+
+PAGE = """<!doctype html>
+<html><head>
+<link rel="stylesheet" href="{static}{css}"{crossorigin}>
+<script type="module" src="{static}{js}"{crossorigin}></script>
+</head><body><p id="marker">page</p></body></html>
+"""
+
+
+@contextmanager
+def page_server(directory: Path) -> Iterator[str]:
+    """The pages, from another origin than the static files: another port of ``localhost``,
+    a secure context as dictionaries need; the same site, as ``static.example.com`` is for
+    ``www.example.com``."""
+    handler = partial(QuietFiles, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def readable_everywhere(app: Any) -> Any:
+    """``app`` with ``Access-Control-Allow-Origin: *`` on its 404s as well (WhiteNoise sends it
+    on every file), so that the probes' answers are readable as a CDN's would be."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
+                headers = [*headers, ("Access-Control-Allow-Origin", "*")]
+            return start_response(status, headers, *args)
+
+        return app(environ, start)
+
+    return wrapped
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def open_page(
+    context: Any, url: str, *, keep: list[str] | None = None
+) -> dict[str, dict[str, str | None]]:
+    """Load ``url``; for each stylesheet and script, what chromium offered and received.
+    ``keep``: the names to wait for until chromium holds them as dictionaries."""
+    seen: dict[str, dict[str, str | None]] = {}
+
+    def record(response: Any) -> None:
+        if response.url.endswith((".css", ".js")):
+            seen[response.url.rsplit("/", 1)[1]] = {
+                "encoding": response.all_headers().get("content-encoding"),
+                "available": response.request.all_headers().get("available-dictionary"),
+            }
+
+    page = context.new_page()
+    page.on("response", record)
+    page.goto(url, wait_until="load")
+    page.wait_for_function("window.appLoaded === true")
+    if keep:
+        wait_until_offered(page, keep)
+    page.close()
+    return seen
+
+
+@pytest.mark.parametrize("crossorigin", [True, False], ids=["cors", "no-cors"])
+def test_chromium_uses_a_dictionary_across_origins_only_with_cors(
+    project: Any, chromium: Any, tmp_path: Path, crossorigin: bool
+) -> None:
+    """RFC 9842: a dictionary from another origin is used only where CORS lets the page read
+    it. With ``crossorigin`` on the tags (and WhiteNoise's Access-Control-Allow-Origin) a
+    returning visitor gets deltas. Without it the stylesheet is fetched without CORS: chromium
+    keeps no dictionary of it and gets brotli; a module script is fetched with CORS whatever its
+    attributes, so it still gets its delta."""
+    project.configure(dictionaries={})
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    attribute = ' crossorigin="anonymous"' if crossorigin else ""
+    whitenoise_middleware.clear()
+    staticfiles_storage._wrapped = empty  # type: ignore[attr-defined]
+    with (
+        override_settings(
+            MIDDLEWARE=["assetpipe.serve.whitenoise.WhiteNoiseMiddleware"],
+            ROOT_URLCONF="tests.urls",
+            WHITENOISE_AUTOREFRESH=True,  # each build served as soon as it is written
+            **SERVERS["whitenoise"][1],
+        ),
+        running_wsgi(readable_everywhere(get_wsgi_application())) as static_origin,
+        page_server(pages) as origin,
+    ):
+        context = chromium.new_context()
+        try:
+            for version in (1, 2):
+                project.write("js/app.js", script(version) + "\nwindow.appLoaded = true;\n")
+                project.write("css/site.css", stylesheet(version))
+                project.collect()
+                manifest = project.manifest()
+                (pages / f"{version}.html").write_text(
+                    PAGE.format(
+                        static=static_origin.replace("127.0.0.1", "localhost") + "/static/",
+                        css=manifest["css/site.css"],
+                        js=manifest["js/app.js"],
+                        crossorigin=attribute,
+                    )
+                )
+                # The visitor of build 1 keeps its files as dictionaries where CORS allows.
+                seen = open_page(
+                    context,
+                    f"{origin}/{version}.html",
+                    # The visitor of build 1 holds what CORS lets it keep: both files, or the
+                    # module script alone.
+                    keep=None
+                    if version == 2
+                    else [manifest["js/app.js"]]
+                    + ([manifest["css/site.css"]] if crossorigin else []),
+                )
+        finally:
+            context.close()
+            whitenoise_middleware.clear()
+            staticfiles_storage._wrapped = empty  # type: ignore[attr-defined]
+    css, js = (manifest[logical].rsplit("/", 1)[1] for logical in ("css/site.css", "js/app.js"))
+    assert seen[js]["available"] is not None and seen[js]["encoding"] == "dcz", seen
+    if crossorigin:
+        assert seen[css]["available"] is not None and seen[css]["encoding"] == "dcz", seen
+    else:
+        assert seen[css] == {"available": None, "encoding": "br"}, seen
