@@ -158,6 +158,14 @@ def _wait_until_ready(
     raise RuntimeError(f"weed server not ready within {timeout}s ({last}):\n{server.log_tail()}")
 
 
+GROWTH = """[master.volume_growth]
+copy_1 = 1
+copy_2 = 2
+copy_3 = 3
+copy_other = 1
+"""
+
+
 @contextlib.contextmanager
 def seaweedfs(
     binary: Path,
@@ -171,6 +179,10 @@ def seaweedfs(
     data.mkdir(parents=True)
     config = directory / "s3.json"
     config.write_text(json.dumps({"identities": [i.as_config() for i in identities]}))
+    # One volume per collection (a bucket is one): SeaweedFS grows seven at a time by default,
+    # and a session's hundreds of buckets then use up the volume server's slots ("Not enough
+    # data nodes found"). Read from the working directory.
+    (directory / "master.toml").write_text(GROWTH)
     ports = {
         name: free_port()
         for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc")
