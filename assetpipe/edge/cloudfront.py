@@ -118,10 +118,8 @@ function handler(event) {
 }
 """
 
-# With image formats: a raster image's key becomes its image variant's by Accept (the build
-# wrote every format's key), and only otherwise the precompressed variant's by Accept-Encoding.
-# The variant's key is the URI, so the cache key keeps each variant apart without Accept in it.
-IMAGE_HANDLER = """
+# Reads a header of CloudFront's event shape; both viewer-request handlers need it.
+HEADER_VALUE = """\
 // A header's value, every value when it was sent more than once; null when absent.
 function headerValue(header) {
   if (!header) {
@@ -137,7 +135,15 @@ function headerValue(header) {
   }
   return typeof value === "string" ? value : null;
 }
+"""
 
+# With image formats: a raster image's key becomes its image variant's by Accept (the build
+# wrote every format's key), and only otherwise the precompressed variant's by Accept-Encoding.
+# The variant's key is the URI, so the cache key keeps each variant apart without Accept in it.
+IMAGE_HANDLER = (
+    "\n"
+    + HEADER_VALUE
+    + """
 // CloudFront viewer request: ask the bucket for the image variant (by Accept) or the
 // precompressed variant (by Accept-Encoding) the viewer prefers. A request this cannot read is
 // passed on unchanged: the original is always there.
@@ -162,30 +168,19 @@ function handler(event) {
   return request;
 }
 """
+)
 
 # With dictionaries: the handler looks the key up in the key value store first and rewrites to
 # the delta's key only when the store lists the dictionary the viewer names; anything else (no
 # entry, an id not listed, a malformed header, dcz not accepted, a store that fails) gets the
 # variant it gets without the option. runtime 2.0's async/await, as the store's get() needs.
-DICTIONARY_HANDLER = """
+DICTIONARY_HANDLER = (
+    """
 var KVS = cf.kvs();
 
-// A header's value, every value when it was sent more than once; null when absent.
-function headerValue(header) {
-  if (!header) {
-    return null;
-  }
-  var value = header.value;
-  if (header.multiValue && header.multiValue.length) {
-    var values = [];
-    for (var i = 0; i < header.multiValue.length; i++) {
-      values.push(header.multiValue[i].value);
-    }
-    value = values.join(", ");
-  }
-  return typeof value === "string" ? value : null;
-}
-
+"""
+    + HEADER_VALUE
+    + """
 // The URI of the delta the store lists for this key and the viewer's dictionary, or null.
 // get() throws for a key the store lacks: not a dictionary file.
 async function deltaUri(uri, available, acceptEncoding) {
@@ -225,6 +220,7 @@ async function handler(event) {
   return request;
 }
 """
+)
 ENCODING_VARIANT = """\
     if (acceptEncoding !== null) {
       request.uri = negotiatePath(request.uri, acceptEncoding, CONFIG).path;
