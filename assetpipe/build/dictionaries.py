@@ -18,6 +18,7 @@ brotli) is not written: the ``brotli`` binding has no shared-dictionary API.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import posixpath
 import re
@@ -42,7 +43,6 @@ from assetpipe.naming import (
     DICTIONARY_ID_LENGTH,
     delta_name,
     dictionary_id,
-    split_delta,
     suffixes_fit,
 )
 
@@ -105,13 +105,6 @@ def match_pattern(name: str) -> str | None:
     return f"{stem}.*{suffix}"
 
 
-def _pattern_regex(name: str) -> re.Pattern[str]:
-    """What :func:`match_pattern` matches within the file's directory, as a regular expression."""
-    base = posixpath.basename(name)
-    ext = extension(base)
-    return re.compile(re.escape(base[: -len(ext)]) + r"\..*" + re.escape(base[-len(ext) :]))
-
-
 def dictionaries(
     names: Mapping[str, str], others: Iterable[str]
 ) -> tuple[dict[str, tuple[str, str]], list[str]]:
@@ -127,37 +120,31 @@ def dictionaries(
     by_directory: dict[str, list[str]] = {}
     for name in others:
         by_directory.setdefault(posixpath.dirname(name), []).append(posixpath.basename(name))
+    for siblings in by_directory.values():
+        siblings.sort()
     found: dict[str, tuple[str, str]] = {}
     excluded: list[str] = []
     for logical, hashed in sorted(candidates.items()):
-        pattern = _pattern_regex(logical)
-        clashes = [
-            other
-            for other in by_directory.get(posixpath.dirname(hashed), [])
-            if pattern.fullmatch(other)
-            and split_delta(other)[0] == other
-            and _version_of(other, logical, names)
-        ]
-        if clashes:
+        siblings = by_directory.get(posixpath.dirname(hashed), [])
+        if _matches_another(logical, posixpath.basename(hashed), siblings):
             excluded.append(logical)
         else:
             found[logical] = (hashed, str(match_pattern(logical)))
     return found, excluded
 
 
-def _version_of(other: str, logical: str, names: Mapping[str, str]) -> bool:
-    """Whether ``other`` (a basename) is a file of another logical name than ``logical``."""
-    directory = posixpath.dirname(logical)
-    full = posixpath.join(directory, other) if directory else other
-    return full not in (logical, names.get(logical)) and not _hashed_version(full, logical)
-
-
-def _hashed_version(name: str, logical: str) -> bool:
-    """Whether ``name`` is a Django-hashed name of ``logical`` (an earlier build's)."""
-    ext = extension(logical)
-    stem = logical[: -len(ext)] if ext else logical
-    rest = name[len(stem) :] if name.startswith(stem + ".") else ""
-    return bool(re.fullmatch(r"\.[0-9a-f]{12}" + re.escape(ext), rest))
+def _matches_another(logical: str, own: str, siblings: Sequence[str]) -> bool:
+    """Whether :func:`match_pattern` of ``logical`` (``stem.*ext``) matches a name of
+    ``siblings`` (sorted basenames in its directory) other than its own hashed name ``own``."""
+    base = posixpath.basename(logical)
+    suffix = base[-len(extension(base)) :]
+    prefix = base[: -len(suffix)] + "."
+    for other in siblings[bisect.bisect_left(siblings, prefix) :]:
+        if not other.startswith(prefix):
+            return False
+        if other != own and other[len(prefix) :].endswith(suffix):
+            return True
+    return False
 
 
 def dcz_encode(content: bytes, dictionary: bytes, sha256: bytes) -> bytes:
@@ -219,6 +206,8 @@ class DictionaryStep:
         self.earlier = earlier
         self.stats = DeltaStats()
         self.warnings: list[str] = []
+        # Earlier files' SHA-256 (base64) by name, as this run found them: the next run's.
+        self.hashes: dict[str, str] = {}
 
     def run(
         self, outputs: Mapping[str, BuiltFile], names: Mapping[str, str]
@@ -249,6 +238,7 @@ class DictionaryStep:
             }
         self._remove_stale(made)
         self.state.deltas = made
+        self.state.hashes = self.hashes
         self._remember(found)
         return entries
 
@@ -289,20 +279,19 @@ class DictionaryStep:
     def _delta(self, output: BuiltFile, old: str) -> bytes | None:
         """The SHA-256 of ``old``'s bytes when a delta of ``output`` against them is in place
         (reused or made now); None when there is none worth keeping."""
+        known = self._in_place(output, old)
+        if known is not None:
+            return known
         dictionary = self._dictionary(old)
         if dictionary is None:
             self.stats.missing += 1
             return None
         sha256 = hashlib.sha256(dictionary).digest()
+        self.hashes[old] = base64.b64encode(sha256).decode("ascii")
         name = delta_name(output.name, dictionary_id(sha256))
         if not suffixes_fit(output.name, [name[len(output.name) :]]):
             return None
-        recorded = self.state.deltas.get(name)
-        if (
-            recorded is not None
-            and recorded[0] == output.digest
-            and self.existing.holds(name, _delta_digest(output.digest, sha256))
-        ):
+        if self._holds(name, output.digest, sha256):
             self.stats.reused += 1
             return sha256
         content = output.read()
@@ -329,6 +318,29 @@ class DictionaryStep:
             return None
         self.existing.wrote(name, _delta_digest(output.digest, sha256))
         return sha256
+
+    def _in_place(self, output: BuiltFile, old: str) -> bytes | None:
+        """The SHA-256 of ``old`` when the last run recorded it and the delta of ``output``
+        against it is still in place: a run where nothing changed reads no dictionary."""
+        encoded = self.state.hashes.get(old)
+        sha256 = None if encoded is None else base64.b64decode(encoded)
+        if sha256 is None or not self._holds(
+            delta_name(output.name, dictionary_id(sha256)), output.digest, sha256
+        ):
+            return None
+        self.hashes[old] = str(encoded)
+        self.stats.reused += 1
+        return sha256
+
+    def _holds(self, name: str, digest: str, sha256: bytes) -> bool:
+        """Whether the delta ``name`` in STATIC_ROOT is the one the last run wrote for the
+        content ``digest`` and that dictionary."""
+        recorded = self.state.deltas.get(name)
+        return (
+            recorded is not None
+            and recorded[0] == digest
+            and self.existing.holds(name, _delta_digest(digest, sha256))
+        )
 
     def _without(self, output: BuiltFile) -> int:
         """The bytes a browser gets without a delta: the brotli variant, or the file."""

@@ -257,18 +257,22 @@ class DictionaryState:
     history: list[dict[str, str]] = field(default_factory=list)
     # delta in STATIC_ROOT -> [MD5 of its file's content, base64 SHA-256 of its dictionary]
     deltas: dict[str, list[str]] = field(default_factory=dict)
+    # earlier build's file -> base64 SHA-256 of its bytes, so that a delta in place is known
+    # without reading its dictionary again
+    hashes: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.history or self.deltas)
 
     def to_json(self) -> dict[str, Any]:
-        return {"history": self.history, "deltas": self.deltas}
+        return {"history": self.history, "deltas": self.deltas, "hashes": self.hashes}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> DictionaryState:
         history = [{str(k): str(v) for k, v in build.items()} for build in raw["history"]]
         deltas = {str(k): [str(v[0]), str(v[1])] for k, v in raw["deltas"].items()}
-        return cls(history, deltas)
+        hashes = {str(k): str(v) for k, v in raw.get("hashes", {}).items()}
+        return cls(history, deltas, hashes)
 
 
 @dataclass
@@ -327,6 +331,7 @@ class BuildState:
             self.images.cache_garbage,
             self.dictionaries.history,
             self.dictionaries.deltas,
+            self.dictionaries.hashes,
             self.outputs,
         )
 
