@@ -47,10 +47,12 @@ class Choice:
     delta: str | None  # the delta to send instead (a name relative to STATIC_ROOT), or None
 
 
-def choose(name: str, request_headers: Mapping[str, str]) -> Choice | None:
+def choose(
+    name: str, request_headers: Mapping[str, str], table: Mapping[str, Dictionary]
+) -> Choice | None:
     """For a request of ``name`` (relative to STATIC_ROOT) with these WSGI/ASGI ``META``
-    headers: None when the build does not list it as a dictionary."""
-    found = dictionaries().get(name)
+    headers: None when the build's ``table`` does not list it as a dictionary."""
+    found = table.get(name)
     if found is None:
         return None
     headers = ((USE_AS_DICTIONARY, found.header), ("Vary", DELTA_VARY))
@@ -108,13 +110,17 @@ class Deltas:
     def __init__(self, middleware: Any) -> None:
         self.middleware = middleware
         self.files: dict[str, Any] = {}
+        # Read once, as the middleware reads its files once; with autorefresh, per request.
+        self.table = None if middleware.autorefresh else dictionaries()
 
     def choose(self, request: HttpRequest) -> tuple[Choice | None, Any]:
         """What to do with a request of a static file: None for a file that is no dictionary;
         with the middleware's static file of the delta to send, or None."""
         prefix: str = self.middleware.static_prefix
         path = request.path_info
-        choice = choose(path[len(prefix) :], request.META) if path.startswith(prefix) else None
+        table = dictionaries() if self.table is None else self.table
+        name = path[len(prefix) :]
+        choice = choose(name, request.META, table) if path.startswith(prefix) else None
         if choice is None or choice.delta is None:
             return choice, None
         found = self.files.get(choice.delta)
