@@ -41,22 +41,9 @@ CONTENDERS = (
         "on", "dictionaries on", BACKEND, {"dictionaries": {}}, installed_apps=("assetpipe",)
     ),
 )
-# Static name -> (package alias of release k-1, of release k, file in the package).
-RELEASES = {
-    "vendor/bootstrap.bundle.min.js": (
-        "bootstrap-5.3.7",
-        "bootstrap-5.3.8",
-        "dist/js/bootstrap.bundle.min.js",
-    ),
-    "vendor/bootstrap.min.css": (
-        "bootstrap-5.3.7",
-        "bootstrap-5.3.8",
-        "dist/css/bootstrap.min.css",
-    ),
-    "vendor/jquery.min.js": ("jquery-3.7.0", "jquery-3.7.1", "dist/jquery.min.js"),
-    "vendor/htmx.min.js": ("htmx-2.0.6", "htmx-2.0.7", "dist/htmx.min.js"),
-    "vendor/chart.umd.min.js": ("chart.js-4.5.0", "chart.js-4.5.1", "dist/chart.umd.min.js"),
-}
+# Static name -> [package alias of release k-1, of release k, file in the package], shared with
+# tests/build/test_dictionaries_releases.py.
+RELEASES: dict[str, list[str]] = json.loads((SPEC / "releases.json").read_text())
 TEXT = (".css", ".js", ".mjs", ".svg", ".html", ".txt", ".json", ".map")
 
 

@@ -16,22 +16,8 @@ from tests.npm import node_modules
 pytestmark = pytest.mark.django_db(databases=[])
 
 SPEC = Path(__file__).parent / "releases"
-# Static name -> (package alias of the earlier release, of the later one, file in the package).
-RELEASES = {
-    "vendor/bootstrap.bundle.min.js": (
-        "bootstrap-5.3.7",
-        "bootstrap-5.3.8",
-        "dist/js/bootstrap.bundle.min.js",
-    ),
-    "vendor/bootstrap.min.css": (
-        "bootstrap-5.3.7",
-        "bootstrap-5.3.8",
-        "dist/css/bootstrap.min.css",
-    ),
-    "vendor/jquery.min.js": ("jquery-3.7.0", "jquery-3.7.1", "dist/jquery.min.js"),
-    "vendor/htmx.min.js": ("htmx-2.0.6", "htmx-2.0.7", "dist/htmx.min.js"),
-    "vendor/chart.umd.min.js": ("chart.js-4.5.0", "chart.js-4.5.1", "dist/chart.umd.min.js"),
-}
+# Static name -> [package alias of the earlier release, of the later one, file in the package].
+RELEASES: dict[str, list[str]] = json.loads((SPEC / "releases.json").read_text())
 
 
 def deploy(project: StaticProject, modules: Path, release: int) -> None:
