@@ -373,7 +373,7 @@ class DictionaryStep:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             write_blob(blob, body, BLOB_MAGIC, digest)
         except OSError as exc:
-            self.warnings.append(f"assetpipe: could not cache a delta in {self.cache_dir}: {exc}")
+            self.warnings.append(f"could not cache a delta in {self.cache_dir}: {exc}")
 
     def _remove_stale(self, made: Mapping[str, Sequence[str]]) -> None:
         """Deltas of earlier builds that this one has not made again: no manifest names them."""

@@ -226,7 +226,7 @@ def build(
     if deltas is not None:
         console.info(f"assetpipe: {deltas[0].stats.describe()}")
         for warning in deltas[0].warnings:
-            console.warn(warning)
+            console.warn(f"assetpipe: {warning}")
     report.bundler_problems = detection.problems
     report.undeclared = detection.undeclared
     for line in report.warnings(None if console.verbosity >= 2 else WARNING_LINES):

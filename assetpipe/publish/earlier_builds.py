@@ -35,7 +35,7 @@ class EarlierBuilds:
         try:
             history = remote_history(self.s3)
         except S3_ERRORS as exc:
-            self.problems.append(f"assetpipe: earlier builds: {self.s3.error(exc, 'listing')}")
+            self.problems.append(f"earlier builds: {self.s3.error(exc, 'listing')}")
             return []
         builds: list[dict[str, str]] = []
         seen: set[str] = set()
@@ -63,9 +63,7 @@ class EarlierBuilds:
         except S3_ERRORS as exc:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code")
             if code not in ("NoSuchKey", "404", "403", "AccessDenied"):
-                self.problems.append(
-                    f"assetpipe: earlier builds: {self.s3.error(exc, 'reading', key)}"
-                )
+                self.problems.append(f"earlier builds: {self.s3.error(exc, 'reading', key)}")
             return None
         body = response["Body"]
         with body:
