@@ -23,7 +23,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,8 +82,6 @@ class DeltaStats:
     written: int = 0  # deltas made this run
     reused: int = 0  # deltas already in place or in the cache
     not_worth_it: int = 0  # pairs whose delta would not have paid
-    missing: int = 0  # earlier versions whose bytes were nowhere to be found
-    excluded: list[str] = field(default_factory=list)  # names whose pattern matches another file
 
     def describe(self) -> str:
         return (
@@ -216,7 +214,7 @@ class DictionaryStep:
 
         ``outputs``: logical name -> the hashed file in STATIC_ROOT; ``names``: the build's
         logical -> hashed names, whose values and keys are every file it serves."""
-        found, self.stats.excluded = dictionaries(names, {*names, *names.values()})
+        found, _ = dictionaries(names, {*names, *names.values()})
         self.stats.dictionaries = len(found)
         versions = self._earlier_versions(found)
         entries: dict[str, dict[str, Any]] = {}
@@ -284,7 +282,6 @@ class DictionaryStep:
             return known
         dictionary = self._dictionary(old)
         if dictionary is None:
-            self.stats.missing += 1
             return None
         sha256 = hashlib.sha256(dictionary).digest()
         self.hashes[old] = base64.b64encode(sha256).decode("ascii")
