@@ -27,14 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from assetpipe.build.cache_blobs import (
-    DIGEST_SIZE,
-    HEADER,
-    MAGIC_SIZE,
-    Corrupt,
-    bound_digest,
-    write_blob,
-)
+from assetpipe.build.cache_blobs import Corrupt, read_blob, write_blob
 from assetpipe.build.outputs import LARGE_FILE, BuiltFile, Outputs, WriteError, write_atomic
 from assetpipe.build.state import DictionaryState
 from assetpipe.digests import md5_bytes
@@ -348,17 +341,13 @@ class DictionaryStep:
 
     def _cached(self, blob: Path, content: bytes, dictionary: bytes, digest: str) -> bytes | None:
         try:
-            data = blob.read_bytes()
+            magic, body = read_blob(blob, digest)
         except OSError:
             return None
-        head, body = data[:HEADER], data[HEADER:]
+        except Corrupt:
+            magic, body = b"", b""
         try:
-            if (
-                head[:MAGIC_SIZE] != BLOB_MAGIC
-                or head[MAGIC_SIZE : MAGIC_SIZE + DIGEST_SIZE] != bound_digest(digest)
-                or hashlib.md5(body, usedforsecurity=False).digest() != head[-DIGEST_SIZE:]
-                or dcz_decode(body, dictionary, len(content)) != content
-            ):
+            if magic != BLOB_MAGIC or dcz_decode(body, dictionary, len(content)) != content:
                 raise Corrupt
         except (Corrupt, ValueError):
             blob.unlink(missing_ok=True)
