@@ -133,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         workspaces = [make_workspace(workdir, c, tree) for c in CONTENDERS]
         seconds: dict[str, list[float]] = {c.key: [] for c in CONTENDERS}
+        peaks: dict[str, list[int]] = {c.key: [] for c in CONTENDERS}
         for run in range(args.repeat):
             order = workspaces if run % 2 == 0 else workspaces[::-1]
             for workspace in order:
@@ -141,21 +142,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warm_up(workspace)
                 measure_collectstatic(workspace)  # release k-1, untimed: the dictionaries
                 write_release(source, modules, 1)
-                seconds[workspace.contender.key].append(measure_collectstatic(workspace).seconds)
+                measured = measure_collectstatic(workspace)
+                seconds[workspace.contender.key].append(measured.seconds)
+                peaks[workspace.contender.key].append(measured.peak_rss)
         on = next(w for w in workspaces if w.contender.key == "on")
         lines = ["## A returning visitor (holds release k-1) loads release k", ""]
         lines += visitor_table(on.static_root)
         off_s, on_s = (statistics.median(seconds[key]) for key in ("off", "on"))
+        off_mb, on_mb = (statistics.median(peaks[key]) / 1e6 for key in ("off", "on"))
         delta_bytes = sum(p.stat().st_size for p in on.static_root.rglob("*.dcz"))
         all_bytes = sum(p.stat().st_size for p in on.static_root.rglob("*") if p.is_file())
         lines += [
             "",
             f"## Cost: the deploy of release k, median of {args.repeat}",
             "",
-            "| contender | seconds | ratio |",
-            "|---|---:|---:|",
-            f"| dictionaries off | {off_s:.2f} | 1.00x |",
-            f"| dictionaries on | {on_s:.2f} | {on_s / off_s:.2f}x |",
+            "| contender | seconds | ratio | peak RSS (MB) | ratio |",
+            "|---|---:|---:|---:|---:|",
+            f"| dictionaries off | {off_s:.2f} | 1.00x | {off_mb:.0f} | 1.00x |",
+            f"| dictionaries on | {on_s:.2f} | {on_s / off_s:.2f}x | {on_mb:.0f} "
+            f"| {on_mb / off_mb:.2f}x |",
             "",
             f"Deltas: {delta_bytes:,} bytes of {all_bytes:,} in STATIC_ROOT "
             f"({delta_bytes / all_bytes:.1%}).",
